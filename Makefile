@@ -1,0 +1,114 @@
+# bpfscope: one build for every tool.  Adding a tool = one word in TOOLS.
+TOOLS := mapstat
+
+ARCH ?= x86
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
+# SAN=address builds an ASan/UBSan variant (the test suite uses build/asan).
+SAN ?=
+
+CFLAGS ?= -O2 -g
+override CFLAGS += -Wall -Wextra -std=gnu11 -I$(BUILD) -Icommon -Ibpf
+ifneq ($(SAN),)
+override CFLAGS += -fsanitize=$(SAN),undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SAN),undefined
+endif
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+	-Ivmlinux/$(ARCH) -Ibpf
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
+BPF_HDRS := $(wildcard bpf/*.h)
+COMMON_HDRS := $(wildcard common/*.h)
+
+.PHONY: all deps test unit integration vmtest bench demo install clean vmlinux lint
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(addprefix $(BUILD)/,$(TOOLS))
+
+$(BUILD) $(BUILD)/common:
+	mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
+
+$(BUILD)/common/%.o: common/%.c $(COMMON_HDRS) $(BPF_HDRS) | $(BUILD)/common
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: tools/%.c $(BUILD)/%.skel.h $(COMMON_HDRS) $(BPF_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/%.o $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+# Test fixtures and helpers (tests/fixtures/*.bpf.c, tests/lib/*.c).
+FIXTURES := $(patsubst tests/fixtures/%.bpf.c,$(BUILD)/fixtures/%.bpf.o,$(wildcard tests/fixtures/*.bpf.c))
+TESTBINS := $(patsubst tests/lib/%.c,$(BUILD)/tests/%,$(wildcard tests/lib/*.c))
+UNIT := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
+
+$(BUILD)/fixtures/%.bpf.o: tests/fixtures/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/lib/%.c $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(COMMON_OBJ) $(LIBS) -lpthread -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(COMMON_OBJ) $(LIBS) -lcmocka -o $@
+
+testbins: all $(FIXTURES) $(TESTBINS) $(UNIT)
+.PHONY: testbins
+
+deps:
+	@tests/deps.sh
+
+# The whole suite: unit + integration on this kernel, then inside the
+# second-kernel guest; ends with one "N passed, N failed, N skipped" line.
+test: deps
+	@$(MAKE) --no-print-directory testbins
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=address testbins
+	@tests/run.sh
+
+unit: testbins
+	@tests/run.sh --unit-only
+
+integration: testbins
+	@tests/run.sh --host-only
+
+vmtest: testbins
+	@tests/run.sh --vm-only
+
+bench: all testbins
+	@bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all testbins
+	@demo/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(addprefix $(BUILD)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(addprefix man/man8/,$(addsuffix .8,$(TOOLS))) $(DESTDIR)$(PREFIX)/share/man/man8/
+
+lint:
+	mandoc -Tlint -W warning $(addprefix man/man8/,$(addsuffix .8,$(TOOLS)))
+
+# Regenerate vmlinux.h from the running kernel (explicit only; checked in).
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Records of the iter/task_file owner scan (bpf/owners.bpf.h). */
+#ifndef BPFSCOPE_OWNERS_H
+#define BPFSCOPE_OWNERS_H
+
+enum bpf_obj_kind { OBJ_MAP = 1, OBJ_PROG = 2, OBJ_LINK = 3 };
+
+struct owner_rec {
+	__u32 pid;   /* tgid */
+	__u32 id;    /* map, prog or link id */
+	__u32 fd;
+	__u32 kind;  /* enum bpf_obj_kind */
+	char comm[16];
+};
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Enumerate BPF programs, maps and links: info, fdinfo, owners, pins. */
+#ifndef BPFSCOPE_BPFOBJ_H
+#define BPFSCOPE_BPFOBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/bpf.h>
+
+#include "../bpf/owners.h"
+
+struct bpf_program;
+
+/* All ids of one kind, ascending.  Returns count, or -errno. */
+int bpfobj_ids(enum bpf_obj_kind kind, uint32_t **ids);
+/* Open by id and fetch info; returns fd or -errno (-ENOENT: gone). */
+int bpfobj_map_open(uint32_t id, struct bpf_map_info *info);
+int bpfobj_prog_open(uint32_t id, struct bpf_prog_info *info);
+/* Map ids a program uses.  Returns count or -errno; *ids malloc'd. */
+int bpfobj_prog_map_ids(int prog_fd, uint32_t **ids);
+
+/* Read "key:\tvalue" from /proc/self/fdinfo/FD. */
+int fdinfo_u64(int fd, const char *key, uint64_t *val);
+
+const char *map_type_name(uint32_t type);   /* "hash", "lru_hash", ... */
+int map_type_from_name(const char *name);   /* -1 if unknown */
+const char *prog_type_name(uint32_t type);
+
+struct owner {
+	uint32_t pid, id, fd, kind;
+	char comm[16];
+};
+/* Run the owners_scan iterator (bpf/owners.bpf.h) already loaded in a
+ * skeleton.  Returns count or -errno; *out malloc'd. */
+int bpfobj_owners(struct bpf_program *owners_scan, struct owner **out);
+
+struct pin {
+	uint32_t id;
+	enum bpf_obj_kind kind;
+	char *path;
+};
+/* Every object pinned under every mounted bpffs.  Returns count. */
+int bpfobj_pins(struct pin **out);
+void bpfobj_pins_free(struct pin *p, int n);
+
+/* RLIMIT_MEMLOCK of a process in bytes (UINT64_MAX = unlimited), or -1. */
+int proc_memlock_limit(int pid, uint64_t *bytes);
+bool proc_exists(int pid);
+
+#endif

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "events.h"
+#include "probe.h"
+#include "util.h"
+
+struct evbuf {
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	int lost_fd;
+	uint64_t perf_lost;
+	evbuf_fn fn;
+	void *ctx;
+	int ncpus;
+};
+
+void evbuf_configure(struct bpf_map *events, bool force_perf, volatile bool *use_perf)
+{
+	bool perf = force_perf || !probe_ringbuf();
+	*use_perf = perf;
+	if (!perf)
+		return;
+	note("events: using a perf buffer%s", force_perf ? " (forced)" : " (kernel has no ring buffer)");
+	bpf_map__set_type(events, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	bpf_map__set_key_size(events, sizeof(int));
+	bpf_map__set_value_size(events, sizeof(int));
+	bpf_map__set_max_entries(events, 0); /* libbpf: one per possible CPU */
+}
+
+static int rb_cb(void *ctx, void *data, size_t size)
+{
+	struct evbuf *eb = ctx;
+	return eb->fn(eb->ctx, data, size);
+}
+
+static void pb_cb(void *ctx, int cpu, void *data, __u32 size)
+{
+	struct evbuf *eb = ctx;
+	(void)cpu;
+	eb->fn(eb->ctx, data, size);
+}
+
+static void pb_lost(void *ctx, int cpu, __u64 cnt)
+{
+	struct evbuf *eb = ctx;
+	(void)cpu;
+	eb->perf_lost += cnt;
+}
+
+struct evbuf *evbuf_open(struct bpf_map *events, struct bpf_map *lost, evbuf_fn fn, void *ctx)
+{
+	struct evbuf *eb = xcalloc(1, sizeof(*eb));
+	eb->fn = fn;
+	eb->ctx = ctx;
+	eb->lost_fd = bpf_map__fd(lost);
+	eb->ncpus = libbpf_num_possible_cpus();
+	if (bpf_map__type(events) == BPF_MAP_TYPE_RINGBUF) {
+		eb->rb = ring_buffer__new(bpf_map__fd(events), rb_cb, eb, NULL);
+		if (!eb->rb)
+			goto fail;
+	} else {
+		eb->pb = perf_buffer__new(bpf_map__fd(events), 64, pb_cb, pb_lost, eb, NULL);
+		if (!eb->pb)
+			goto fail;
+	}
+	return eb;
+fail:
+	free(eb);
+	return NULL;
+}
+
+int evbuf_poll(struct evbuf *eb, int timeout_ms)
+{
+	int err = eb->rb ? ring_buffer__poll(eb->rb, timeout_ms) : perf_buffer__poll(eb->pb, timeout_ms);
+	if (err == -EINTR)
+		return 0;
+	return err < 0 ? err : 0;
+}
+
+uint64_t evbuf_lost(struct evbuf *eb)
+{
+	uint64_t total = eb->perf_lost;
+	uint32_t zero = 0;
+	uint64_t *vals = xcalloc(eb->ncpus > 0 ? eb->ncpus : 1, sizeof(uint64_t));
+	if (eb->ncpus > 0 && !bpf_map_lookup_elem(eb->lost_fd, &zero, vals))
+		for (int i = 0; i < eb->ncpus; i++)
+			total += vals[i];
+	free(vals);
+	return total;
+}
+
+const char *evbuf_mechanism(const struct evbuf *eb)
+{
+	return eb->rb ? "ringbuf" : "perfbuf";
+}
+
+void evbuf_free(struct evbuf *eb)
+{
+	if (!eb)
+		return;
+	ring_buffer__free(eb->rb);
+	perf_buffer__free(eb->pb);
+	free(eb);
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "opts.h"
+#include "util.h"
+
+struct common_opts copts;
+
+const char *argp_program_version = "bpfscope " BPFSCOPE_VERSION;
+const char *argp_program_bug_address = "<https://github.com/bpfscope/bpfscope/issues>";
+
+enum {
+	OPT_FILE = 0x1000,
+	OPT_WIDE,
+	OPT_NOHDR,
+};
+
+static const struct argp_option common_options[] = {
+	{ "interval", 'i', "SEC", 0, "Print a snapshot every SEC seconds (fractions allowed)", 0 },
+	{ "count", 'c', "N", 0, "Stop after N snapshots", 0 },
+	{ "timestamp", 'T', NULL, 0, "Print a time stamp with each snapshot or event", 0 },
+	{ "output", 'o', "FORMAT", 0, "Output format: table (default), json (JSON Lines), prom (Prometheus text)", 0 },
+	{ "file", OPT_FILE, "PATH", 0, "Write each snapshot to PATH, replacing it atomically", 0 },
+	{ "wide", OPT_WIDE, NULL, 0, "Table: show every column", 0 },
+	{ "no-header", OPT_NOHDR, NULL, 0, "Table: omit headers and # lines", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose: libbpf debug output and mechanism notes", 0 },
+	{ 0 },
+};
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	die(EXIT_USAGE, "%s (see --help)", buf);
+}
+
+double opt_seconds(const char *optname, const char *arg)
+{
+	double v;
+	if (parse_double(arg, 0.001, 86400 * 365, &v))
+		usage_error("invalid %s '%s': expected seconds between 0.001 and 31536000", optname, arg);
+	return v;
+}
+
+long opt_count(const char *optname, const char *arg)
+{
+	uint64_t v;
+	if (parse_u64(arg, &v) || v < 1 || v > 1000000000)
+		usage_error("invalid %s '%s': expected a whole number from 1", optname, arg);
+	return (long)v;
+}
+
+double opt_percent(const char *optname, const char *arg)
+{
+	double v;
+	if (parse_double(arg, 0, 100, &v) || v <= 0)
+		usage_error("invalid %s '%s': expected a percentage above 0 and at most 100", optname, arg);
+	return v;
+}
+
+int opt_pid(const char *optname, const char *arg)
+{
+	int pid;
+	if (parse_pid(arg, &pid))
+		usage_error("invalid %s '%s': expected a process id", optname, arg);
+	return pid;
+}
+
+unsigned opt_u32(const char *optname, const char *arg, unsigned lo, unsigned hi)
+{
+	uint64_t v;
+	if (parse_u64(arg, &v) || v < lo || v > hi)
+		usage_error("invalid %s '%s': expected a whole number from %u to %u", optname, arg, lo, hi);
+	return (unsigned)v;
+}
+
+static error_t common_parse(int key, char *arg, struct argp_state *state)
+{
+	(void)state;
+	switch (key) {
+	case 'i':
+		copts.interval = opt_seconds("interval", arg);
+		copts.interval_set = true;
+		break;
+	case 'c':
+		copts.count = opt_count("count", arg);
+		break;
+	case 'T':
+		copts.timestamp = true;
+		break;
+	case 'v':
+		copts.verbose = true;
+		break;
+	case 'o':
+		if (!strcmp(arg, "table"))
+			copts.format = OUT_TABLE;
+		else if (!strcmp(arg, "json"))
+			copts.format = OUT_JSON;
+		else if (!strcmp(arg, "prom"))
+			copts.format = OUT_PROM;
+		else
+			usage_error("invalid output format '%s': expected table, json or prom", arg);
+		break;
+	case OPT_FILE:
+		if (!*arg)
+			usage_error("invalid --file '': expected a path");
+		copts.file = arg;
+		break;
+	case OPT_WIDE:
+		copts.wide = true;
+		break;
+	case OPT_NOHDR:
+		copts.no_header = true;
+		break;
+	case ARGP_KEY_ARG:
+		/* BCC style: interval [count] */
+		if (copts.npos == 0) {
+			copts.interval = opt_seconds("interval", arg);
+			copts.interval_set = true;
+		} else if (copts.npos == 1) {
+			copts.count = opt_count("count", arg);
+		} else {
+			usage_error("unexpected argument '%s'", arg);
+		}
+		copts.npos++;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp common_argp = {
+	.options = common_options,
+	.parser = common_parse,
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!copts.verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!copts.verbose)
+		return 0; /* errors are reported by the tool, in one line */
+	return vfprintf(stderr, fmt, ap);
+}
+
+void opts_parse(const struct argp *argp, int argc, char **argv, void *input)
+{
+	const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	prog_name = argc > 0 ? (slash ? slash + 1 : argv[0]) : "bpfscope";
+	argp_err_exit_status = EXIT_USAGE;
+	if (argp_parse(argp, argc, argv, 0, NULL, input))
+		exit(EXIT_USAGE);
+	verbose = copts.verbose;
+	libbpf_set_print(libbpf_print);
+	struct out_config oc = {
+		.format = copts.format,
+		.timestamp = copts.timestamp,
+		.wide = copts.wide,
+		.no_header = copts.no_header,
+		.file = copts.file,
+	};
+	out_configure(&oc);
+	if (copts.count > 1 && !copts.interval_set)
+		copts.interval = 1.0;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Options every tool shares, parsed and validated in one place. */
+#ifndef BPFSCOPE_OPTS_H
+#define BPFSCOPE_OPTS_H
+
+#include <argp.h>
+#include <stdbool.h>
+
+#include "output.h"
+
+struct common_opts {
+	double interval;  /* seconds; 0 = one shot (or tool default) */
+	long count;       /* snapshots; 0 = until interrupted */
+	bool interval_set;
+	bool timestamp;
+	bool verbose;
+	bool wide;
+	bool no_header;
+	enum out_format format;
+	const char *file;
+	int npos;         /* positional interval [count] consumed */
+};
+
+extern struct common_opts copts;
+
+/* Add as a child of the tool's argp:
+ *   static const struct argp_child children[] = {
+ *       { &common_argp, 0, "Common options:", 0 }, { 0 } };
+ * It also consumes the BCC-style positional arguments "interval [count]". */
+extern const struct argp common_argp;
+
+/* Parse argv with the tool's argp (ARGP_KEY_ARG left to common), set up
+ * logging and output.  Exits with EXIT_USAGE on bad input. */
+void opts_parse(const struct argp *argp, int argc, char **argv, void *input);
+
+/* Shared validated parsers for tool-specific options (exit EXIT_USAGE). */
+double opt_seconds(const char *optname, const char *arg);
+long opt_count(const char *optname, const char *arg);
+double opt_percent(const char *optname, const char *arg);
+int opt_pid(const char *optname, const char *arg);
+unsigned opt_u32(const char *optname, const char *arg, unsigned lo, unsigned hi);
+
+#endif

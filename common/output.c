@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "output.h"
+#include "util.h"
+
+struct meta {
+	char *key;
+	char *val;
+};
+
+struct snapshot {
+	const struct schema *schema;
+	struct record **recs;
+	int nrec, cap;
+	struct meta *meta;
+	int nmeta;
+};
+
+static struct out_config config = { .format = OUT_TABLE };
+
+void out_configure(const struct out_config *cfg)
+{
+	config = *cfg;
+}
+
+const struct out_config *out_get_config(void)
+{
+	return &config;
+}
+
+/* ---- records -------------------------------------------------------- */
+
+static struct record *record_new(const struct schema *s)
+{
+	struct record *r = xcalloc(1, sizeof(*r));
+	r->schema = s;
+	r->v = xcalloc(s->nfields, sizeof(struct value));
+	return r;
+}
+
+static void value_clear(struct value *v)
+{
+	free(v->s);
+	for (int i = 0; v->t == V_STRLIST && i < v->n; i++)
+		free(v->sl[i]);
+	free(v->sl);
+	free(v->ul);
+	memset(v, 0, sizeof(*v));
+}
+
+void record_free(struct record *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->schema->nfields; i++)
+		value_clear(&r->v[i]);
+	free(r->v);
+	free(r);
+}
+
+static struct value *slot(struct record *r, int idx)
+{
+	if (idx < 0 || idx >= r->schema->nfields)
+		die(EXIT_FAIL, "internal error: field %d out of range", idx);
+	return &r->v[idx];
+}
+
+void rec_str(struct record *r, int idx, const char *s)
+{
+	struct value *v = slot(r, idx);
+	value_clear(v);
+	if (!s)
+		return;
+	v->t = V_STR;
+	v->s = xstrdup(s);
+}
+
+void rec_u64(struct record *r, int idx, uint64_t x)
+{
+	struct value *v = slot(r, idx);
+	value_clear(v);
+	v->t = V_U64;
+	v->u = x;
+}
+
+void rec_i64(struct record *r, int idx, int64_t x)
+{
+	struct value *v = slot(r, idx);
+	value_clear(v);
+	v->t = V_I64;
+	v->i = x;
+}
+
+void rec_dbl(struct record *r, int idx, double x)
+{
+	struct value *v = slot(r, idx);
+	value_clear(v);
+	if (!isfinite(x))
+		return;
+	v->t = V_DBL;
+	v->d = x;
+}
+
+void rec_none(struct record *r, int idx)
+{
+	value_clear(slot(r, idx));
+}
+
+void rec_list_str(struct record *r, int idx, const char *s)
+{
+	struct value *v = slot(r, idx);
+	if (v->t != V_STRLIST) {
+		value_clear(v);
+		v->t = V_STRLIST;
+	}
+	v->sl = xrealloc(v->sl, (v->n + 1) * sizeof(char *));
+	v->sl[v->n++] = xstrdup(s);
+}
+
+void rec_list_u64(struct record *r, int idx, uint64_t x)
+{
+	struct value *v = slot(r, idx);
+	if (v->t != V_U64LIST) {
+		value_clear(v);
+		v->t = V_U64LIST;
+	}
+	v->ul = xrealloc(v->ul, (v->n + 1) * sizeof(uint64_t));
+	v->ul[v->n++] = x;
+}
+
+const struct value *rec_get(const struct record *r, int idx)
+{
+	return &r->v[idx];
+}
+
+/* ---- snapshots ------------------------------------------------------ */
+
+struct snapshot *snap_begin(const struct schema *s)
+{
+	struct snapshot *sn = xcalloc(1, sizeof(*sn));
+	sn->schema = s;
+	return sn;
+}
+
+void snap_meta(struct snapshot *sn, const char *key, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sn->meta = xrealloc(sn->meta, (sn->nmeta + 1) * sizeof(*sn->meta));
+	sn->meta[sn->nmeta].key = xstrdup(key);
+	sn->meta[sn->nmeta].val = xstrdup(buf);
+	sn->nmeta++;
+}
+
+struct record *snap_add(struct snapshot *sn)
+{
+	if (sn->nrec == sn->cap) {
+		sn->cap = sn->cap ? sn->cap * 2 : 16;
+		sn->recs = xrealloc(sn->recs, sn->cap * sizeof(*sn->recs));
+	}
+	return sn->recs[sn->nrec++] = record_new(sn->schema);
+}
+
+void snap_free(struct snapshot *sn)
+{
+	if (!sn)
+		return;
+	for (int i = 0; i < sn->nrec; i++)
+		record_free(sn->recs[i]);
+	for (int i = 0; i < sn->nmeta; i++) {
+		free(sn->meta[i].key);
+		free(sn->meta[i].val);
+	}
+	free(sn->meta);
+	free(sn->recs);
+	free(sn);
+}
+
+/* ---- escaping ------------------------------------------------------- */
+
+void json_write_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\b': fputs("\\b", f); break;
+		case '\f': fputs("\\f", f); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+void prom_write_label_value(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const char *p = s; p && *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p == '"')
+			fputs("\\\"", f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void write_number(FILE *f, double d)
+{
+	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+		fprintf(f, "%.0f", d);
+		return;
+	}
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.6f", d);
+	/* trim trailing zeros, keep at least one digit after the point */
+	char *e = buf + strlen(buf) - 1;
+	while (e > buf && *e == '0' && e[-1] != '.')
+		*e-- = '\0';
+	fputs(buf, f);
+}
+
+static bool is_number(const struct value *v)
+{
+	return v->t == V_U64 || v->t == V_I64 || v->t == V_DBL;
+}
+
+static double as_double(const struct value *v)
+{
+	switch (v->t) {
+	case V_U64: return (double)v->u;
+	case V_I64: return (double)v->i;
+	case V_DBL: return v->d;
+	default: return NAN;
+	}
+}
+
+/* ---- JSON ----------------------------------------------------------- */
+
+static void json_value(FILE *f, const struct value *v)
+{
+	switch (v->t) {
+	case V_NONE: fputs("null", f); break;
+	case V_STR: json_write_string(f, v->s); break;
+	case V_U64: fprintf(f, "%" PRIu64, v->u); break;
+	case V_I64: fprintf(f, "%" PRId64, v->i); break;
+	case V_DBL: write_number(f, v->d); break;
+	case V_STRLIST:
+		fputc('[', f);
+		for (int i = 0; i < v->n; i++) {
+			if (i)
+				fputc(',', f);
+			json_write_string(f, v->sl[i]);
+		}
+		fputc(']', f);
+		break;
+	case V_U64LIST:
+		fputc('[', f);
+		for (int i = 0; i < v->n; i++)
+			fprintf(f, "%s%" PRIu64, i ? "," : "", v->ul[i]);
+		fputc(']', f);
+		break;
+	}
+}
+
+static void json_field_value(FILE *f, const struct field *fd, const struct value *v)
+{
+	if (v->t == V_NONE && (fd->flags & FF_LIST))
+		fputs("[]", f);
+	else
+		json_value(f, v);
+}
+
+static void json_record(FILE *f, const struct record *r)
+{
+	const struct schema *s = r->schema;
+	bool first = true;
+	fputc('{', f);
+	for (int i = 0; i < s->nfields; i++) {
+		if (!(s->fields[i].flags & FF_JSON))
+			continue;
+		if (!first)
+			fputc(',', f);
+		first = false;
+		json_write_string(f, s->fields[i].name);
+		fputc(':', f);
+		json_field_value(f, &s->fields[i], &r->v[i]);
+	}
+	fputc('}', f);
+}
+
+static void json_ts(FILE *f, double ts)
+{
+	fprintf(f, "\"ts\":%.6f", ts);
+}
+
+static void render_json(FILE *f, struct snapshot *sn, double ts)
+{
+	fputc('{', f);
+	json_ts(f, ts);
+	fputs(",\"tool\":", f);
+	json_write_string(f, sn->schema->tool);
+	for (int i = 0; i < sn->nmeta; i++) {
+		fputc(',', f);
+		json_write_string(f, sn->meta[i].key);
+		fputc(':', f);
+		json_write_string(f, sn->meta[i].val);
+	}
+	fputc(',', f);
+	json_write_string(f, sn->schema->array);
+	fputs(":[", f);
+	for (int i = 0; i < sn->nrec; i++) {
+		if (i)
+			fputc(',', f);
+		json_record(f, sn->recs[i]);
+	}
+	fputs("]}\n", f);
+}
+
+/* ---- table ---------------------------------------------------------- */
+
+static bool table_visible(const struct field *fd)
+{
+	if (fd->flags & FF_TABLE)
+		return true;
+	return config.wide && (fd->flags & FF_WIDE);
+}
+
+static char *table_cell(const struct field *fd, const struct value *v)
+{
+	char buf[256];
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	switch (v->t) {
+	case V_NONE: return xstrdup("-");
+	case V_STR: return xstrdup(v->s);
+	case V_U64:
+		if (fd->table_scale)
+			snprintf(buf, sizeof(buf), "%.*f", fd->table_prec, v->u / fd->table_scale);
+		else
+			snprintf(buf, sizeof(buf), "%" PRIu64, v->u);
+		return xstrdup(buf);
+	case V_I64:
+		snprintf(buf, sizeof(buf), "%" PRId64, v->i);
+		return xstrdup(buf);
+	case V_DBL:
+		snprintf(buf, sizeof(buf), "%.*f", fd->table_prec,
+			 fd->table_scale ? v->d / fd->table_scale : v->d);
+		return xstrdup(buf);
+	case V_STRLIST:
+	case V_U64LIST:
+		if (!v->n)
+			return xstrdup("-");
+		m = open_memstream(&out, &len);
+		if (!m)
+			die(EXIT_FAIL, "out of memory");
+		for (int i = 0; i < v->n; i++) {
+			if (i)
+				fputc(',', m);
+			if (v->t == V_STRLIST)
+				fputs(v->sl[i], m);
+			else
+				fprintf(m, "%" PRIu64, v->ul[i]);
+		}
+		fclose(m);
+		return out;
+	}
+	return xstrdup("?");
+}
+
+static bool right_aligned(const struct field *fd, const struct value *v)
+{
+	if (fd->flags & FF_LEFT)
+		return false;
+	return is_number(v) || (v->t == V_NONE && fd->kind != FK_TEXT && fd->kind != FK_LABEL);
+}
+
+static void time_string(double ts, char *buf, size_t len)
+{
+	time_t t = (time_t)ts;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%H:%M:%S", &tm);
+}
+
+static void render_table(FILE *f, struct snapshot *sn, double ts)
+{
+	const struct schema *s = sn->schema;
+	int nf = s->nfields;
+	int *w = xcalloc(nf, sizeof(int));
+	char ***cells = xcalloc(sn->nrec ? sn->nrec : 1, sizeof(char **));
+
+	if (config.timestamp) {
+		char tb[32];
+		time_string(ts, tb, sizeof(tb));
+		fprintf(f, "%s\n", tb);
+	}
+	for (int i = 0; i < sn->nmeta && !config.no_header; i++)
+		fprintf(f, "# %s: %s\n", sn->meta[i].key, sn->meta[i].val);
+
+	for (int j = 0; j < nf; j++)
+		if (table_visible(&s->fields[j]))
+			w[j] = (int)strlen(s->fields[j].header);
+	for (int i = 0; i < sn->nrec; i++) {
+		cells[i] = xcalloc(nf, sizeof(char *));
+		for (int j = 0; j < nf; j++) {
+			if (!table_visible(&s->fields[j]))
+				continue;
+			cells[i][j] = table_cell(&s->fields[j], &sn->recs[i]->v[j]);
+			int l = (int)strlen(cells[i][j]);
+			if (l > w[j])
+				w[j] = l;
+		}
+	}
+	/* find last visible column so lines carry no trailing blanks */
+	int last = -1;
+	for (int j = 0; j < nf; j++)
+		if (table_visible(&s->fields[j]))
+			last = j;
+	if (!config.no_header) {
+		bool first = true;
+		for (int j = 0; j < nf; j++) {
+			const struct field *fd = &s->fields[j];
+			if (!table_visible(fd))
+				continue;
+			bool right = fd->kind == FK_COUNTER || fd->kind == FK_GAUGE;
+			if (j == last && !right)
+				fprintf(f, "%s%s", first ? "" : "  ", fd->header);
+			else
+				fprintf(f, "%s%*s", first ? "" : "  ", right ? w[j] : -w[j], fd->header);
+			first = false;
+		}
+		fputc('\n', f);
+	}
+	for (int i = 0; i < sn->nrec; i++) {
+		bool first = true;
+		for (int j = 0; j < nf; j++) {
+			const struct field *fd = &s->fields[j];
+			if (!table_visible(fd))
+				continue;
+			bool right = right_aligned(fd, &sn->recs[i]->v[j]) ||
+				     fd->kind == FK_COUNTER || fd->kind == FK_GAUGE;
+			if (j == last && !right)
+				fprintf(f, "%s%s", first ? "" : "  ", cells[i][j]);
+			else
+				fprintf(f, "%s%*s", first ? "" : "  ", right ? w[j] : -w[j], cells[i][j]);
+			first = false;
+			free(cells[i][j]);
+		}
+		fputc('\n', f);
+		free(cells[i]);
+	}
+	free(cells);
+	free(w);
+}
+
+/* ---- Prometheus ----------------------------------------------------- */
+
+static void prom_labels(FILE *f, const struct record *r)
+{
+	const struct schema *s = r->schema;
+	bool any = false;
+	for (int j = 0; j < s->nfields; j++) {
+		const struct field *fd = &s->fields[j];
+		const struct value *v = &r->v[j];
+		if (fd->kind != FK_LABEL || !(fd->flags & FF_PROM))
+			continue;
+		fputs(any ? "," : "{", f);
+		any = true;
+		fprintf(f, "%s=", fd->name);
+		if (v->t == V_STR) {
+			prom_write_label_value(f, v->s);
+		} else if (v->t == V_U64) {
+			fprintf(f, "\"%" PRIu64 "\"", v->u);
+		} else if (v->t == V_I64) {
+			fprintf(f, "\"%" PRId64 "\"", v->i);
+		} else {
+			fputs("\"\"", f);
+		}
+	}
+	if (any)
+		fputc('}', f);
+}
+
+static void render_prom(FILE *f, struct snapshot *sn, double ts)
+{
+	const struct schema *s = sn->schema;
+	const char *tool = s->tool;
+
+	fprintf(f, "# HELP bpfscope_%s_info Facts about this %s snapshot: mechanisms in use.\n",
+		tool, tool);
+	fprintf(f, "# TYPE bpfscope_%s_info gauge\n", tool);
+	fprintf(f, "bpfscope_%s_info{version=", tool);
+	prom_write_label_value(f, BPFSCOPE_VERSION);
+	for (int i = 0; i < sn->nmeta; i++) {
+		fprintf(f, ",%s=", sn->meta[i].key);
+		prom_write_label_value(f, sn->meta[i].val);
+	}
+	fputs("} 1\n", f);
+	fprintf(f, "# HELP bpfscope_%s_snapshot_timestamp_seconds Unix time the snapshot was taken.\n", tool);
+	fprintf(f, "# TYPE bpfscope_%s_snapshot_timestamp_seconds gauge\n", tool);
+	fprintf(f, "bpfscope_%s_snapshot_timestamp_seconds %.3f\n", tool, ts);
+
+	for (int j = 0; j < s->nfields; j++) {
+		const struct field *fd = &s->fields[j];
+		if (!(fd->flags & FF_PROM) || (fd->kind != FK_COUNTER && fd->kind != FK_GAUGE))
+			continue;
+		fprintf(f, "# HELP bpfscope_%s_%s %s\n", tool, fd->name, fd->help ? fd->help : fd->name);
+		fprintf(f, "# TYPE bpfscope_%s_%s %s\n", tool, fd->name,
+			fd->kind == FK_COUNTER ? "counter" : "gauge");
+		for (int i = 0; i < sn->nrec; i++) {
+			const struct value *v = &sn->recs[i]->v[j];
+			if (!is_number(v))
+				continue;
+			fprintf(f, "bpfscope_%s_%s", tool, fd->name);
+			prom_labels(f, sn->recs[i]);
+			fputc(' ', f);
+			if (v->t == V_U64)
+				fprintf(f, "%" PRIu64, v->u);
+			else if (v->t == V_I64)
+				fprintf(f, "%" PRId64, v->i);
+			else
+				write_number(f, as_double(v));
+			fputc('\n', f);
+		}
+	}
+}
+
+void render_snapshot(FILE *f, struct snapshot *sn, double ts)
+{
+	switch (config.format) {
+	case OUT_TABLE: render_table(f, sn, ts); break;
+	case OUT_JSON: render_json(f, sn, ts); break;
+	case OUT_PROM: render_prom(f, sn, ts); break;
+	}
+}
+
+/* ---- writing -------------------------------------------------------- */
+
+int write_file_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		off += n;
+	}
+	if (!err && fchmod(fd, 0644))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static int write_stdout(const char *data, size_t len)
+{
+	if (len && fwrite(data, 1, len, stdout) != len)
+		goto fail;
+	if (fflush(stdout))
+		goto fail;
+	return 0;
+fail:
+	if (errno == EPIPE)
+		exit(EXIT_OK); /* reader went away (| head): not an error */
+	return -errno;
+}
+
+int snap_end(struct snapshot *sn)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+	static bool printed_before;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		die(EXIT_FAIL, "out of memory");
+	if (config.format == OUT_TABLE && printed_before && !config.file)
+		fputc('\n', m);
+	render_snapshot(m, sn, now_wall());
+	fclose(m);
+	printed_before = true;
+	if (config.file)
+		err = write_file_atomic(config.file, buf, len);
+	else
+		err = write_stdout(buf, len);
+	free(buf);
+	snap_free(sn);
+	return err;
+}
+
+/* ---- events --------------------------------------------------------- */
+
+struct record *event_new(const struct schema *s)
+{
+	return record_new(s);
+}
+
+void render_event(FILE *f, struct record *r, double ts, bool *header_done)
+{
+	const struct schema *s = r->schema;
+
+	if (config.format == OUT_JSON) {
+		fputc('{', f);
+		json_ts(f, ts);
+		for (int i = 0; i < s->nfields; i++) {
+			if (!(s->fields[i].flags & FF_JSON))
+				continue;
+			fputc(',', f);
+			json_write_string(f, s->fields[i].name);
+			fputc(':', f);
+			json_field_value(f, &s->fields[i], &r->v[i]);
+		}
+		fputs("}\n", f);
+		return;
+	}
+	/* table: fixed widths from the header, no buffering across events */
+	if (!*header_done && !config.no_header) {
+		if (config.timestamp)
+			fprintf(f, "%-8s  ", "TIME");
+		bool first = true;
+		for (int j = 0; j < s->nfields; j++) {
+			if (!table_visible(&s->fields[j]))
+				continue;
+			fprintf(f, "%s%s", first ? "" : "  ", s->fields[j].header);
+			first = false;
+		}
+		fputc('\n', f);
+	}
+	*header_done = true;
+	if (config.timestamp) {
+		char tb[32];
+		time_string(ts, tb, sizeof(tb));
+		fprintf(f, "%-8s  ", tb);
+	}
+	bool first = true;
+	for (int j = 0; j < s->nfields; j++) {
+		const struct field *fd = &s->fields[j];
+		if (!table_visible(fd))
+			continue;
+		char *c = table_cell(fd, &r->v[j]);
+		int w = (int)strlen(fd->header);
+		bool right = right_aligned(fd, &r->v[j]);
+		fprintf(f, "%s%*s", first ? "" : "  ", right ? w : -w, c);
+		first = false;
+		free(c);
+	}
+	fputc('\n', f);
+}
+
+int event_emit(struct record *r)
+{
+	static bool header_done;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		die(EXIT_FAIL, "out of memory");
+	render_event(m, r, now_wall(), &header_done);
+	fclose(m);
+	err = write_stdout(buf, len);
+	free(buf);
+	record_free(r);
+	return err;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Kernel feature probes: ask the kernel, never infer from a version. */
+#ifndef BPFSCOPE_PROBE_H
+#define BPFSCOPE_PROBE_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+
+struct btf;
+
+/* Exit EXIT_NOFEATURE with one line unless the kernel exposes BTF. */
+void probe_require_btf(void);
+/* Kernel BTF (cached; NULL if unavailable). */
+const struct btf *probe_vmlinux_btf(void);
+
+bool probe_btf_func(const char *name);  /* kernel function or kfunc in BTF */
+bool probe_btf_struct(const char *name);
+bool probe_btf_member(const char *strct, const char *member);
+bool probe_iter(const char *target);    /* "bpf_map", "task_file", ... */
+bool probe_tp_btf(const char *tp);      /* tracepoint usable by tp_btf */
+bool probe_raw_tp(const char *tp);      /* tracepoint attachable as raw_tp */
+bool probe_fentry(void);                /* BPF trampolines usable (fentry/fexit) */
+bool probe_kprobe(void);                /* kprobe PMU present */
+bool probe_ringbuf(void);
+bool probe_map_type(enum bpf_map_type t);
+bool probe_prog_type(enum bpf_prog_type t);
+bool probe_helper(enum bpf_prog_type t, enum bpf_func_id id);
+/* Kernel charges BPF memory to memcg (5.11+) rather than RLIMIT_MEMLOCK. */
+bool probe_memcg_accounting(void);
+
+#endif

@@ -1,0 +1,64 @@
+# Shared helpers for bats integration tests.  Load with:  load ../lib/helpers
+# Environment: BPFSCOPE_BUILD (default build), BPFSCOPE_ASAN_BUILD (build/asan).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+B="${BPFSCOPE_BUILD:-$ROOT/build}"
+BA="${BPFSCOPE_ASAN_BUILD:-$ROOT/build/asan}"
+KERNEL="$(uname -r)"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=99"
+
+# Skip with a reason printed (never pass silently).
+skip_because() {
+	skip "$* [kernel $KERNEL]"
+}
+
+# Feature probe through the same code the tools use (tests/lib/bpfprobe.c).
+has_feature() {
+	"$B/tests/bpfprobe" "$1" >/dev/null 2>&1
+}
+
+require_feature() {
+	has_feature "$1" || skip_because "kernel lacks $1"
+}
+
+# Run a command under valgrind; fails the test on any error or definite leak.
+valgrind_clean() {
+	command -v valgrind >/dev/null || skip_because "valgrind not installed"
+	run valgrind -q --error-exitcode=98 --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite "$@"
+}
+
+# Assert a JSON document ($output) satisfies a jq expression (prints both on failure).
+assert_jq() {
+	local expr="$1" doc="${2:-$output}"
+	if ! jq -e "$expr" >/dev/null <<<"$doc"; then
+		echo "jq assertion failed: $expr" >&2
+		echo "document: ${doc:0:2000}" >&2
+		return 1
+	fi
+}
+
+# assert_eq ACTUAL EXPECTED [what]
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		echo "${3:-value}: expected '$2', got '$1'" >&2
+		return 1
+	fi
+}
+
+# Exactly one line of stderr/stdout, naming the tool.
+assert_one_line_error() {
+	local n
+	n=$(printf '%s\n' "$output" | grep -c .)
+	if [ "$n" -ne 1 ]; then
+		echo "expected exactly one error line, got $n: $output" >&2
+		return 1
+	fi
+	[[ "$output" == *"$1"* ]] || { echo "error line lacks '$1': $output" >&2; return 1; }
+}
+
+# Unique names for namespaces and devices made by a test.
+uniq_name() {
+	echo "bs$1$$${BATS_TEST_NUMBER:-0}"
+}
