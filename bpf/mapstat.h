@@ -12,6 +12,7 @@ enum count_method {
 	CM_SLOTS,       /* per-slot lookups from user space */
 	CM_KEYWALK,     /* get_next_key walk from user space */
 	CM_FIXED,       /* array family: always max_entries */
+	CM_MMAP,        /* ring buffer positions read through a read-only mmap */
 };
 
 /* One record per map from the iter/bpf_map program. */

@@ -639,6 +639,52 @@ struct record *event_new(const struct schema *s)
 	return record_new(s);
 }
 
+/* Facts about an event stream (mechanism in use, ...): "# key: value" lines
+ * above the table header, top-level fields of every JSON event. */
+static struct meta *ev_meta;
+static int ev_nmeta;
+static bool ev_header_done;
+
+void event_meta(const char *key, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ev_meta = xrealloc(ev_meta, (ev_nmeta + 1) * sizeof(*ev_meta));
+	ev_meta[ev_nmeta].key = xstrdup(key);
+	ev_meta[ev_nmeta].val = xstrdup(buf);
+	ev_nmeta++;
+}
+
+void event_meta_free(void)
+{
+	for (int i = 0; i < ev_nmeta; i++) {
+		free(ev_meta[i].key);
+		free(ev_meta[i].val);
+	}
+	free(ev_meta);
+	ev_meta = NULL;
+	ev_nmeta = 0;
+}
+
+static void event_header(FILE *f, const struct schema *s)
+{
+	for (int i = 0; i < ev_nmeta; i++)
+		fprintf(f, "# %s: %s\n", ev_meta[i].key, ev_meta[i].val);
+	if (config.timestamp)
+		fprintf(f, "%-8s  ", "TIME");
+	bool first = true;
+	for (int j = 0; j < s->nfields; j++) {
+		if (!table_visible(&s->fields[j]))
+			continue;
+		fprintf(f, "%s%s", first ? "" : "  ", s->fields[j].header);
+		first = false;
+	}
+	fputc('\n', f);
+}
+
 void render_event(FILE *f, struct record *r, double ts, bool *header_done)
 {
 	const struct schema *s = r->schema;
@@ -646,6 +692,12 @@ void render_event(FILE *f, struct record *r, double ts, bool *header_done)
 	if (config.format == OUT_JSON) {
 		fputc('{', f);
 		json_ts(f, ts);
+		for (int i = 0; i < ev_nmeta; i++) {
+			fputc(',', f);
+			json_write_string(f, ev_meta[i].key);
+			fputc(':', f);
+			json_write_string(f, ev_meta[i].val);
+		}
 		for (int i = 0; i < s->nfields; i++) {
 			if (!(s->fields[i].flags & FF_JSON))
 				continue;
@@ -658,18 +710,8 @@ void render_event(FILE *f, struct record *r, double ts, bool *header_done)
 		return;
 	}
 	/* table: fixed widths from the header, no buffering across events */
-	if (!*header_done && !config.no_header) {
-		if (config.timestamp)
-			fprintf(f, "%-8s  ", "TIME");
-		bool first = true;
-		for (int j = 0; j < s->nfields; j++) {
-			if (!table_visible(&s->fields[j]))
-				continue;
-			fprintf(f, "%s%s", first ? "" : "  ", s->fields[j].header);
-			first = false;
-		}
-		fputc('\n', f);
-	}
+	if (!*header_done && !config.no_header)
+		event_header(f, s);
 	*header_done = true;
 	if (config.timestamp) {
 		char tb[32];
@@ -691,9 +733,28 @@ void render_event(FILE *f, struct record *r, double ts, bool *header_done)
 	fputc('\n', f);
 }
 
+int event_start(const struct schema *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+	FILE *m;
+
+	if (config.format != OUT_TABLE || ev_header_done || config.no_header)
+		return 0;
+	m = open_memstream(&buf, &len);
+	if (!m)
+		die(EXIT_FAIL, "out of memory");
+	event_header(m, s);
+	fclose(m);
+	ev_header_done = true;
+	err = write_stdout(buf, len);
+	free(buf);
+	return err;
+}
+
 int event_emit(struct record *r)
 {
-	static bool header_done;
 	char *buf = NULL;
 	size_t len = 0;
 	int err;
@@ -701,7 +762,7 @@ int event_emit(struct record *r)
 
 	if (!m)
 		die(EXIT_FAIL, "out of memory");
-	render_event(m, r, now_wall(), &header_done);
+	render_event(m, r, now_wall(), &ev_header_done);
 	fclose(m);
 	err = write_stdout(buf, len);
 	free(buf);

@@ -106,6 +106,14 @@ const struct value *rec_get(const struct record *r, int idx);
  * for events (tools refuse it at option time). */
 struct record *event_new(const struct schema *s);
 int event_emit(struct record *r); /* renders and frees */
+/* Stream-level facts (mechanism in use, ...): "# key: value" lines above the
+ * table header, top-level string fields of every JSON event.  Call before
+ * the first event. */
+void event_meta(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void event_meta_free(void);
+/* Table: print the meta lines and the header now, before any event arrives
+ * (no-op for JSON or when already printed).  Returns 0 or -errno. */
+int event_start(const struct schema *s);
 void record_free(struct record *r);
 
 /* Exposed for unit tests. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -183,6 +184,7 @@ static const char *const method_names[] = {
 	[CM_NONE] = "none", [CM_KFUNC] = "kfunc", [CM_CORE] = "core",
 	[CM_ITER_ELEM] = "iter_elem", [CM_ITER_SOCK] = "iter_sockmap",
 	[CM_SLOTS] = "slots", [CM_KEYWALK] = "keywalk", [CM_FIXED] = "fixed",
+	[CM_MMAP] = "mmap",
 };
 
 /* ---- state ---------------------------------------------------------- */
@@ -339,6 +341,21 @@ static int count_slots(int fd, const struct bpf_map_info *info, uint64_t *out)
 	return 0;
 }
 
+/* Ring buffer positions from user space: the consumer and producer pages
+ * map read-only without disturbing the owner. */
+static int count_ringbuf_mmap(int fd, uint64_t *out)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	unsigned long cons = *(volatile unsigned long *)p;
+	unsigned long prod = *(volatile unsigned long *)((char *)p + page);
+	munmap(p, 2 * page);
+	*out = prod - cons;
+	return 0;
+}
+
 static bool is_hash(uint32_t t)
 {
 	return t == BPF_MAP_TYPE_HASH || t == BPF_MAP_TYPE_PERCPU_HASH ||
@@ -374,6 +391,8 @@ static enum count_method count_other(int fd, const struct bpf_map_info *info, ui
 	case BPF_MAP_TYPE_SOCKHASH: case BPF_MAP_TYPE_DEVMAP_HASH:
 	case BPF_MAP_TYPE_CGROUP_STORAGE: case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
 		return count_keywalk(fd, info, n) ? CM_NONE : CM_KEYWALK;
+	case BPF_MAP_TYPE_RINGBUF:
+		return count_ringbuf_mmap(fd, n) ? CM_NONE : CM_MMAP;
 	case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_ARRAY_OF_MAPS:
 	case BPF_MAP_TYPE_DEVMAP: case BPF_MAP_TYPE_CPUMAP: case BPF_MAP_TYPE_SOCKMAP:
 		return count_slots(fd, info, n) ? CM_NONE : CM_SLOTS;

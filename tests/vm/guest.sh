@@ -76,7 +76,11 @@ run_command() {
 	done
 	BPFSCOPE_KERNEL=$(uname -r)
 	export BPFSCOPE_KERNEL
-	exec "${VM_CMD[@]}"
+	if ! command -v -- "${VM_CMD[0]}" >/dev/null; then
+		echo "${VM_CMD[0]}: command not found" >&2
+		exit 127
+	fi
+	exec -- "${VM_CMD[@]}"
 }
 
 # The firmware's last line has no newline: start the marker on a line of its own.

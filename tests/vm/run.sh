@@ -145,12 +145,15 @@ if [ -n "$VM_OUT" ]; then
 fi
 
 # The serial console goes through a FIFO to sed, which keeps all of it in console.log and relays to
-# stdout only what lies between the marker lines (CMD's output), as it comes.
+# stdout only what lies between the marker lines (CMD's output), as it comes. Kernel lines there (a panic,
+# an oops) are dropped too: the guest's console has no CR before LF (stty -onlcr) but the kernel's has.
 mkfifo "$work/console"
 timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null >"$work/console" 2>"$work/qemu.err" &
 qemu_pid=$!
+kernel_line='^\[ *[0-9]*\.[0-9]*\] .*\r$'
 sed -u -n -e "w $work/console.log" \
-	-e "/$VM_BEGIN\$/,/$VM_END/{/$VM_BEGIN\$/d;/$VM_END/{s/$VM_END.*//;/^\$/d;};p;}" <"$work/console"
+	-e "/$VM_BEGIN\$/,/$VM_END/{/$VM_BEGIN\$/d;/$kernel_line/d;/$VM_END/{s/$VM_END.*//;/^\$/d;};p;}" \
+	<"$work/console"
 qemu_rc=0
 wait "$qemu_pid" || qemu_rc=$?
 qemu_pid=
