@@ -36,7 +36,7 @@ check_counts() {
 		[ $e[0].maps[] as $x
 		  | (.maps[] | select(.id == $x.id)) as $got
 		  | select(($got.entries != $x.expected)
-		           and ($m != "walk" or $x.name | IN("ms_queue","ms_stack","ms_sockmap") | not))
+		           and ($m != "walk" or (($x.name | IN("ms_queue","ms_stack","ms_sockmap")) | not)))
 		  | "\($x.name): got \($got.entries) (\($got.entries_method)) want \($x.expected)" ]
 		| if length == 0 then true else (. | join("; ") | halt_error) end' <<<"$out"
 }
