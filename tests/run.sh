@@ -35,6 +35,24 @@ tally() {
 	summary+=("$label: $p passed, $f failed, $s skipped")
 }
 
+# run_checked LABEL NAME CMD...: tally CMD's TAP; a non-zero exit without a
+# failing test (a crash, a syntax error) counts as one failure.
+run_checked() {
+	local label=$1 name=$2 tmp rc
+	shift 2
+	tmp=$(mktemp)
+	"$@" >"$tmp" 2>&1
+	rc=$?
+	sed -i -e "s/^\(not ok\|ok\) \([0-9]*\) - /\1 \2 $name: /" "$tmp"
+	tally "$label" <"$tmp"
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$tmp"; then
+		echo "[$label] not ok - $name exited with status $rc without a test result:"
+		tail -20 "$tmp" | sed "s/^/[$label]   /"
+		fail=$((fail + 1))
+	fi
+	rm -f "$tmp"
+}
+
 mounted=()
 mount_if_missing() { # type path
 	if ! mountpoint -q "$2" 2>/dev/null; then
@@ -52,8 +70,7 @@ run_unit() {
 	[ -d "$dir" ] || return 0
 	for t in "$dir"/test_*; do
 		[ -x "$t" ] || continue
-		CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1 "$t" 2>&1 |
-			sed -e "s/^\(not ok\|ok\) \([0-9]*\) - /\1 \2 $(basename "$t"): /" | tally "$label"
+		run_checked "$label" "$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 	done
 }
 
@@ -67,7 +84,7 @@ run_host() {
 	mount_if_missing bpf /sys/fs/bpf
 	mount_if_missing tracefs /sys/kernel/tracing
 	mount_if_missing debugfs /sys/kernel/debug
-	bats --tap "${files[@]}" 2>&1 | tally "host $(uname -r)"
+	run_checked "host $(uname -r)" bats bats --tap "${files[@]}"
 }
 
 run_vm() {

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpchrono: the kernel's TCP sender chronographs (busy, rwnd-limited,
+ * sndbuf-limited time) for every connection.
+ *
+ * tc_state / tc_state_raw: sock/inet_sock_set_state (tp_btf, raw_tp fallback).
+ *   CLOSE -> SYN_SENT remembers the connecting process; LISTEN -> SYN_RECV
+ *   remembers when a passive connection was set up; -> CLOSE reads the
+ *   chronographs and emits one tc_record.
+ * tc_accept_fx: fexit on inet_accept, the accepting process (trampolines).
+ * tc_sysexit / tc_sysexit_raw: fallback, accept()/accept4() returning an fd,
+ *   resolved to its socket through the caller's file table.
+ * tc_iter_files: iter/task_file, owners of sockets set up before we started.
+ * tc_iter_tcp: iter/tcp, live mode: one tc_record per connection.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "tcpchrono.h"
+#include "events.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+
+/* The kernel's HZ: jiffies -> microseconds as tcp_get_info() does. */
+extern int CONFIG_HZ __kconfig;
+
+/* Set by the front end before load. */
+const volatile bool emit_events = true;   /* false in live mode */
+const volatile __u32 filter_pid;
+const volatile __u16 filter_family;
+const volatile __u32 filter_nports;
+const volatile __u16 filter_ports[TC_MAX_PORTS];
+const volatile __u64 filter_min_busy_us;
+const volatile __u64 filter_limited_bp;
+const volatile long nr_accept = -1;       /* syscall numbers for tc_sysexit */
+const volatile long nr_accept4 = -1;
+
+/* Closes that passed the filters (submitted or lost). */
+__u64 events_matched;
+
+struct conn_info {
+	__u64 start_ns;   /* 0: set up before we started */
+	__u32 pid;        /* 0: not known yet */
+	__u8 origin;
+	__u8 pad[3];
+	char comm[TC_COMM_LEN];
+};
+
+/* Socket address -> when and by whom it was set up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn_info);
+} conns SEC(".maps");
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
+	       BPF_CORE_READ(sk, sk_type) == SOCK_STREAM &&
+	       (family == AF_INET || family == AF_INET6);
+}
+
+static __always_inline bool port_match(__u16 sport, __u16 dport)
+{
+	if (!filter_nports)
+		return true;
+	for (int i = 0; i < TC_MAX_PORTS; i++) {
+		if (i >= filter_nports)
+			break;
+		if (filter_ports[i] == sport || filter_ports[i] == dport)
+			return true;
+	}
+	return false;
+}
+
+/* Addresses, ports, chronographs and counters of a full TCP socket. */
+static __always_inline void fill_record(struct tc_record *r, const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u32 stat[3] = {};
+	__u32 type, start;
+
+	r->sk = (__u64)sk;
+	r->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	r->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	r->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (r->family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)r->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)r->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&r->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&r->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	/* chrono_type: a 2-bit field on 6.1, a whole byte on 6.18 */
+	type = BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type);
+	start = BPF_CORE_READ(tp, chrono_start);
+	bpf_core_read(&stat, sizeof(stat), &tp->chrono_stat);
+	tc_chrono_usecs(stat, type, start, (__u32)bpf_jiffies64(), CONFIG_HZ,
+			&r->busy_us, &r->rwnd_us, &r->sndbuf_us);
+	r->chrono_type = type;
+	r->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	r->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	r->total_retrans = BPF_CORE_READ(tp, total_retrans);
+}
+
+/* tc_record is too big for the BPF stack next to everything else. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_record);
+} scratch SEC(".maps");
+
+static __always_inline struct tc_record *scratch_record(void)
+{
+	__u32 zero = 0;
+	struct tc_record *r = bpf_map_lookup_elem(&scratch, &zero);
+	if (r)
+		__builtin_memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static __always_inline void remember(const struct sock *sk, __u8 origin, bool owner)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info ci = { .start_ns = bpf_ktime_get_ns(), .origin = origin };
+
+	if (owner) {
+		ci.pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(&ci.comm, sizeof(ci.comm));
+	}
+	bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
+}
+
+static __always_inline void closed(void *ctx, const struct sock *sk, int oldstate)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	struct tc_record *r;
+	__u32 pid = ci ? ci->pid : 0;
+
+	/* a failed connect() or a closed listener: no connection to report */
+	if (!emit_events || oldstate == TCP_LISTEN || oldstate == TCP_SYN_SENT)
+		goto out;
+	if (filter_pid && pid != filter_pid)
+		goto out;
+	r = scratch_record();
+	if (!r)
+		goto out;
+	fill_record(r, sk);
+	if (filter_family && r->family != filter_family)
+		goto out;
+	if (!port_match(r->sport, r->dport))
+		goto out;
+	if (!tc_pass_limits(r->busy_us, r->rwnd_us, r->sndbuf_us, filter_min_busy_us,
+			    filter_limited_bp))
+		goto out;
+	r->state = oldstate;
+	r->pid = pid;
+	if (ci) {
+		r->origin = ci->origin;
+		if (ci->start_ns)
+			r->duration_ns = bpf_ktime_get_ns() - ci->start_ns;
+		__builtin_memcpy(r->comm, ci->comm, sizeof(r->comm));
+	}
+	__sync_fetch_and_add(&events_matched, 1);
+	events_submit(ctx, r, sizeof(*r));
+out:
+	if (ci)
+		bpf_map_delete_elem(&conns, &key);
+}
+
+static __always_inline int on_state(void *ctx, const struct sock *sk, int oldstate, int newstate)
+{
+	if (!is_tcp(sk))
+		return 0;
+	switch (newstate) {
+	case TCP_SYN_SENT:
+		remember(sk, TC_ORIGIN_CONNECT, true);
+		break;
+	case TCP_SYN_RECV:
+		/* passive open, in softirq: the owner comes with accept() */
+		if (oldstate == TCP_LISTEN)
+			remember(sk, TC_ORIGIN_ACCEPT, false);
+		break;
+	case TCP_CLOSE:
+		closed(ctx, sk, oldstate);
+		break;
+	}
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tc_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	return on_state(ctx, sk, oldstate, newstate);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(tc_state_raw, const struct sock *sk, const int oldstate, const int newstate)
+{
+	return on_state(ctx, sk, oldstate, newstate);
+}
+
+/* The process that accepted sk. */
+static __always_inline void accepted(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *ci;
+
+	if (!sk || !is_tcp(sk))
+		return;
+	ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci) {
+		/* handshake completed before tcpchrono started */
+		struct conn_info fresh = { .origin = TC_ORIGIN_ACCEPT };
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+		ci = bpf_map_lookup_elem(&conns, &key);
+		if (!ci)
+			return;
+	}
+	ci->pid = bpf_get_current_pid_tgid() >> 32;
+	ci->origin = TC_ORIGIN_ACCEPT;
+	bpf_get_current_comm(&ci->comm, sizeof(ci->comm));
+}
+
+/* inet_accept(sock, newsock, ...): the argument list changed in 6.10, newsock
+ * did not move; it holds the new sock only when accept succeeded. */
+SEC("fexit/inet_accept")
+int tc_accept_fx(__u64 *ctx)
+{
+	struct socket *newsock = (struct socket *)ctx[1];
+
+	accepted(BPF_CORE_READ(newsock, sk));
+	return 0;
+}
+
+/* accept()/accept4() returned fd: its socket from the caller's file table. */
+static __always_inline int on_sys_exit(long id, long ret)
+{
+	struct task_struct *task;
+	struct file **fds, *f = NULL;
+	struct socket *sock;
+	unsigned int max;
+
+	if (ret < 0 || (id != nr_accept && id != nr_accept4))
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (!fds || ret >= max)
+		return 0;
+	bpf_core_read(&f, sizeof(f), &fds[ret]);
+	if (!f)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	/* a socket's file points back at it: rules out every other kind of file */
+	if (!sock || BPF_CORE_READ(sock, file) != f)
+		return 0;
+	accepted(BPF_CORE_READ(sock, sk));
+	return 0;
+}
+
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#else
+#define SYSCALL_NR(regs) (-1L) /* the front end leaves these programs off */
+#endif
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(SYSCALL_NR(regs), ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(tc_sysexit_raw, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(SYSCALL_NR(regs), ret);
+}
+
+/* Owners of sockets set up before tcpchrono started: whoever holds them. */
+SEC("iter/task_file")
+int tc_iter_files(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	struct conn_info *ci;
+	struct socket *sock;
+	struct sock *sk;
+	__u64 key;
+
+	if (!file || !task)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || !is_tcp(sk))
+		return 0;
+	key = (__u64)sk;
+	ci = bpf_map_lookup_elem(&conns, &key);
+	if (ci && ci->pid)
+		return 0;
+	if (!ci) {
+		struct conn_info fresh = { .origin = TC_ORIGIN_SCAN };
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+		ci = bpf_map_lookup_elem(&conns, &key);
+		if (!ci)
+			return 0;
+	}
+	ci->pid = BPF_CORE_READ(task, tgid);
+	BPF_CORE_READ_STR_INTO(&ci->comm, task, comm);
+	return 0;
+}
+
+/* Live mode: one record per TCP connection in this network namespace. */
+SEC("iter/tcp")
+int tc_iter_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tc_record *r;
+	struct tcp_sock *tp;
+	struct conn_info *ci;
+	__u64 key;
+	__u8 state;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0; /* request and time-wait sockets: no chronographs */
+	state = BPF_CORE_READ(skc, skc_state);
+	if (state == TCP_LISTEN || state == TCP_CLOSE || state == TCP_SYN_SENT)
+		return 0;
+	key = (__u64)tp;
+	ci = bpf_map_lookup_elem(&conns, &key);
+	if (filter_pid && (!ci || ci->pid != filter_pid))
+		return 0;
+	r = scratch_record();
+	if (!r)
+		return 0;
+	fill_record(r, (const struct sock *)tp);
+	if (filter_family && r->family != filter_family)
+		return 0;
+	if (!port_match(r->sport, r->dport))
+		return 0;
+	r->state = state;
+	if (ci) {
+		r->pid = ci->pid;
+		r->origin = ci->origin;
+		if (ci->start_ns)
+			r->duration_ns = bpf_ktime_get_ns() - ci->start_ns;
+		__builtin_memcpy(r->comm, ci->comm, sizeof(r->comm));
+	}
+	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+	return 0;
+}
