@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,28 +37,154 @@ const struct btf *probe_vmlinux_btf(void)
 	return vmlinux_btf;
 }
 
-static int find(const char *name, int kind)
+/*
+ * Name lookups in kernel BTF without building libbpf's full index: read the
+ * raw blob once, find the name in the string section, then scan the type
+ * section for a type of that kind pointing at it.  A few ms instead of the
+ * ~12 ms (and ~10 MB) of btf__load_vmlinux_btf(), which libbpf then repeats
+ * for CO-RE anyway.
+ */
+struct raw_btf {
+	char *data;
+	size_t len;
+	const char *types, *strs;
+	uint32_t types_len, strs_len;
+	bool tried, ok, mapped;
+};
+static struct raw_btf raw;
+
+struct raw_btf_header {
+	uint16_t magic;
+	uint8_t version, flags;
+	uint32_t hdr_len, type_off, type_len, str_off, str_len;
+};
+
+static bool raw_btf_load(void)
 {
-	const struct btf *btf = probe_vmlinux_btf();
-	if (!btf)
-		return -1;
-	return btf__find_by_name_kind(btf, name, kind);
+	if (raw.tried)
+		return raw.ok;
+	raw.tried = true;
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return false;
+	/* Newer kernels let the BTF blob be mapped: no copy at all. */
+	if (!fstat(fd, &st) && st.st_size > 0) {
+		void *p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			raw.data = p;
+			raw.len = st.st_size;
+			raw.mapped = true;
+		}
+	}
+	if (!raw.mapped) {
+		size_t cap = st.st_size > 0 ? (size_t)st.st_size : 8 << 20;
+		raw.data = xcalloc(1, cap);
+		for (;;) {
+			ssize_t n = read(fd, raw.data + raw.len, cap - raw.len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			raw.len += n;
+			if (raw.len == cap) {
+				cap *= 2;
+				raw.data = xrealloc(raw.data, cap);
+			}
+		}
+	}
+	close(fd);
+	struct raw_btf_header h;
+	if (raw.len < sizeof(h))
+		return false;
+	memcpy(&h, raw.data, sizeof(h));
+	if (h.magic != 0xeB9F || (uint64_t)h.hdr_len + h.type_off + h.type_len > raw.len ||
+	    (uint64_t)h.hdr_len + h.str_off + h.str_len > raw.len)
+		return false;
+	raw.types = raw.data + h.hdr_len + h.type_off;
+	raw.types_len = h.type_len;
+	raw.strs = raw.data + h.hdr_len + h.str_off;
+	raw.strs_len = h.str_len;
+	raw.ok = true;
+	return true;
+}
+
+/* Size of the data following a struct btf_type of this kind. */
+static size_t kind_extra(uint32_t kind, uint32_t vlen)
+{
+	switch (kind) {
+	case BTF_KIND_INT: return 4;
+	case BTF_KIND_ARRAY: return 12;
+	case BTF_KIND_STRUCT: case BTF_KIND_UNION: return 12 * vlen;
+	case BTF_KIND_ENUM: return 8 * vlen;
+	case BTF_KIND_FUNC_PROTO: return 8 * vlen;
+	case BTF_KIND_VAR: return 4;
+	case BTF_KIND_DATASEC: return 12 * vlen;
+	case BTF_KIND_DECL_TAG: return 4;
+	case 19 /* BTF_KIND_ENUM64 */: return 12 * vlen;
+	default: return 0;
+	}
+}
+
+static bool find(const char *name, int want_kind)
+{
+	if (!raw_btf_load())
+		return false;
+	size_t nlen = strlen(name);
+	/* every offset where "name\0" starts (it is usually there once) */
+	uint32_t offs[8];
+	int noffs = 0;
+	const char *p = raw.strs, *end = raw.strs + raw.strs_len;
+	while (noffs < 8 && p < end) {
+		const char *hit = memmem(p, end - p, name, nlen + 1);
+		if (!hit)
+			break;
+		if (hit == raw.strs || hit[-1] == '\0')
+			offs[noffs++] = (uint32_t)(hit - raw.strs);
+		p = hit + 1;
+	}
+	if (!noffs)
+		return false;
+	for (size_t off = 0; off + 12 <= raw.types_len;) {
+		uint32_t name_off, info;
+		memcpy(&name_off, raw.types + off, 4);
+		memcpy(&info, raw.types + off + 4, 4);
+		uint32_t kind = (info >> 24) & 0x1f, vlen = info & 0xffff;
+		if ((int)kind == want_kind)
+			for (int i = 0; i < noffs; i++)
+				if (name_off == offs[i])
+					return true;
+		off += 12 + kind_extra(kind, vlen);
+	}
+	return false;
+}
+
+void probe_release(void)
+{
+	if (raw.mapped)
+		munmap(raw.data, raw.len);
+	else
+		free(raw.data);
+	memset(&raw, 0, sizeof(raw));
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
+	vmlinux_btf_tried = false;
 }
 
 bool probe_btf_func(const char *name)
 {
-	return find(name, BTF_KIND_FUNC) > 0;
+	return find(name, BTF_KIND_FUNC);
 }
 
 bool probe_btf_struct(const char *name)
 {
-	return find(name, BTF_KIND_STRUCT) > 0;
+	return find(name, BTF_KIND_STRUCT);
 }
 
 bool probe_btf_member(const char *strct, const char *member)
 {
 	const struct btf *btf = probe_vmlinux_btf();
-	int id = find(strct, BTF_KIND_STRUCT);
+	int id = btf ? btf__find_by_name_kind(btf, strct, BTF_KIND_STRUCT) : -1;
 	if (id <= 0)
 		return false;
 	const struct btf_type *t = btf__type_by_id(btf, id);
@@ -74,7 +206,7 @@ bool probe_tp_btf(const char *tp)
 {
 	char name[128];
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	return find(name, BTF_KIND_TYPEDEF) > 0;
+	return find(name, BTF_KIND_TYPEDEF);
 }
 
 static const struct bpf_insn ret0[] = {
@@ -100,9 +232,10 @@ bool probe_fentry(void)
 	if (cached >= 0)
 		return cached;
 	cached = 0;
-	int id = find("bpf_fentry_test1", BTF_KIND_FUNC);
-	if (id <= 0)
-		id = find("do_nanosleep", BTF_KIND_FUNC);
+	const struct btf *btf = probe_vmlinux_btf();
+	int id = btf ? btf__find_by_name_kind(btf, "bpf_fentry_test1", BTF_KIND_FUNC) : -1;
+	if (id <= 0 && btf)
+		id = btf__find_by_name_kind(btf, "do_nanosleep", BTF_KIND_FUNC);
 	if (id <= 0)
 		return false;
 	LIBBPF_OPTS(bpf_prog_load_opts, o,
@@ -155,4 +288,26 @@ bool probe_memcg_accounting(void)
 	/* memcg accounting of BPF memory arrived together with the
 	 * bpf_ktime_get_coarse_ns helper (5.11); libbpf uses the same test. */
 	return probe_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_ktime_get_coarse_ns);
+}
+
+int probe_tp_btf_nargs(const char *tp)
+{
+	const struct btf *btf = probe_vmlinux_btf();
+	char name[128];
+	int id;
+
+	if (!btf)
+		return -1;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	t = btf__type_by_id(btf, t->type); /* pointer to the prototype */
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return -1;
+	return btf_vlen(t) - 1; /* the first parameter is the tracepoint's void *data */
 }

@@ -10,8 +10,11 @@ struct btf;
 
 /* Exit EXIT_NOFEATURE with one line unless the kernel exposes BTF. */
 void probe_require_btf(void);
-/* Kernel BTF (cached; NULL if unavailable). */
+/* Kernel BTF parsed by libbpf (cached; NULL if unavailable).  Costly: the
+ * name probes below do not need it. */
 const struct btf *probe_vmlinux_btf(void);
+/* Free what the probes cached (call before loading the skeleton). */
+void probe_release(void);
 
 bool probe_btf_func(const char *name);  /* kernel function or kfunc in BTF */
 bool probe_btf_struct(const char *name);
@@ -19,6 +22,8 @@ bool probe_btf_member(const char *strct, const char *member);
 bool probe_iter(const char *target);    /* "bpf_map", "task_file", ... */
 bool probe_tp_btf(const char *tp);      /* tracepoint usable by tp_btf */
 bool probe_raw_tp(const char *tp);      /* tracepoint attachable as raw_tp */
+/* Arguments a tracepoint passes to BPF (from btf_trace_TP), or -1. */
+int probe_tp_btf_nargs(const char *tp);
 bool probe_fentry(void);                /* BPF trampolines usable (fentry/fexit) */
 bool probe_kprobe(void);                /* kprobe PMU present */
 bool probe_ringbuf(void);

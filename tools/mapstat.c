@@ -729,12 +729,18 @@ int main(int argc, char **argv)
 	if (o.pid && !have_owner_iter)
 		die(EXIT_NOFEATURE, "--pid needs the task_file iterator (Linux 5.8+)");
 
+	probe_release();
 	skel = mapstat_bpf__open();
 	if (!skel)
 		die(EXIT_FAIL, "cannot open BPF object: %s", errno_name(errno));
-	bpf_program__set_autoload(skel->progs.maps_kfunc, have_kfunc);
+	/* Load only what this run can use: each program costs CO-RE work. */
+	bool kfunc_run = have_kfunc && o.method == PREF_AUTO;
+	bpf_program__set_autoload(skel->progs.maps_kfunc, kfunc_run);
+	bpf_program__set_autoload(skel->progs.maps_core, !kfunc_run);
+	have_elem_iter &= !kfunc_run; /* the kfunc counts the hash family */
 	bpf_program__set_autoload(skel->progs.count_elems, have_elem_iter);
 	bpf_program__set_autoload(skel->progs.count_socks, have_sock_iter);
+	have_owner_iter &= !o.no_owners || o.pid;
 	bpf_program__set_autoload(skel->progs.owners_scan, have_owner_iter);
 	if (!have_kfunc)
 		note("bpf_map_sum_elem_count kfunc not in this kernel: maps_kfunc not loaded");
