@@ -25,6 +25,8 @@ struct snapshot {
 	int nrec, cap;
 	struct meta *meta;
 	int nmeta;
+	struct snapshot *next; /* snap_append: more records of another schema */
+	bool appended;
 };
 
 static struct out_config config = { .format = OUT_TABLE };
@@ -166,6 +168,14 @@ void snap_meta(struct snapshot *sn, const char *key, const char *fmt, ...)
 	sn->nmeta++;
 }
 
+void snap_append(struct snapshot *sn, struct snapshot *extra)
+{
+	while (sn->next)
+		sn = sn->next;
+	extra->appended = true;
+	sn->next = extra;
+}
+
 struct record *snap_add(struct snapshot *sn)
 {
 	if (sn->nrec == sn->cap) {
@@ -187,6 +197,7 @@ void snap_free(struct snapshot *sn)
 	}
 	free(sn->meta);
 	free(sn->recs);
+	snap_free(sn->next);
 	free(sn);
 }
 
@@ -331,15 +342,18 @@ static void render_json(FILE *f, struct snapshot *sn, double ts)
 		fputc(':', f);
 		json_write_string(f, sn->meta[i].val);
 	}
-	fputc(',', f);
-	json_write_string(f, sn->schema->array);
-	fputs(":[", f);
-	for (int i = 0; i < sn->nrec; i++) {
-		if (i)
-			fputc(',', f);
-		json_record(f, sn->recs[i]);
+	for (struct snapshot *p = sn; p; p = p->next) {
+		fputc(',', f);
+		json_write_string(f, p->schema->array);
+		fputs(":[", f);
+		for (int i = 0; i < p->nrec; i++) {
+			if (i)
+				fputc(',', f);
+			json_record(f, p->recs[i]);
+		}
+		fputc(']', f);
 	}
-	fputs("]}\n", f);
+	fputs("}\n", f);
 }
 
 /* ---- table ---------------------------------------------------------- */
@@ -417,13 +431,16 @@ static void render_table(FILE *f, struct snapshot *sn, double ts)
 	int *w = xcalloc(nf, sizeof(int));
 	char ***cells = xcalloc(sn->nrec ? sn->nrec : 1, sizeof(char **));
 
-	if (config.timestamp) {
+	if (config.timestamp && !sn->appended) {
 		char tb[32];
 		time_string(ts, tb, sizeof(tb));
 		fprintf(f, "%s\n", tb);
 	}
-	for (int i = 0; i < sn->nmeta && !config.no_header; i++)
+	/* the mechanism lines do not change between snapshots: print them once */
+	static bool meta_done;
+	for (int i = 0; i < sn->nmeta && !config.no_header && !(meta_done && !config.file); i++)
 		fprintf(f, "# %s: %s\n", sn->meta[i].key, sn->meta[i].val);
+	meta_done = true;
 
 	for (int j = 0; j < nf; j++)
 		if (table_visible(&s->fields[j]))
@@ -479,6 +496,13 @@ static void render_table(FILE *f, struct snapshot *sn, double ts)
 	}
 	free(cells);
 	free(w);
+	/* appended record kinds: one more table each, when not empty */
+	for (struct snapshot *p = sn->next; p && !sn->appended; p = p->next) {
+		if (!p->nrec)
+			continue;
+		fputc('\n', f);
+		render_table(f, p, ts);
+	}
 }
 
 /* ---- Prometheus ----------------------------------------------------- */
@@ -528,27 +552,31 @@ static void render_prom(FILE *f, struct snapshot *sn, double ts)
 	fprintf(f, "# TYPE bpfscope_%s_snapshot_timestamp_seconds gauge\n", tool);
 	fprintf(f, "bpfscope_%s_snapshot_timestamp_seconds %.3f\n", tool, ts);
 
-	for (int j = 0; j < s->nfields; j++) {
-		const struct field *fd = &s->fields[j];
-		if (!(fd->flags & FF_PROM) || (fd->kind != FK_COUNTER && fd->kind != FK_GAUGE))
-			continue;
-		fprintf(f, "# HELP bpfscope_%s_%s %s\n", tool, fd->name, fd->help ? fd->help : fd->name);
-		fprintf(f, "# TYPE bpfscope_%s_%s %s\n", tool, fd->name,
-			fd->kind == FK_COUNTER ? "counter" : "gauge");
-		for (int i = 0; i < sn->nrec; i++) {
-			const struct value *v = &sn->recs[i]->v[j];
-			if (!is_number(v))
+	/* the snapshot's records, then those of appended snapshots */
+	for (struct snapshot *p = sn; p; p = p->next) {
+		s = p->schema;
+		for (int j = 0; j < s->nfields; j++) {
+			const struct field *fd = &s->fields[j];
+			if (!(fd->flags & FF_PROM) || (fd->kind != FK_COUNTER && fd->kind != FK_GAUGE))
 				continue;
-			fprintf(f, "bpfscope_%s_%s", tool, fd->name);
-			prom_labels(f, sn->recs[i]);
-			fputc(' ', f);
-			if (v->t == V_U64)
-				fprintf(f, "%" PRIu64, v->u);
-			else if (v->t == V_I64)
-				fprintf(f, "%" PRId64, v->i);
-			else
-				write_number(f, as_double(v));
-			fputc('\n', f);
+			fprintf(f, "# HELP bpfscope_%s_%s %s\n", tool, fd->name, fd->help ? fd->help : fd->name);
+			fprintf(f, "# TYPE bpfscope_%s_%s %s\n", tool, fd->name,
+				fd->kind == FK_COUNTER ? "counter" : "gauge");
+			for (int i = 0; i < p->nrec; i++) {
+				const struct value *v = &p->recs[i]->v[j];
+				if (!is_number(v))
+					continue;
+				fprintf(f, "bpfscope_%s_%s", tool, fd->name);
+				prom_labels(f, p->recs[i]);
+				fputc(' ', f);
+				if (v->t == V_U64)
+					fprintf(f, "%" PRIu64, v->u);
+				else if (v->t == V_I64)
+					fprintf(f, "%" PRId64, v->i);
+				else
+					write_number(f, as_double(v));
+				fputc('\n', f);
+			}
 		}
 	}
 }
@@ -559,6 +587,8 @@ void render_snapshot(FILE *f, struct snapshot *sn, double ts)
 	case OUT_TABLE: render_table(f, sn, ts); break;
 	case OUT_JSON: render_json(f, sn, ts); break;
 	case OUT_PROM: render_prom(f, sn, ts); break;
+	case OUT_DOT: /* opts refuses dot unless the tool draws graphs (common/graph.c) */
+		die(EXIT_USAGE, "output format dot is only for graph tools");
 	}
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Bench helper: run a command (stdout to /dev/null) and print its wall time
+/* Bench helper: run a command (stdout and stderr to /dev/null) and print its wall time
  * in ms ("runstat ms CMD...") or its peak RSS in KiB ("runstat rss CMD..."),
  * measured from wait4()'s rusage of that child alone. */
 #include <fcntl.h>
@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
 		dup2(fd, 1);
+		dup2(fd, 2);
 		execvp(argv[2], argv + 2);
 		_exit(127);
 	}
