@@ -40,10 +40,11 @@ static struct {
 	uint32_t prefixes_id;
 	bool prefixes;
 	bool no_owners;
+	bool owners;
 	enum method_pref method;
 } o = { .type = -1 };
 
-enum { OPT_PINNED = 0x2000, OPT_WARN, OPT_CRIT, OPT_PREFIXES, OPT_METHOD, OPT_NO_OWNERS };
+enum { OPT_PINNED = 0x2000, OPT_WARN, OPT_CRIT, OPT_PREFIXES, OPT_METHOD, OPT_NO_OWNERS, OPT_OWNERS };
 
 static const struct argp_option options[] = {
 	{ "id", 'm', "ID", 0, "Only map ID (repeatable)", 1 },
@@ -56,6 +57,7 @@ static const struct argp_option options[] = {
 	{ "prefixes", OPT_PREFIXES, "ID", 0, "Histogram of prefix lengths in LPM trie map ID", 2 },
 	{ "method", OPT_METHOD, "HOW", 0, "Counting: auto (best available), iter (no kfunc), walk (user-space key walks)", 2 },
 	{ "no-owners", OPT_NO_OWNERS, NULL, 0, "Skip the owner-process scan", 2 },
+	{ "owners", OPT_OWNERS, NULL, 0, "One row per owner process: maps held, their memory, its RLIMIT_MEMLOCK", 2 },
 	{ 0 },
 };
 
@@ -118,6 +120,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_NO_OWNERS:
 		o.no_owners = true;
 		break;
+	case OPT_OWNERS:
+		o.owners = true;
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -179,6 +184,21 @@ static const struct field pfields[PNFIELDS] = {
 	[P_ENTRIES] = { "prefix_entries", "ENTRIES", FK_GAUGE, FF_ALL, "Entries with this prefix length", 0, 0 },
 };
 static const struct schema prefix_schema = { "mapstat", "prefixes", pfields, PNFIELDS };
+
+enum { O_PID, O_COMM, O_MAPS, O_MEM, O_LIMIT, O_LIMIT_PCT, O_ACCOUNTING, ONFIELDS };
+static const struct field ofields[ONFIELDS] = {
+	[O_PID] = { "pid", "PID", FK_LABEL, FF_ALL, "Process id", 0, 0 },
+	[O_COMM] = { "comm", "COMM", FK_LABEL, FF_ALL, "Process name", 0, 0 },
+	[O_MAPS] = { "owned_maps", "MAPS", FK_GAUGE, FF_ALL, "BPF maps the process holds open", 0, 0 },
+	[O_MEM] = { "owned_memlock_bytes", "MEM(KiB)", FK_GAUGE, FF_ALL,
+		    "Sum of memlock of the maps the process holds open", 1024, 0 },
+	[O_LIMIT] = { "memlock_limit_bytes", "LIMIT(KiB)", FK_GAUGE, FF_ALL,
+		      "RLIMIT_MEMLOCK soft limit; absent when unlimited", 1024, 0 },
+	[O_LIMIT_PCT] = { "memlock_limit_percent", "LIMIT%", FK_GAUGE, FF_ALL,
+			  "owned_memlock_bytes as a percentage of RLIMIT_MEMLOCK", 0, 1 },
+	[O_ACCOUNTING] = { "charged_to", "CHARGED-TO", FK_TEXT, FF_TABLE | FF_JSON, NULL, 0, 0 },
+};
+static const struct schema owner_schema = { "mapstat", "owners", ofields, ONFIELDS };
 
 static const char *const method_names[] = {
 	[CM_NONE] = "none", [CM_KFUNC] = "kfunc", [CM_CORE] = "core",
@@ -646,6 +666,59 @@ next:
 	return snap_end(sn);
 }
 
+/* ---- --owners ------------------------------------------------------- */
+
+static int owners_view(void)
+{
+	struct owner *own = NULL;
+	int nown = bpfobj_owners(skel->progs.owners_scan, &own);
+	if (nown < 0)
+		die(EXIT_FAIL, "cannot scan open files for BPF maps: %s", errno_name(-nown));
+	struct snapshot *sn = snap_begin(&owner_schema);
+	snap_meta(sn, "memory_accounting", "%s", memcg ? "memcg" : "memlock");
+	for (int k = 0; k < nown; k++) {
+		bool seen = false;
+		for (int q = 0; q < k; q++)
+			seen |= own[q].pid == own[k].pid;
+		if (seen || own[k].pid == (uint32_t)getpid() || (o.pid && (int)own[k].pid != o.pid))
+			continue;
+		uint64_t held = 0, nmaps = 0, limit;
+		for (int q = 0; q < nown; q++) {
+			struct bpf_map_info mi;
+			uint64_t ml;
+			bool dup = false;
+			if (own[q].pid != own[k].pid || own[q].kind != OBJ_MAP)
+				continue;
+			for (int d = 0; d < q; d++) /* one map held through several fds */
+				dup |= own[d].pid == own[q].pid && own[d].kind == OBJ_MAP && own[d].id == own[q].id;
+			if (dup)
+				continue;
+			int mfd = bpfobj_map_open(own[q].id, &mi);
+			if (mfd < 0)
+				continue;
+			nmaps++;
+			if (!fdinfo_u64(mfd, "memlock", &ml))
+				held += ml;
+			close(mfd);
+		}
+		if (!nmaps)
+			continue;
+		struct record *r = snap_add(sn);
+		rec_u64(r, O_PID, own[k].pid);
+		rec_str(r, O_COMM, own[k].comm);
+		rec_u64(r, O_MAPS, nmaps);
+		rec_u64(r, O_MEM, held);
+		if (!proc_memlock_limit(own[k].pid, &limit) && limit != UINT64_MAX) {
+			rec_u64(r, O_LIMIT, limit);
+			if (limit)
+				rec_dbl(r, O_LIMIT_PCT, 100.0 * held / limit);
+		}
+		rec_str(r, O_ACCOUNTING, memcg ? "memcg" : "memlock");
+	}
+	free(own);
+	return snap_end(sn);
+}
+
 /* ---- --prefixes ----------------------------------------------------- */
 
 static int prefixes(void)
@@ -726,8 +799,8 @@ int main(int argc, char **argv)
 	note("counting: kfunc %s, map element iterator %s, sockmap iterator %s; memory accounting: %s",
 	     have_kfunc ? "yes" : "no", have_elem_iter ? "yes" : "no", have_sock_iter ? "yes" : "no",
 	     memcg ? "memcg" : "memlock");
-	if (o.pid && !have_owner_iter)
-		die(EXIT_NOFEATURE, "--pid needs the task_file iterator (Linux 5.8+)");
+	if ((o.pid || o.owners) && !have_owner_iter)
+		die(EXIT_NOFEATURE, "--pid and --owners need the task_file iterator (Linux 5.8+)");
 
 	probe_release();
 	skel = mapstat_bpf__open();
@@ -740,7 +813,7 @@ int main(int argc, char **argv)
 	have_elem_iter &= !kfunc_run; /* the kfunc counts the hash family */
 	bpf_program__set_autoload(skel->progs.count_elems, have_elem_iter);
 	bpf_program__set_autoload(skel->progs.count_socks, have_sock_iter);
-	have_owner_iter &= !o.no_owners || o.pid;
+	have_owner_iter &= !o.no_owners || o.pid || o.owners;
 	bpf_program__set_autoload(skel->progs.owners_scan, have_owner_iter);
 	if (!have_kfunc)
 		note("bpf_map_sum_elem_count kfunc not in this kernel: maps_kfunc not loaded");
@@ -762,7 +835,7 @@ int main(int argc, char **argv)
 	ticker_start(&t, copts.interval, copts.count);
 	double dt = 0;
 	for (;;) {
-		err = snapshot(dt, interval_mode);
+		err = o.owners ? owners_view() : snapshot(dt, interval_mode);
 		if (err)
 			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 		if (!interval_mode || !ticker_tick(&t) || !ticker_wait(&t, NULL, NULL, &dt))

@@ -8,7 +8,9 @@ setup_file() {
 	export MS_DIR; MS_DIR=$(mktemp -d /tmp/bs-mapstat.XXXXXX)
 	export PIN_DIR=/sys/fs/bpf/bs_mapstat_$$
 	mkdir -p "$PIN_DIR"
-	"$B/tests/mkmaps" "$MS_DIR/maps.json" "$B/fixtures/mapstat_ringbuf.bpf.o" 1000000 "$PIN_DIR" \
+	# a known RLIMIT_MEMLOCK (1 MiB) for the --owners check
+	prlimit --memlock=1048576:1048576 \
+		"$B/tests/mkmaps" "$MS_DIR/maps.json" "$B/fixtures/mapstat_ringbuf.bpf.o" 1000000 "$PIN_DIR" \
 		2>"$MS_DIR/mkmaps.err" &
 	echo $! >"$MS_DIR/mkmaps.pid"
 	for _ in $(seq 1 600); do
@@ -113,6 +115,25 @@ check_counts() {
 	want=$(jq -c '[.maps[].id] | sort' "$MS_DIR/maps.json")
 	got=$(jq -c '[.maps[].id] | sort' <<<"$output")
 	assert_eq "$got" "$want" "map ids held by mkmaps"
+}
+
+@test "mapstat: --owners sums each owner's map memory and reports its RLIMIT_MEMLOCK" {
+	local pid=$(mk_pid) ids want_mem limit
+	ids=$(jq -c '[.maps[].id]' "$MS_DIR/maps.json")
+	want_mem=$(bpftool map show -j | jq --argjson ids "$ids" '[.[] | select(.id as $i | $ids | index($i)) | .bytes_memlock] | add')
+	limit=$(awk '/^Max locked memory/ {print $4}' "/proc/$pid/limits")
+	[ "$limit" -eq 1048576 ]
+	run "$B/mapstat" --owners -o json -p "$pid"
+	[ "$status" -eq 0 ]
+	assert_jq ".owners | length == 1"
+	assert_jq ".owners[0] | .pid == $pid and .comm == \"mkmaps\" and .owned_maps == ($ids | length)"
+	assert_jq ".owners[0].owned_memlock_bytes == $want_mem"
+	assert_jq ".owners[0].memlock_limit_bytes == $limit"
+	if has_feature memcg; then
+		assert_jq '.owners[0].charged_to == "memcg" and .memory_accounting == "memcg"'
+	else
+		assert_jq '.owners[0].charged_to == "memlock"'
+	fi
 }
 
 @test "mapstat: pinned paths and --pinned filter match the pin the test made" {
