@@ -1,7 +1,8 @@
 #!/bin/bash
 # bpfscope VM, stage 2: PID 1 in the guest after switch_root into the overlay of the host's root.
 # run.sh copies this file into the work share (/run/bpfscope-vm here) next to "job", which defines
-# VM_CMD, VM_ENV, VM_CWD, VM_MODULES, VM_OUT, VM_TTY, VM_ROWS, VM_COLS, VM_TERM, VM_BEGIN, VM_END.
+# VM_CMD, VM_ENV, VM_CWD, VM_ROOT (the unpacked kernel package), VM_OUT, VM_TTY, VM_ROWS, VM_COLS,
+# VM_TERM, VM_BEGIN and VM_END.
 # Mounts the usual filesystems, runs the command between two marker lines on the console, writes its
 # exit status to the work share and powers the guest off.
 set -u
@@ -45,8 +46,10 @@ mnt -t debugfs -o mode=0700 debugfs /sys/kernel/debug
 mnt -t tracefs -o mode=0700 tracefs /sys/kernel/tracing
 mnt -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 # The host has no modules for this kernel: use the unpacked package's, so modprobe (veth...) works.
+# Its /boot too, for tools that read /boot/config-$(uname -r) (bpftool feature probe).
 mkdir -p /lib/modules
-mnt --bind "$VM_MODULES" /lib/modules
+mnt --bind "$VM_ROOT/lib/modules" /lib/modules
+mnt --bind "$VM_ROOT/boot" /boot
 if [ -n "$VM_OUT" ]; then
 	mkdir -p "$VM_OUT"
 	mnt -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out "$VM_OUT"

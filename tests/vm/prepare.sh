@@ -19,7 +19,7 @@ apt_lists=/var/lib/apt/lists
 initramfs_modules="virtio_pci 9pnet_virtio 9p overlay"
 tmp=
 
-errline=?
+errline=unknown
 
 die() {
 	printf 'vm: cannot prepare guest: %s\n' "$*" >&2

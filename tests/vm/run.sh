@@ -75,10 +75,16 @@ kdir=$("$here/prepare.sh") || exit $?
 
 work=
 qemu_pid=
+relay_pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
+	# qemu_pid is timeout's: it passes the signal on to QEMU. The relay then sees EOF and ends.
 	if [ -n "$qemu_pid" ]; then
 		kill -TERM "$qemu_pid" 2>/dev/null || true
 		wait "$qemu_pid" 2>/dev/null || true
+	fi
+	if [ -n "$relay_pid" ]; then
+		wait "$relay_pid" 2>/dev/null || true
 	fi
 	if [ -n "$work" ]; then rm -rf -- "$work"; fi
 }
@@ -98,7 +104,7 @@ qpath() {
 # The job for guest.sh, as bash declarations it sources.
 VM_CMD=("$@")
 VM_CWD=$(pwd)
-VM_MODULES=$kdir/root/lib/modules
+VM_ROOT=$kdir/root
 VM_OUT=
 VM_TTY=0
 VM_ROWS=
@@ -128,15 +134,20 @@ done < <(compgen -e)
 nonce=$(od -An -tx4 -N8 /dev/urandom | tr -d ' \n')
 VM_BEGIN="@@bpfscope-vm-begin-$nonce@@"
 VM_END="@@bpfscope-vm-end-$nonce@@"
-declare -p VM_CMD VM_ENV VM_CWD VM_MODULES VM_OUT VM_TTY VM_ROWS VM_COLS VM_TERM VM_BEGIN VM_END \
+declare -p VM_CMD VM_ENV VM_CWD VM_ROOT VM_OUT VM_TTY VM_ROWS VM_COLS VM_TERM VM_BEGIN VM_END \
 	>"$work/job"
 
+# Kernel messages below warning stay off the console; panic=-1 with -no-reboot makes a panic end QEMU.
+cmdline="console=ttyS0 panic=-1 oops=panic loglevel=4 mitigations=off no_timer_check tsc=reliable"
+cmdline="$cmdline 8250.nr_uarts=1"
+# TCG only: KVM is present on this kind of machine but the guest hangs in the firmware with it.
+# shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(
 	qemu-system-x86_64
 	-accel tcg,thread=multi -cpu max -smp 2 -m "${mem}M"
 	-nographic -no-reboot -nic none
 	-kernel "$kdir/vmlinux" -initrd "$kdir/initramfs.cpio.gz"
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 mitigations=off no_timer_check tsc=reliable 8250.nr_uarts=1"
+	-append "$cmdline"
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$(qpath "$work"),mount_tag=work,security_model=none,multidevs=remap"
 )
@@ -153,7 +164,11 @@ qemu_pid=$!
 kernel_line='^\[ *[0-9]*\.[0-9]*\] .*\r$'
 sed -u -n -e "w $work/console.log" \
 	-e "/$VM_BEGIN\$/,/$VM_END/{/$VM_BEGIN\$/d;/$kernel_line/d;/$VM_END/{s/$VM_END.*//;/^\$/d;};p;}" \
-	<"$work/console"
+	<"$work/console" &
+relay_pid=$!
+# Waiting in the wait builtin (not on a foreground command) lets the traps act at once on a signal.
+wait "$relay_pid" || true
+relay_pid=
 qemu_rc=0
 wait "$qemu_pid" || qemu_rc=$?
 qemu_pid=
@@ -183,8 +198,12 @@ esac
 # The guest failed: name the cause in one line and keep the console for a post-mortem.
 failure_log=$(dirname "$kdir")/last-failure.log
 save_log "$failure_log"
-panic=$(grep -a -o -m 1 'Kernel panic - not syncing:.*' "$work/console.log" 2>/dev/null | tr -d '\r') || panic=
-stage_error=$(grep -a -o -m 1 'bpfscope-vm: error: .*' "$work/console.log" 2>/dev/null | tr -d '\r') || stage_error=
+# First console line matching a pattern, without the CR.
+first_match() {
+	grep -a -o -m 1 -- "$1" "$work/console.log" 2>/dev/null | tr -d '\r'
+}
+panic=$(first_match 'Kernel panic - not syncing:.*') || panic=
+stage_error=$(first_match 'bpfscope-vm: error: .*') || stage_error=
 if [ -n "$panic" ]; then
 	reason="kernel panic (${panic#Kernel panic - })"
 elif [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
