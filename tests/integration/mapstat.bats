@@ -289,12 +289,17 @@ prog_leftovers() {
 	local pins_before; pins_before=$(find /sys/fs/bpf | sort)
 	"$B/mapstat" -o json >/dev/null
 	wait_gone
+	wait_loaded() { # it really had programs loaded (slow under emulation)
+		for _ in $(seq 1 200); do [ "$(prog_leftovers)" -gt 0 ] && return 0; sleep 0.1; done
+		return 1
+	}
 	"$B/mapstat" -i 1 >/dev/null & local p=$!
-	sleep 0.5; [ "$(prog_leftovers)" -gt 0 ]   # it really had programs loaded
+	wait_loaded
 	kill -INT $p; wait $p || true
 	wait_gone
 	"$B/mapstat" -i 1 >/dev/null & p=$!
-	sleep 0.5; kill -KILL $p; wait $p || true
+	wait_loaded
+	kill -KILL $p; wait $p || true
 	wait_gone
 	[ "$(find /sys/fs/bpf | sort)" = "$pins_before" ]
 }
