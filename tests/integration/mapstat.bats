@@ -282,7 +282,7 @@ prog_leftovers() {
 
 @test "mapstat: leaves no programs or links behind after exit, SIGINT and SIGKILL" {
 	wait_gone() {
-		for _ in $(seq 1 50); do [ "$(prog_leftovers)" -eq 0 ] && return 0; sleep 0.1; done
+		for _ in $(seq 1 200); do [ "$(prog_leftovers)" -eq 0 ] && return 0; sleep 0.1; done
 		return 1
 	}
 	wait_gone
