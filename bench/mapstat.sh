@@ -44,7 +44,7 @@ if command -v bpftrace >/dev/null; then
 		echo "ratio time  bpftrace/mapstat: $(ratio "$t_ms" "$m_ms")   RSS bpftrace/mapstat: $(ratio "$t_rss" "$m_rss")"
 	else
 		echo "bpftrace $(bpftrace --version | awk '{print $2}'): the iter:bpf_map one-liner does not run on this kernel:"
-		echo "  $(grep -m1 'ERROR' <<<"$bterr" | grep -v RLIMIT || grep -m1 ERROR <<<"$bterr")"
+		echo "  $(grep ERROR <<<"$bterr" | grep -v RLIMIT | head -1)"
 		t_ms=$(med bpftrace -e 'BEGIN { exit(); }')
 		t_rss=$(rss bpftrace -e 'BEGIN { exit(); }')
 		printf '%-44s %10s %10s\n' "bpftrace -e 'BEGIN { exit(); }' (does nothing)" "$t_ms" "$t_rss"
