@@ -8,6 +8,12 @@ KERNEL="$(uname -r)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=99"
 
+# True inside the second-kernel guest (tests/vm sets BPFSCOPE_KERNEL there):
+# CPU-bound work is ~20x slower, so tests may scale volumes, never assertions.
+in_vm() {
+	[ -n "${BPFSCOPE_KERNEL:-}" ]
+}
+
 # Skip with a reason printed (never pass silently).
 skip_because() {
 	skip "$* [kernel $KERNEL]"
@@ -25,6 +31,7 @@ require_feature() {
 # Run a command under valgrind; fails the test on any error or definite leak.
 valgrind_clean() {
 	command -v valgrind >/dev/null || skip_because "valgrind not installed"
+	in_vm && skip_because "valgrind under QEMU emulation takes minutes per run; the host suite runs it (ASan runs here)"
 	local log="${BATS_TEST_TMPDIR:-/tmp}/valgrind.$$.log"
 	run valgrind -q --error-exitcode=98 --leak-check=full --errors-for-leak-kinds=definite \
 		--show-leak-kinds=definite --suppressions="$ROOT/tests/valgrind.supp" \
