@@ -13,6 +13,7 @@
 XV_FIXTURE="$B/fixtures/xdpverdict_fixture.bpf.o"
 XV_PASS="$B/fixtures/xdpverdict_pass.bpf.o"
 XV_SEND="$B/tests/xdpverdict_send"
+XV_COUNTS="$B/tests/xdpverdict_counts"
 
 xv_setup() {
 	local tag=$1 mode=${2:-xdpdrv} n
@@ -70,7 +71,7 @@ xv_teardown() {
 
 # The fixture's own count for verdict slot S (0..4 = action, 5 = empty-slot redirects).
 xv_count() {
-	bpftool map lookup id "$XV_VERDICTS" key "$1" 0 0 0 -j | jq -r '.formatted.value'
+	"$B/tests/xdpverdict_counts" "$XV_VERDICTS" | jq ".[$1]"
 }
 
 # Send N packets to UDP port P from the peer namespace.
@@ -87,4 +88,50 @@ xv_wait_count() {
 	done
 	echo "fixture slot $s stayed at $(xv_count "$s"), expected $want" >&2
 	return 1
+}
+
+# All fixture slots at once, as a JSON array [aborted, drop, pass, tx, redirect, empty_slot_redirects].
+xv_counts() {
+	"$B/tests/xdpverdict_counts" "$XV_VERDICTS"
+}
+
+# The standard traffic: per port 7000..7005, a distinct number of packets.
+XV_SENT=(3 4 5 6 7 2)
+xv_send_mix() {
+	local p
+	for p in 0 1 2 3 4 5; do
+		xv_send $((7000 + p)) "${XV_SENT[$p]}" || return 1
+	done
+}
+# Fixture counts that traffic must produce: [3,4,5,6,9,2]
+XV_EXPECT='[3,4,5,6,9,2]'
+
+# Start xdpverdict in the background writing to $1 (further args: options);
+# returns once it printed its first output (it is attached and counting).
+xv_tool_start() {
+	local out=$1 i
+	shift
+	rm -f "$out" "$out.err"
+	"$@" >"$out" 2>"$out.err" &
+	XV_TOOL_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$out" ] && return 0
+		kill -0 "$XV_TOOL_PID" 2>/dev/null || { cat "$out.err" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "xdpverdict printed nothing in 60 s" >&2
+	return 1
+}
+
+# Wait until the fixture counted everything sent, let the counters settle,
+# then stop the tool with SIGINT (it prints a last snapshot).
+xv_tool_stop() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ "$(xv_counts)" = "$XV_EXPECT" ] && break
+		sleep 0.2
+	done
+	sleep 0.5
+	kill -INT "$XV_TOOL_PID" 2>/dev/null
+	wait "$XV_TOOL_PID"
 }

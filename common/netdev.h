@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Network namespaces, interfaces with their XDP attachment, ethtool stats. */
+#ifndef BPFSCOPE_NETDEV_H
+#define BPFSCOPE_NETDEV_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- network namespaces -------------------------------------------- */
+
+/* Open a network namespace: NAME under /run/netns, or a path (anything with
+ * a '/', e.g. /proc/PID/ns/net).  Returns an fd or -errno. */
+int netns_open(const char *name_or_path);
+/* Switch this (single-threaded) process to the namespace fd; the first call
+ * remembers the original one.  netns_return() goes back.  0 or -errno. */
+int netns_enter(int fd);
+int netns_return(void);
+/* Inode number identifying a namespace fd (what BPF sees as ns.inum). */
+int netns_inode(int fd, uint32_t *ino);
+/* The namespace this process started in. */
+int netns_self_inode(uint32_t *ino);
+/* Names under /run/netns, sorted.  Returns count or -errno; free with
+ * netns_names_free. */
+int netns_names(char ***names);
+void netns_names_free(char **names, int n);
+
+/* ---- interfaces and XDP -------------------------------------------- */
+
+enum xdp_mode_kind { XDPM_NONE, XDPM_NATIVE, XDPM_GENERIC, XDPM_OFFLOAD };
+
+struct netdev_xdp {
+	uint32_t prog_id;          /* 0: nothing attached in this mode */
+	enum xdp_mode_kind mode;
+};
+
+struct netdev {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	int nxdp;                  /* programs attached (one per mode, at most 3) */
+	struct netdev_xdp xdp[3];
+};
+
+const char *xdp_mode_name(enum xdp_mode_kind m); /* "native", "generic", "offload" */
+
+/* Every interface of the current namespace, with its XDP programs (libbpf
+ * bpf_xdp_query).  Returns count or -errno; *out malloc'd. */
+int netdev_list(struct netdev **out);
+
+/* ---- ethtool (SIOCETHTOOL) ----------------------------------------- */
+
+/* A socket for ethtool ioctls in the current namespace (ioctls on it keep
+ * working after netns_return).  Returns fd or -errno. */
+int ethtool_socket(void);
+/* Driver name (ETHTOOL_GDRVINFO).  0 or -errno. */
+int ethtool_driver(int sock, const char *ifname, char *drv, size_t len);
+
+struct netdev_stats {
+	int n;
+	char (*names)[32];         /* ETH_GSTRING_LEN */
+	uint64_t *vals;
+};
+/* Names (ETH_SS_STATS via ETHTOOL_GSSET_INFO + ETHTOOL_GSTRINGS) and values
+ * (ETHTOOL_GSTATS).  0 or -errno (-EOPNOTSUPP: the driver has none). */
+int ethtool_stats_read(int sock, const char *ifname, struct netdev_stats *st);
+void ethtool_stats_free(struct netdev_stats *st);
+
+#endif
