@@ -84,7 +84,7 @@ run_host() {
 	mount_if_missing bpf /sys/fs/bpf
 	mount_if_missing tracefs /sys/kernel/tracing
 	mount_if_missing debugfs /sys/kernel/debug
-	run_checked "host $(uname -r)" bats bats --tap "${files[@]}"
+	run_checked "host $(uname -r)" bats bats --tap --timing "${files[@]}"
 }
 
 run_vm() {
@@ -92,7 +92,7 @@ run_vm() {
 	out=$(mktemp -d /tmp/bpfscope-vm.XXXXXX)
 	echo "=== second kernel: booting the guest (tests/vm) ==="
 	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --timeout "${BPFSCOPE_VM_TIMEOUT:-1500}" -- \
-		sh -c 'uname -r > "$BPFSCOPE_VM_OUT/kernel"; bats --tap "$@" > "$BPFSCOPE_VM_OUT/tap" 2>&1' \
+		sh -c 'uname -r > "$BPFSCOPE_VM_OUT/kernel"; bats --tap --timing "$@" > "$BPFSCOPE_VM_OUT/tap" 2>&1' \
 		sh "${files[@]}" >"$out/console" 2>&1
 	rc=$?
 	kver=$(cat "$out/kernel" 2>/dev/null || echo guest)
