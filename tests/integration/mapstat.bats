@@ -184,7 +184,8 @@ check_counts() {
 	before=$(bpftool map dump id "$id" -j | jq length)
 	"$B/mapstat" -o json -i 1 -c 3 -m "$id" >"$MS_DIR/iv.json" &
 	local mp=$!
-	sleep 1.4
+	# grow the map right after the first snapshot (however slow start-up is)
+	for _ in $(seq 1 300); do [ -s "$MS_DIR/iv.json" ] && break; sleep 0.05; done
 	kill -USR1 "$(mk_pid)"
 	wait $mp
 	local after=$(bpftool map dump id "$id" -j | jq length)
