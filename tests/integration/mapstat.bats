@@ -43,11 +43,11 @@ check_counts() {
 		| if length == 0 then true else (. | join("; ") | halt_error) end' <<<"$out"
 }
 
-@test "mapstat: entry counts of every map type match what was put in (best method)" {
+@test "mapstat [kernel]: entry counts of every map type match what was put in (best method)" {
 	check_counts auto
 }
 
-@test "mapstat: entry counts are exact without the kfunc (iterators + CO-RE counters)" {
+@test "mapstat [kernel]: entry counts are exact without the kfunc (iterators + CO-RE counters)" {
 	check_counts iter
 }
 
@@ -58,7 +58,7 @@ check_counts() {
 	assert_jq '[.maps[] | select(.entries == null and .entries_method == "none")] | length == 2'
 }
 
-@test "mapstat: the hash family is counted with the kfunc where the kernel has it, else the element iterator" {
+@test "mapstat [kernel]: the hash family is counted with the kfunc where the kernel has it, else the element iterator" {
 	run "$B/mapstat" -o json -m "$(map_id ms_hash_big)" -m "$(map_id ms_lru)"
 	[ "$status" -eq 0 ]
 	if has_feature kfunc:bpf_map_sum_elem_count; then
@@ -69,7 +69,7 @@ check_counts() {
 	assert_jq '.maps[0].entries == 1000000'
 }
 
-@test "mapstat: LRU hash under eviction matches bpftool map dump" {
+@test "mapstat [kernel]: LRU hash under eviction matches bpftool map dump" {
 	local id want
 	id=$(map_id ms_lru)
 	want=$(bpftool map dump id "$id" -j | jq length)
@@ -90,7 +90,7 @@ check_counts() {
 	done
 }
 
-@test "mapstat: ring buffer reports unread bytes of the fixture's 5 records, array family is fixed" {
+@test "mapstat [kernel]: ring buffer reports unread bytes of the fixture's 5 records, array family is fixed" {
 	run "$B/mapstat" -o json -m "$(map_id ms_ringbuf)" -m "$(map_id ms_array)" -m "$(map_id ms_percpu_array)"
 	[ "$status" -eq 0 ]
 	assert_jq '.maps[] | select(.name == "ms_ringbuf") | .entries == 560 and .max_entries == 16384'
@@ -105,7 +105,7 @@ check_counts() {
 	assert_jq ".maps[0].memlock_bytes == $want"
 }
 
-@test "mapstat: owners (iter/task_file) name the holding process; -p selects exactly its maps" {
+@test "mapstat [kernel]: owners (iter/task_file) name the holding process; -p selects exactly its maps" {
 	local pid=$(mk_pid)
 	run "$B/mapstat" -o json -p "$pid"
 	[ "$status" -eq 0 ]
@@ -117,7 +117,7 @@ check_counts() {
 	assert_eq "$got" "$want" "map ids held by mkmaps"
 }
 
-@test "mapstat: --owners sums each owner's map memory and reports its RLIMIT_MEMLOCK" {
+@test "mapstat [kernel]: --owners sums each owner's map memory and reports its RLIMIT_MEMLOCK" {
 	local pid=$(mk_pid) ids want_mem limit
 	ids=$(jq -c '[.maps[].id]' "$MS_DIR/maps.json")
 	want_mem=$(bpftool map show -j | jq --argjson ids "$ids" '[.[] | select(.id as $i | $ids | index($i)) | .bytes_memlock] | add')
@@ -268,7 +268,7 @@ check_counts() {
 	jq -e . <<<"$(head -1 <<<"$output")" >/dev/null
 }
 
-@test "mapstat: clean under ASan/UBSan, every mode" {
+@test "mapstat [kernel]: clean under ASan/UBSan, every mode" {
 	[ -x "$BA/mapstat" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	for args in "-o json -p $(mk_pid)" "--method iter -o table --wide" "--method walk -o prom" \
 		"--prefixes $(map_id ms_lpm)" "-i 0.2 -c 2 -m $(map_id ms_grow)"; do
@@ -281,7 +281,7 @@ prog_leftovers() {
 	bpftool prog show -j | jq '[.[] | select(.name | IN("maps_kfunc","maps_core","owners_scan","count_elems","count_socks"))] | length'
 }
 
-@test "mapstat: leaves no programs or links behind after exit, SIGINT and SIGKILL" {
+@test "mapstat [kernel]: leaves no programs or links behind after exit, SIGINT and SIGKILL" {
 	wait_gone() {
 		for _ in $(seq 1 200); do [ "$(prog_leftovers)" -eq 0 ] && return 0; sleep 0.1; done
 		return 1
