@@ -67,7 +67,7 @@ xv_jq() {
 	fi
 }
 
-@test "xdpverdict: native mode, driver counters: every verdict equals the fixture's own count" {
+@test "xdpverdict [kernel]: native mode, driver counters: every verdict equals the fixture's own count" {
 	xv_setup d1 xdpdrv
 	count_with --source driver
 	xv_jq '.source == "driver" and .mode == "native" and .driver == "veth"' "$row"
@@ -90,7 +90,7 @@ xv_jq() {
 	xv_jq --argjson r "$(stat rx_queue_0_xdp_redirect)" '.redirect - .redirect_errors == $r' "$row"
 }
 
-@test "xdpverdict: native mode, tracepoints: exceptions equal ABORTED packets, redirects exact, the rest unknown (null)" {
+@test "xdpverdict [kernel]: native mode, tracepoints: exceptions equal ABORTED packets, redirects exact, the rest unknown (null)" {
 	xv_setup t1 xdpdrv
 	count_with --source tracepoint
 	local f
@@ -100,7 +100,7 @@ xv_jq() {
 	xv_jq '.drop == null and .pass == null and .tx == null and .packets == null' "$row"
 }
 
-@test "xdpverdict: native mode, fexit on the XDP program: every verdict exact" {
+@test "xdpverdict [kernel]: native mode, fexit on the XDP program: every verdict exact" {
 	need_fexit
 	xv_setup f1 xdpdrv
 	count_with --source fexit
@@ -108,7 +108,7 @@ xv_jq() {
 	assert_exact
 }
 
-@test "xdpverdict: auto picks the best mechanism (fexit where allowed, else driver counters)" {
+@test "xdpverdict [kernel]: auto picks the best mechanism (fexit where allowed, else driver counters)" {
 	xv_setup a1 xdpdrv
 	count_with
 	if has_fexit; then
@@ -119,7 +119,7 @@ xv_jq() {
 	assert_exact
 }
 
-@test "xdpverdict: generic mode, fexit: every verdict exact" {
+@test "xdpverdict [kernel]: generic mode, fexit: every verdict exact" {
 	need_fexit
 	xv_setup g1 xdpgeneric
 	count_with
@@ -127,7 +127,7 @@ xv_jq() {
 	assert_exact
 }
 
-@test "xdpverdict: generic mode without trampolines: ABORTED and REDIRECT exact, nothing estimated" {
+@test "xdpverdict [kernel]: generic mode without trampolines: ABORTED and REDIRECT exact, nothing estimated" {
 	xv_setup g2 xdpgeneric
 	if has_fexit; then
 		count_with --source tracepoint
@@ -155,7 +155,7 @@ xv_jq() {
 		  and ([$q[].tx] | add) == $f[3]' >/dev/null || { tail -1 "$out" >&2; false; }
 }
 
-@test "xdpverdict: --events streams each exception and each redirect error with the kernel's errno name" {
+@test "xdpverdict [kernel]: --events streams each exception and each redirect error with the kernel's errno name" {
 	xv_setup v1 xdpdrv
 	# independent witness: the kernel's own tracepoint output in a private tracefs instance
 	XV_TRACE=/sys/kernel/tracing/instances/bsxv$$
@@ -252,7 +252,7 @@ errno_to_name() {
 	fi
 }
 
-@test "xdpverdict: nothing stays attached after exit, SIGINT or SIGKILL" {
+@test "xdpverdict [kernel]: nothing stays attached after exit, SIGINT or SIGKILL" {
 	xv_setup k1 xdpdrv
 	local before after
 	snap() { { bpftool prog show -j | jq -c '[.[].id]'; bpftool link show -j | jq -c '[.[].id]'; } | tr -d '\n'; }
@@ -291,7 +291,7 @@ errno_to_name() {
 	xv_jq --argjson p "$XV_PROG" '[.interfaces[] | select(.prog_id == $p)] | length == 1' "$(tail -1 <<<"$output")"
 }
 
-@test "xdpverdict: clean under ASan/UBSan, counts and events" {
+@test "xdpverdict [kernel]: clean under ASan/UBSan, counts and events" {
 	[ -x "$BA/xdpverdict" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	xv_setup s1 xdpdrv
 	local out=$XV_TMP/asan.json
