@@ -48,4 +48,24 @@ static __always_inline int events_submit(void *ctx, void *data, __u64 size)
 	return err ? -1 : 0;
 }
 
+/* Like events_submit(), but the ring buffer wakes the reader only once
+ * wakeup_bytes are waiting, sparing a wakeup per event on busy paths.  The
+ * reader must also drain on a timer (evbuf_consume()).  The perf buffer path
+ * is unchanged. */
+static __always_inline int events_submit_lazy(void *ctx, void *data, __u64 size, __u64 wakeup_bytes)
+{
+	long err;
+
+	if (events_use_perf) {
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size);
+	} else {
+		__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes
+				      ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		err = bpf_ringbuf_output(&events, data, size, flags);
+	}
+	if (err)
+		events_count_lost();
+	return err ? -1 : 0;
+}
+
 #endif

@@ -19,6 +19,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "tcpchrono.h"
+/* closes come in bursts (a server shutting down, a churn of short
+ * connections): room for about 7,700 records between two reads */
+#define EVENTS_RINGBUF_BYTES (1024 * 1024)
 #include "events.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -41,9 +44,8 @@ const volatile __u64 filter_min_busy_us;
 const volatile __u64 filter_limited_bp;
 const volatile long nr_accept = -1;       /* syscall numbers for tc_sysexit */
 const volatile long nr_accept4 = -1;
-
-/* Closes that passed the filters (submitted or lost). */
-__u64 events_matched;
+/* Wake the reader once this much is waiting; it also drains every 100 ms. */
+const volatile __u64 wakeup_bytes = 1;
 
 struct conn_info {
 	__u64 start_ns;   /* 0: set up before we started */
@@ -82,16 +84,53 @@ static __always_inline bool port_match(__u16 sport, __u16 dport)
 	return false;
 }
 
-/* Addresses, ports, chronographs and counters of a full TCP socket. */
-static __always_inline void fill_record(struct tc_record *r, const struct sock *sk)
+/* The chronographs as tcp_get_info() reports them, and the counters. */
+static __always_inline void fill_chrono(struct tc_record *r, __u32 stat[3], __u32 type, __u32 start)
+{
+	tc_chrono_usecs(stat, type, start, (__u32)bpf_jiffies64(), CONFIG_HZ,
+			&r->busy_us, &r->rwnd_us, &r->sndbuf_us);
+	r->chrono_type = type;
+}
+
+/* Addresses, ports, chronographs and counters of a full TCP socket, with
+ * direct loads through tp (a BTF pointer: tp_btf and iterators). */
+static __always_inline void fill_direct(struct tc_record *r, const struct tcp_sock *tp)
+{
+	const struct sock_common *c = &tp->inet_conn.icsk_inet.sk.__sk_common;
+	__u32 stat[3];
+
+	r->sk = (__u64)tp;
+	r->family = c->skc_family;
+	/* inet_sport, not skc_num: the close path releases the local port
+	 * (skc_num = 0) before it reports the state change */
+	r->sport = __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport);
+	r->dport = __builtin_bswap16(c->skc_dport);
+	if (r->family == AF_INET) {
+		*(__u32 *)r->saddr = c->skc_rcv_saddr;
+		*(__u32 *)r->daddr = c->skc_daddr;
+	} else {
+		__builtin_memcpy(r->saddr, &c->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(r->daddr, &c->skc_v6_daddr, 16);
+	}
+	stat[0] = tp->chrono_stat[0];
+	stat[1] = tp->chrono_stat[1];
+	stat[2] = tp->chrono_stat[2];
+	/* chrono_type: a 2-bit field on 6.1, a whole byte on 6.18 */
+	fill_chrono(r, stat, BPF_CORE_READ_BITFIELD(tp, chrono_type), tp->chrono_start);
+	r->bytes_acked = tp->bytes_acked;
+	r->bytes_received = tp->bytes_received;
+	r->total_retrans = tp->total_retrans;
+}
+
+/* The same through bpf_probe_read_kernel() (raw tracepoint arguments). */
+static __always_inline void fill_probed(struct tc_record *r, const struct sock *sk)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	__u32 stat[3] = {};
-	__u32 type, start;
 
 	r->sk = (__u64)sk;
 	r->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	r->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	r->sport = __builtin_bswap16(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	r->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (r->family == AF_INET) {
 		BPF_CORE_READ_INTO((__u32 *)r->saddr, sk, __sk_common.skc_rcv_saddr);
@@ -100,13 +139,8 @@ static __always_inline void fill_record(struct tc_record *r, const struct sock *
 		BPF_CORE_READ_INTO(&r->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&r->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 	}
-	/* chrono_type: a 2-bit field on 6.1, a whole byte on 6.18 */
-	type = BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type);
-	start = BPF_CORE_READ(tp, chrono_start);
 	bpf_core_read(&stat, sizeof(stat), &tp->chrono_stat);
-	tc_chrono_usecs(stat, type, start, (__u32)bpf_jiffies64(), CONFIG_HZ,
-			&r->busy_us, &r->rwnd_us, &r->sndbuf_us);
-	r->chrono_type = type;
+	fill_chrono(r, stat, BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type), BPF_CORE_READ(tp, chrono_start));
 	r->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
 	r->bytes_received = BPF_CORE_READ(tp, bytes_received);
 	r->total_retrans = BPF_CORE_READ(tp, total_retrans);
@@ -141,7 +175,8 @@ static __always_inline void remember(const struct sock *sk, __u8 origin, bool ow
 	bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
 }
 
-static __always_inline void closed(void *ctx, const struct sock *sk, int oldstate)
+static __always_inline void closed(void *ctx, const struct sock *sk, int oldstate, __u16 family,
+				   const bool btf)
 {
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
@@ -151,14 +186,19 @@ static __always_inline void closed(void *ctx, const struct sock *sk, int oldstat
 	/* a failed connect() or a closed listener: no connection to report */
 	if (!emit_events || oldstate == TCP_LISTEN || oldstate == TCP_SYN_SENT)
 		goto out;
-	if (filter_pid && pid != filter_pid)
+	if ((filter_pid && pid != filter_pid) || (filter_family && family != filter_family))
 		goto out;
 	r = scratch_record();
 	if (!r)
 		goto out;
-	fill_record(r, sk);
-	if (filter_family && r->family != filter_family)
-		goto out;
+	if (btf) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+		if (!tp)
+			goto out;
+		fill_direct(r, tp);
+	} else {
+		fill_probed(r, sk);
+	}
 	if (!port_match(r->sport, r->dport))
 		goto out;
 	if (!tc_pass_limits(r->busy_us, r->rwnd_us, r->sndbuf_us, filter_min_busy_us,
@@ -172,16 +212,32 @@ static __always_inline void closed(void *ctx, const struct sock *sk, int oldstat
 			r->duration_ns = bpf_ktime_get_ns() - ci->start_ns;
 		__builtin_memcpy(r->comm, ci->comm, sizeof(r->comm));
 	}
-	__sync_fetch_and_add(&events_matched, 1);
-	events_submit(ctx, r, sizeof(*r));
+	events_submit_lazy(ctx, r, sizeof(*r), wakeup_bytes);
 out:
 	if (ci)
 		bpf_map_delete_elem(&conns, &key);
 }
 
-static __always_inline int on_state(void *ctx, const struct sock *sk, int oldstate, int newstate)
+/* btf: sk is a BTF pointer (tp_btf) and can be read directly, which is
+ * cheaper than bpf_probe_read_kernel() on this hot path. */
+static __always_inline int on_state(void *ctx, const struct sock *sk, int oldstate, int newstate,
+				    const bool btf)
 {
-	if (!is_tcp(sk))
+	__u16 family, proto, type;
+
+	/* most transitions need nothing: decide before touching the socket */
+	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_CLOSE)
+		return 0;
+	if (btf) {
+		family = sk->__sk_common.skc_family;
+		proto = sk->sk_protocol;
+		type = sk->sk_type;
+	} else {
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		proto = BPF_CORE_READ(sk, sk_protocol);
+		type = BPF_CORE_READ(sk, sk_type);
+	}
+	if (proto != IPPROTO_TCP || type != SOCK_STREAM || (family != AF_INET && family != AF_INET6))
 		return 0;
 	switch (newstate) {
 	case TCP_SYN_SENT:
@@ -193,7 +249,7 @@ static __always_inline int on_state(void *ctx, const struct sock *sk, int oldsta
 			remember(sk, TC_ORIGIN_ACCEPT, false);
 		break;
 	case TCP_CLOSE:
-		closed(ctx, sk, oldstate);
+		closed(ctx, sk, oldstate, family, btf);
 		break;
 	}
 	return 0;
@@ -202,13 +258,13 @@ static __always_inline int on_state(void *ctx, const struct sock *sk, int oldsta
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tc_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	return on_state(ctx, sk, oldstate, newstate);
+	return on_state(ctx, sk, oldstate, newstate, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tc_state_raw, const struct sock *sk, const int oldstate, const int newstate)
 {
-	return on_state(ctx, sk, oldstate, newstate);
+	return on_state(ctx, sk, oldstate, newstate, false);
 }
 
 /* The process that accepted sk. */
@@ -270,23 +326,33 @@ static __always_inline int on_sys_exit(long id, long ret)
 	return 0;
 }
 
+/* Runs on every system call: the number is all it looks at before accept. */
 #if defined(__TARGET_ARCH_x86)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
-#else
-#define SYSCALL_NR(regs) (-1L) /* the front end leaves these programs off */
-#endif
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(SYSCALL_NR(regs), ret);
+	return on_sys_exit(regs->orig_ax, ret);
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(tc_sysexit_raw, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(SYSCALL_NR(regs), ret);
+	return on_sys_exit(BPF_CORE_READ(regs, orig_ax), ret);
 }
+#else
+/* the front end leaves these off on other architectures */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
+{
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(tc_sysexit_raw, struct pt_regs *regs, long ret)
+{
+	return 0;
+}
+#endif
 
 /* Owners of sockets set up before tcpchrono started: whoever holds them. */
 SEC("iter/task_file")
@@ -349,7 +415,7 @@ int tc_iter_tcp(struct bpf_iter__tcp *ctx)
 	r = scratch_record();
 	if (!r)
 		return 0;
-	fill_record(r, (const struct sock *)tp);
+	fill_direct(r, tp);
 	if (filter_family && r->family != filter_family)
 		return 0;
 	if (!port_match(r->sport, r->dport))

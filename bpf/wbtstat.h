@@ -105,4 +105,66 @@ struct wbt_event {
 	__u32 pad;
 };
 
+/* ---- front-end helpers (pure; unit-tested in tests/unit/test_wbtstat.c) ---- */
+#ifndef __bpf__
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline const char *wbt_verdict_name(unsigned int v)
+{
+	switch (v) {
+	case WBT_V_OK: return "latency ok";
+	case WBT_V_UNKNOWN: return "too few samples";
+	case WBT_V_UNKNOWN_WRITES: return "writes only";
+	case WBT_V_EXCEEDED: return "latency exceeded";
+	default: return "other";
+	}
+}
+
+/* rq_wb.enable_state / debugfs "enabled": WBT_STATE_* of block/blk-wbt.c */
+static inline const char *wbt_enable_state_name(long s)
+{
+	switch (s) {
+	case 1: return "on-default";
+	case 2: return "on-manual";
+	case 3: return "off-default";
+	case 4: return "off-manual";
+	default: return NULL;
+	}
+}
+
+/* A measured tick rate, snapped to the CONFIG_HZ choices when within 8%. */
+static inline unsigned int wbt_hz_snap(double hz)
+{
+	static const unsigned int known[] = { 100, 250, 300, 1000 };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (fabs(hz - known[i]) < known[i] * 0.08)
+			return known[i];
+	return hz > 0 ? (unsigned int)lround(hz) : 0;
+}
+
+/* debugfs rqos/wbt/inflight: "0: inflight 3\n1: inflight 0\n2: inflight 0" -> 3 */
+static inline unsigned long long wbt_inflight_sum(const char *text)
+{
+	unsigned long long sum = 0;
+
+	for (const char *p = strstr(text, "inflight"); p; p = strstr(p + 8, "inflight"))
+		sum += strtoull(p + 8, NULL, 10);
+	return sum;
+}
+
+/* Mean latency in microseconds over the windows between two readings of the
+ * cumulative (sum of mean * samples, samples); returns 0 when there were none. */
+static inline int wbt_interval_mean_us(unsigned long long sum_now, unsigned long long n_now,
+				       unsigned long long sum_prev, unsigned long long n_prev, double *us)
+{
+	if (n_now <= n_prev || sum_now < sum_prev)
+		return 0;
+	*us = (double)(sum_now - sum_prev) / (double)(n_now - n_prev) / 1000.0;
+	return 1;
+}
+#endif
+
 #endif

@@ -82,6 +82,12 @@ int evbuf_poll(struct evbuf *eb, int timeout_ms)
 	return err < 0 ? err : 0;
 }
 
+int evbuf_consume(struct evbuf *eb)
+{
+	int err = eb->rb ? ring_buffer__consume(eb->rb) : perf_buffer__consume(eb->pb);
+	return err < 0 ? err : 0;
+}
+
 uint64_t evbuf_lost(struct evbuf *eb)
 {
 	uint64_t total = eb->perf_lost;

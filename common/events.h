@@ -20,6 +20,9 @@ void evbuf_configure(struct bpf_map *events, bool force_perf, volatile bool *use
 /* After load. */
 struct evbuf *evbuf_open(struct bpf_map *events, struct bpf_map *lost, evbuf_fn fn, void *ctx);
 int evbuf_poll(struct evbuf *eb, int timeout_ms); /* <0 on error */
+/* Read whatever is waiting without waiting for a wakeup (for producers using
+ * events_submit_lazy()).  <0 on error. */
+int evbuf_consume(struct evbuf *eb);
 /* Events lost so far: failed submissions in BPF plus perf-buffer drops. */
 uint64_t evbuf_lost(struct evbuf *eb);
 const char *evbuf_mechanism(const struct evbuf *eb); /* "ringbuf" or "perfbuf" */

@@ -107,8 +107,13 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 			copts.format = OUT_JSON;
 		else if (!strcmp(arg, "prom"))
 			copts.format = OUT_PROM;
+		else if (!strcmp(arg, "dot") && copts.allow_dot)
+			copts.format = OUT_DOT;
+		else if (!strcmp(arg, "dot"))
+			usage_error("output format dot is only for graph tools: expected table, json or prom");
 		else
-			usage_error("invalid output format '%s': expected table, json or prom", arg);
+			usage_error("invalid output format '%s': expected table, json%s", arg,
+				    copts.allow_dot ? ", prom or dot" : " or prom");
 		break;
 	case OPT_FILE:
 		if (!*arg)

@@ -19,6 +19,7 @@ struct common_opts {
 	enum out_format format;
 	const char *file;
 	int npos;         /* positional interval [count] consumed */
+	bool allow_dot;   /* set before opts_parse by tools that draw graphs: accept -o dot */
 };
 
 extern struct common_opts copts;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum out_format { OUT_TABLE, OUT_JSON, OUT_PROM };
+enum out_format { OUT_TABLE, OUT_JSON, OUT_PROM, OUT_DOT /* graphs only: common/graph.h */ };
 
 enum field_kind {
 	FK_LABEL,   /* identity: prom label, table column */
@@ -88,6 +88,12 @@ struct snapshot *snap_begin(const struct schema *s);
 void snap_meta(struct snapshot *sn, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 struct record *snap_add(struct snapshot *sn);
+/* A second kind of record in the same snapshot (devices, then processes):
+ * extra (from snap_begin with its own schema) renders after sn's records as
+ * another table (omitted when empty), another array in the same JSON
+ * object, and more metrics under the same prom info line.  Its own meta is
+ * not rendered.  sn takes ownership of extra; metric names must differ. */
+void snap_append(struct snapshot *sn, struct snapshot *extra);
 /* Render and write; frees the snapshot.  Returns 0 or -errno. */
 int snap_end(struct snapshot *sn);
 void snap_free(struct snapshot *sn);

@@ -292,22 +292,45 @@ bool probe_memcg_accounting(void)
 
 int probe_tp_btf_nargs(const char *tp)
 {
-	const struct btf *btf = probe_vmlinux_btf();
+	/* From the raw blob (as find() above): btf_trace_TP is a typedef of a
+	 * pointer to the prototype, whose first parameter is the tracepoint's
+	 * void *data. */
 	char name[128];
-	int id;
+	uint32_t *offs = NULL, n = 0, cap = 0, want = 0;
+	int nargs = -1;
 
-	if (!btf)
-		return -1;
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id <= 0)
+	if (!raw_btf_load())
 		return -1;
-	const struct btf_type *t = btf__type_by_id(btf, id);
-	t = btf__type_by_id(btf, t->type); /* pointer to the prototype */
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);
-	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
-		return -1;
-	return btf_vlen(t) - 1; /* the first parameter is the tracepoint's void *data */
+	for (size_t off = 0; off + 12 <= raw.types_len;) {
+		uint32_t name_off, info, type;
+		memcpy(&name_off, raw.types + off, 4);
+		memcpy(&info, raw.types + off + 4, 4);
+		memcpy(&type, raw.types + off + 8, 4);
+		uint32_t kind = (info >> 24) & 0x1f, vlen = info & 0xffff;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			offs = xrealloc(offs, cap * sizeof(*offs));
+		}
+		offs[n++] = (uint32_t)off; /* type id n */
+		if (kind == BTF_KIND_TYPEDEF && !want && name_off < raw.strs_len &&
+		    !strncmp(raw.strs + name_off, name, raw.strs_len - name_off))
+			want = type;
+		off += 12 + kind_extra(kind, vlen);
+	}
+	for (int hop = 0; want && want <= n && hop < 2; hop++) {
+		uint32_t info, type;
+		memcpy(&info, raw.types + offs[want - 1] + 4, 4);
+		memcpy(&type, raw.types + offs[want - 1] + 8, 4);
+		uint32_t kind = (info >> 24) & 0x1f;
+		if (hop == 0 && kind == BTF_KIND_PTR) {
+			want = type;
+		} else {
+			if (hop == 1 && kind == BTF_KIND_FUNC_PROTO && (info & 0xffff) >= 1)
+				nargs = (int)(info & 0xffff) - 1;
+			break;
+		}
+	}
+	free(offs);
+	return nargs;
 }

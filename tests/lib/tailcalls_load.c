@@ -5,13 +5,17 @@
  * (the ground truth the tests compare `tailcalls -o json` with), then hold
  * them until SIGINT/SIGTERM.
  *
- *   tailcalls_load [--xdp IFACE] [--tc IFACE] [--cycle] [--deep]
- *                  [--copies N] [--fixtures DIR]
+ *   tailcalls_load [--netns NAME] [--xdp IFACE] [--tc IFACE] [--cycle] [--deep]
+ *                  [--cgroup DIR] [--tracepoint] [--copies N] [--fixtures DIR]
  *   tailcalls_load --fentry-check [--repeat N] [--fixtures DIR]
  *
+ * --netns enters network namespace /run/netns/NAME first (only the network
+ * namespace: unlike `ip netns exec`, /sys and its tracefs stay visible).
  * --xdp attaches xdp_root to IFACE (an XDP bpf_link), --tc attaches tc_root
- * to IFACE's clsact ingress (bpf_tc_hook).  Both use the current network
- * namespace: run it with `ip netns exec NS`.  --copies N loads N more copies
+ * to IFACE's clsact ingress (bpf_tc_hook), in that namespace.  --cgroup attaches cg_root of
+ * tailcalls_roots to the cgroup2 directory DIR (cgroup_skb ingress link),
+ * --tracepoint attaches tp_root to syscalls:sys_enter_getppid (perf event
+ * link).  --copies N loads N more copies
  * of the deep chain, unattached (benchmarks).
  *
  * --fentry-check: load the XDP pipeline, attach fentry programs to xdp_root
@@ -21,10 +25,12 @@
  * ("fires", "does not fire" or "unavailable") is computed here, independently
  * of the tool's own self-test.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -209,8 +215,8 @@ static int fentry_check(unsigned repeat)
 
 int main(int argc, char **argv)
 {
-	const char *xdp_if = NULL, *tc_if = NULL;
-	bool cycle = false, deep = false, fcheck = false;
+	const char *xdp_if = NULL, *tc_if = NULL, *cgroup = NULL, *netns = NULL;
+	bool cycle = false, deep = false, fcheck = false, tracepoint = false;
 	unsigned copies = 0, repeat = 1000;
 	static char defdir[PATH_MAX];
 
@@ -234,6 +240,12 @@ int main(int argc, char **argv)
 			cycle = true;
 		else if (!strcmp(a, "--deep"))
 			deep = true;
+		else if (!strcmp(a, "--netns") && v)
+			netns = argv[++i];
+		else if (!strcmp(a, "--cgroup") && v)
+			cgroup = argv[++i];
+		else if (!strcmp(a, "--tracepoint"))
+			tracepoint = true;
 		else if (!strcmp(a, "--copies") && v)
 			copies = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(a, "--repeat") && v)
@@ -243,8 +255,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--fentry-check"))
 			fcheck = true;
 		else {
-			fprintf(stderr, "usage: tailcalls_load [--xdp IFACE] [--tc IFACE] [--cycle] [--deep] "
-				"[--copies N] [--fixtures DIR] | --fentry-check [--repeat N]\n");
+			fprintf(stderr, "usage: tailcalls_load [--netns NAME] [--xdp IFACE] [--tc IFACE] [--cycle] [--deep] "
+				"[--cgroup DIR] [--tracepoint] [--copies N] [--fixtures DIR] | --fentry-check [--repeat N]\n");
 			return 2;
 		}
 	}
@@ -253,6 +265,14 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (netns) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "/run/netns/%s", netns);
+		int nfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (nfd < 0 || setns(nfd, CLONE_NEWNET))
+			fail(path, errno);
+		close(nfd);
+	}
 
 	struct bpf_object *x = load("xdp");
 	put_slot(x, "stages", 0, "xdp_parse");
@@ -317,6 +337,42 @@ int main(int argc, char **argv)
 		}
 		list_obj(d, "");
 	}
+	struct bpf_object *r = NULL;
+	struct bpf_link *cgl = NULL, *tpl = NULL;
+	if (cgroup || tracepoint) {
+		r = load("roots");
+		put_slot(r, "cg_chain", 0, "cg_stage");
+		put_slot(r, "tp_chain", 0, "tp_stage");
+		list_obj(r, "");
+	}
+	if (cgroup) {
+		int cgfd = open(cgroup, O_RDONLY | O_DIRECTORY);
+		if (cgfd < 0)
+			fail(cgroup, errno);
+		cgl = bpf_program__attach_cgroup(bpf_object__find_program_by_name(r, "cg_root"), cgfd);
+		if (!cgl)
+			fail("attach cgroup", errno);
+		close(cgfd);
+		struct bpf_link_info li = {};
+		uint32_t len = sizeof(li);
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(cgl), &li, &len))
+			fail("link info", errno);
+		field("\"cgroup\":{\"path\":\"%s\",\"cgroup_id\":%llu,\"link_id\":%u,\"prog\":%u}", cgroup,
+		      (unsigned long long)li.cgroup.cgroup_id, li.id, li.prog_id);
+	}
+	if (tracepoint) {
+		tpl = bpf_program__attach_tracepoint(bpf_object__find_program_by_name(r, "tp_root"), "syscalls",
+						     "sys_enter_getppid");
+		if (!tpl)
+			fail("attach tracepoint", errno);
+		struct bpf_link_info li = {};
+		uint32_t len = sizeof(li);
+		/* a bpf_link where the kernel has perf-event links (5.15+), else the perf event fd */
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(tpl), &li, &len))
+			li.id = 0;
+		field("\"tracepoint\":{\"name\":\"sys_enter_getppid\",\"link_id\":%u,\"prog\":%u}", li.id,
+		      prog_id(prog_fd(r, "tp_root")));
+	}
 	struct bpf_object **cp = calloc(copies ? copies : 1, sizeof(*cp));
 	for (unsigned k = 0; k < copies; k++) {
 		cp[k] = load("deep");
@@ -349,6 +405,9 @@ int main(int argc, char **argv)
 		}
 	}
 	bpf_link__destroy(xl);
+	bpf_link__destroy(cgl);
+	bpf_link__destroy(tpl);
+	bpf_object__close(r);
 	for (unsigned k = 0; k < copies; k++)
 		bpf_object__close(cp[k]);
 	free(cp);

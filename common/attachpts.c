@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "attachpts.h"
+#include "bpfobj.h"
+#include "probe.h"
+#include "util.h"
+
+/* Newer than the uapi headers we build against (Linux 6.1). */
+#define AP_TCX_INGRESS 46
+#define AP_TCX_EGRESS 47
+#define AP_LINK_NETFILTER 10
+#define AP_LINK_TCX 11
+#define AP_LINK_UPROBE_MULTI 12
+#define AP_LINK_NETKIT 13
+#define AP_LINK_SOCKMAP 14
+
+/* ---- the list being built -------------------------------------------- */
+
+struct ap_list {
+	struct attachpt *a;
+	int n, cap;
+	uint64_t *cgid; /* parallel: cgroup id of cgroup entries */
+};
+
+static struct attachpt *ap_add(struct ap_list *l, const char *hook)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->a = xrealloc(l->a, l->cap * sizeof(*l->a));
+		l->cgid = xrealloc(l->cgid, l->cap * sizeof(*l->cgid));
+	}
+	struct attachpt *a = &l->a[l->n];
+	memset(a, 0, sizeof(*a));
+	l->cgid[l->n] = 0;
+	l->n++;
+	snprintf(a->hook, sizeof(a->hook), "%s", hook);
+	return a;
+}
+
+static const char *attach_type_name(uint32_t t)
+{
+	static __thread char buf[32];
+	static const char *const newer[] = {
+		[45] = "netfilter", [46] = "tcx_ingress", [47] = "tcx_egress",
+		[48] = "trace_uprobe_multi", [49] = "cgroup_unix_connect",
+		[50] = "cgroup_unix_sendmsg", [51] = "cgroup_unix_recvmsg",
+		[52] = "cgroup_unix_getpeername", [53] = "cgroup_unix_getsockname",
+		[54] = "netkit_primary", [55] = "netkit_peer",
+	};
+	const char *s = libbpf_bpf_attach_type_str(t);
+	if (s)
+		return s;
+	if (t < sizeof(newer) / sizeof(newer[0]) && newer[t])
+		return newer[t];
+	snprintf(buf, sizeof(buf), "attach_type_%u", t);
+	return buf;
+}
+
+/* ---- network namespaces -------------------------------------------------- */
+
+static bool ns_ino(const char *path, uint64_t *ino)
+{
+	struct stat st;
+	if (stat(path, &st))
+		return false;
+	*ino = st.st_ino;
+	return true;
+}
+
+static void ns_add(struct netns_ref **v, int *n, uint64_t ino, const char *name, const char *path,
+		   bool rename)
+{
+	for (int i = 0; i < *n; i++) {
+		if ((*v)[i].ino != ino)
+			continue;
+		if (rename) {
+			snprintf((*v)[i].name, sizeof((*v)[i].name), "%s", name);
+			snprintf((*v)[i].path, sizeof((*v)[i].path), "%s", path);
+		}
+		return;
+	}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	struct netns_ref *r = &(*v)[(*n)++];
+	r->ino = ino;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->path, sizeof(r->path), "%s", path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int netns_list(struct netns_ref **out)
+{
+	struct netns_ref *v = NULL;
+	int n = 0;
+	uint64_t self, init = 0, ino;
+	char path[PATH_MAX];
+
+	if (ns_ino("/proc/self/ns/net", &self)) {
+		bool is_init = ns_ino("/proc/1/ns/net", &init) && init == self;
+		ns_add(&v, &n, self, is_init ? "init" : "self", "/proc/self/ns/net", false);
+	}
+	DIR *d = opendir("/run/netns");
+	if (d) {
+		char **names = NULL;
+		int nn = 0;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			names = xrealloc(names, (nn + 1) * sizeof(char *));
+			names[nn++] = xstrdup(e->d_name);
+		}
+		closedir(d);
+		if (nn)
+			qsort(names, nn, sizeof(char *), cmp_str);
+		for (int i = 0; i < nn; i++) {
+			snprintf(path, sizeof(path), "/run/netns/%s", names[i]);
+			if (ns_ino(path, &ino) && strlen(path) < sizeof(v->path))
+				ns_add(&v, &n, ino, names[i], path, true);
+			free(names[i]);
+		}
+		free(names);
+	}
+	d = opendir("/proc");
+	if (d) {
+		struct dirent *e;
+		int *pids = NULL, np = 0;
+		while ((e = readdir(d))) {
+			char *end;
+			long pid = strtol(e->d_name, &end, 10);
+			if (*end || pid <= 0)
+				continue;
+			pids = xrealloc(pids, (np + 1) * sizeof(int));
+			pids[np++] = (int)pid;
+		}
+		closedir(d);
+		for (int i = 0; i < np; i++) {
+			int k = i;
+			for (int j = i + 1; j < np; j++)
+				if (pids[j] < pids[k])
+					k = j;
+			int t = pids[i];
+			pids[i] = pids[k];
+			pids[k] = t;
+			snprintf(path, sizeof(path), "/proc/%d/ns/net", pids[i]);
+			if (!ns_ino(path, &ino))
+				continue;
+			char name[32];
+			snprintf(name, sizeof(name), "pid:%d", pids[i]);
+			ns_add(&v, &n, ino, name, path, false);
+		}
+		free(pids);
+	}
+	*out = v;
+	return n;
+}
+
+/* ---- TC filters over rtnetlink ------------------------------------------ */
+
+struct nlreq {
+	struct nlmsghdr nh;
+	struct tcmsg t;
+};
+
+static void parse_rtattr(struct rtattr **tb, int max, struct rtattr *rta, int len)
+{
+	memset(tb, 0, sizeof(*tb) * (max + 1));
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type <= max && !tb[rta->rta_type])
+			tb[rta->rta_type] = rta;
+}
+
+static void tc_dump(struct ap_list *l, int sock, const struct netns_ref *ns, int ifindex,
+		    const char *ifname, bool ingress)
+{
+	static uint32_t seq;
+	struct nlreq req;
+	char buf[32768];
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg));
+	req.nh.nlmsg_type = RTM_GETTFILTER;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_seq = ++seq;
+	req.t.tcm_family = AF_UNSPEC;
+	req.t.tcm_ifindex = ifindex;
+	req.t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+	if (send(sock, &req, req.nh.nlmsg_len, 0) < 0)
+		return;
+	for (;;) {
+		ssize_t len = recv(sock, buf, sizeof(buf), 0);
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			return;
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)len);
+		     nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_seq != req.nh.nlmsg_seq)
+				continue;
+			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR)
+				return;
+			if (nh->nlmsg_type != RTM_NEWTFILTER)
+				continue;
+			struct tcmsg *t = NLMSG_DATA(nh);
+			struct rtattr *tb[TCA_MAX + 1], *opt[TCA_BPF_MAX + 1];
+			parse_rtattr(tb, TCA_MAX, TCA_RTA(t), (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*t))));
+			if (!tb[TCA_KIND] || strcmp(RTA_DATA(tb[TCA_KIND]), "bpf") || !tb[TCA_OPTIONS])
+				continue;
+			parse_rtattr(opt, TCA_BPF_MAX, RTA_DATA(tb[TCA_OPTIONS]), (int)RTA_PAYLOAD(tb[TCA_OPTIONS]));
+			if (!opt[TCA_BPF_ID])
+				continue;
+			uint32_t prio = TC_H_MAJ(t->tcm_info) >> 16;
+			struct attachpt *a = ap_add(l, "tc");
+			a->prog_id = *(uint32_t *)RTA_DATA(opt[TCA_BPF_ID]);
+			a->ifindex = ifindex;
+			a->netns_ino = ns->ino;
+			snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
+			snprintf(a->target, sizeof(a->target), "%s", ifname);
+			snprintf(a->detail, sizeof(a->detail), "%s prio %u handle 0x%x", ingress ? "ingress" : "egress",
+				 prio, t->tcm_handle);
+			snprintf(a->id, sizeof(a->id), "tc:%" PRIu64 ":%d:%s:%u:%u", ns->ino, ifindex,
+				 ingress ? "ingress" : "egress", prio, t->tcm_handle);
+		}
+	}
+}
+
+static void query_ids(int target, uint32_t type, uint32_t **ids, uint32_t *cnt)
+{
+	uint32_t cap = 64, flags = 0;
+	*ids = NULL;
+	*cnt = 0;
+	for (;;) {
+		uint32_t *buf = xcalloc(cap, sizeof(uint32_t)), n = cap;
+		if (bpf_prog_query(target, type, 0, &flags, buf, &n)) {
+			free(buf);
+			if (errno == ENOSPC && cap < 65536) {
+				cap *= 4;
+				continue;
+			}
+			return;
+		}
+		*ids = buf;
+		*cnt = n;
+		return;
+	}
+}
+
+static int cmp_ifindex(const void *a, const void *b)
+{
+	const struct if_nameindex *x = a, *y = b;
+	return (int)x->if_index - (int)y->if_index;
+}
+
+static void walk_netns(struct ap_list *l, const struct netns_ref *ns, int nsfd)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	int nif = 0;
+	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	for (; ifs && ifs[nif].if_index; nif++)
+		;
+	if (nif)
+		qsort(ifs, nif, sizeof(*ifs), cmp_ifindex);
+	for (int i = 0; i < nif; i++) {
+		int ifindex = (int)ifs[i].if_index;
+		const char *ifname = ifs[i].if_name;
+		LIBBPF_OPTS(bpf_xdp_query_opts, xo);
+		if (!bpf_xdp_query(ifindex, 0, &xo)) {
+			struct { uint32_t id; const char *mode; } m[] = {
+				{ xo.drv_prog_id, "drv" }, { xo.skb_prog_id, "skb" }, { xo.hw_prog_id, "hw" },
+			};
+			for (int k = 0; k < 3; k++) {
+				if (!m[k].id)
+					continue;
+				struct attachpt *a = ap_add(l, "xdp");
+				a->prog_id = m[k].id;
+				a->ifindex = ifindex;
+				a->netns_ino = ns->ino;
+				snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
+				snprintf(a->target, sizeof(a->target), "%s", ifname);
+				snprintf(a->detail, sizeof(a->detail), "%s", m[k].mode);
+				snprintf(a->id, sizeof(a->id), "xdp:%" PRIu64 ":%d:%s", ns->ino, ifindex, m[k].mode);
+			}
+		}
+		for (int dir = 0; dir < 2; dir++) {
+			uint32_t *ids, n;
+			if (sock >= 0)
+				tc_dump(l, sock, ns, ifindex, ifname, dir == 0);
+			query_ids(ifindex, dir == 0 ? AP_TCX_INGRESS : AP_TCX_EGRESS, &ids, &n);
+			for (uint32_t k = 0; k < n; k++) {
+				struct attachpt *a = ap_add(l, "tcx");
+				a->prog_id = ids[k];
+				a->ifindex = ifindex;
+				a->netns_ino = ns->ino;
+				snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
+				snprintf(a->target, sizeof(a->target), "%s", ifname);
+				snprintf(a->detail, sizeof(a->detail), "%s #%u", dir == 0 ? "ingress" : "egress", k);
+				snprintf(a->id, sizeof(a->id), "tcx:%" PRIu64 ":%d:%s:%u", ns->ino, ifindex,
+					 dir == 0 ? "ingress" : "egress", ids[k]);
+			}
+			free(ids);
+		}
+	}
+	uint32_t *ids, n;
+	query_ids(nsfd, BPF_FLOW_DISSECTOR, &ids, &n);
+	for (uint32_t k = 0; k < n; k++) {
+		struct attachpt *a = ap_add(l, "flow_dissector");
+		a->prog_id = ids[k];
+		a->netns_ino = ns->ino;
+		snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
+		snprintf(a->target, sizeof(a->target), "netns %s", ns->name);
+		snprintf(a->id, sizeof(a->id), "flow_dissector:%" PRIu64 ":%u", ns->ino, ids[k]);
+	}
+	free(ids);
+	if (sock >= 0)
+		close(sock);
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
+/* ---- cgroups -------------------------------------------------------------- */
+
+static const uint32_t cgroup_types[] = {
+	0, 1, 2, 3, 6, 8, 9, 10, 11, 12, 13, 14, 15, 18, 19, 20, 21, 22,
+	29, 30, 31, 32, 34, 43, 49, 50, 51, 52, 53,
+};
+
+static struct ap_list *cg_list;
+static size_t cg_rootlen;
+
+static int cg_visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag != FTW_D)
+		return 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	const char *rel = path + cg_rootlen;
+	for (size_t t = 0; t < sizeof(cgroup_types) / sizeof(cgroup_types[0]); t++) {
+		uint32_t *ids, n;
+		query_ids(fd, cgroup_types[t], &ids, &n);
+		for (uint32_t k = 0; k < n; k++) {
+			struct attachpt *a = ap_add(cg_list, "cgroup");
+			cg_list->cgid[cg_list->n - 1] = st->st_ino;
+			a->prog_id = ids[k];
+			snprintf(a->target, sizeof(a->target), "%s", *rel ? rel : "/");
+			snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(cgroup_types[t]));
+			snprintf(a->id, sizeof(a->id), "cgroup:%" PRIu64 ":%s:%u", (uint64_t)st->st_ino,
+				 attach_type_name(cgroup_types[t]), ids[k]);
+		}
+		free(ids);
+	}
+	close(fd);
+	return 0;
+}
+
+static void walk_cgroups(struct ap_list *l)
+{
+	char line[4096], root[PATH_MAX] = "";
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		char *save = NULL, *tok = strtok_r(line, " ", &save);
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok) {
+			snprintf(root, sizeof(root), "%s", tok);
+			break;
+		}
+	}
+	fclose(f);
+	if (!*root)
+		return;
+	cg_list = l;
+	cg_rootlen = strlen(root);
+	if (cg_rootlen == 1)
+		cg_rootlen = 0; /* mounted on "/" */
+	nftw(root, cg_visit, 32, FTW_PHYS | FTW_MOUNT);
+	cg_list = NULL;
+}
+
+/* ---- sockmaps ------------------------------------------------------------------ */
+
+static void walk_sockmaps(struct ap_list *l)
+{
+	static const uint32_t types[] = { BPF_SK_SKB_STREAM_PARSER, BPF_SK_SKB_STREAM_VERDICT,
+					  BPF_SK_MSG_VERDICT, 38 /* BPF_SK_SKB_VERDICT */ };
+	uint32_t *mids = NULL;
+	int nm = bpfobj_ids(OBJ_MAP, &mids);
+	for (int i = 0; i < nm; i++) {
+		struct bpf_map_info info;
+		int fd = bpfobj_map_open(mids[i], &info);
+		if (fd < 0)
+			continue;
+		if (info.type == BPF_MAP_TYPE_SOCKMAP || info.type == BPF_MAP_TYPE_SOCKHASH) {
+			for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+				uint32_t *ids, n;
+				query_ids(fd, types[t], &ids, &n);
+				for (uint32_t k = 0; k < n; k++) {
+					struct attachpt *a = ap_add(l, "sockmap");
+					a->prog_id = ids[k];
+					snprintf(a->target, sizeof(a->target), "map %u %s", info.id, info.name);
+					snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(types[t]));
+					snprintf(a->id, sizeof(a->id), "sockmap:%u:%u:%u", info.id, types[t], ids[k]);
+				}
+				free(ids);
+			}
+		}
+		close(fd);
+	}
+	free(mids);
+}
+
+/* ---- perf events held by processes ----------------------------------------------- */
+
+static void walk_perf_fds(struct ap_list *l)
+{
+	static const char *const hooks[] = { "raw_tracepoint", "tracepoint", "kprobe", "kretprobe",
+					     "uprobe", "uretprobe" };
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end, path[PATH_MAX], link[64];
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+		DIR *fdd = opendir(path);
+		if (!fdd)
+			continue;
+		struct dirent *fe;
+		while ((fe = readdir(fdd))) {
+			long fd = strtol(fe->d_name, &end, 10);
+			if (*end || fd < 0 || fe->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", pid, fd);
+			ssize_t n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (strcmp(link, "anon_inode:[perf_event]"))
+				continue;
+			char buf[256] = "";
+			uint32_t len = sizeof(buf), prog_id = 0, fd_type = 0;
+			__u64 off = 0, addr = 0;
+			if (bpf_task_fd_query((int)pid, (int)fd, 0, buf, &len, &prog_id, &fd_type, &off, &addr) ||
+			    !prog_id || fd_type >= sizeof(hooks) / sizeof(hooks[0]))
+				continue;
+			buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = '\0';
+			char target[256];
+			if ((fd_type == BPF_FD_TYPE_KPROBE || fd_type == BPF_FD_TYPE_KRETPROBE) && !*buf)
+				snprintf(target, sizeof(target), "0x%llx", (unsigned long long)addr);
+			else if (off)
+				snprintf(target, sizeof(target), "%.200s+0x%llx", buf, (unsigned long long)off);
+			else
+				snprintf(target, sizeof(target), "%.200s", buf);
+			char id[128];
+			snprintf(id, sizeof(id), "%s:%.100s:%u", hooks[fd_type], target, prog_id);
+			bool dup = false;
+			for (int i = 0; i < l->n && !dup; i++)
+				dup = !strcmp(l->a[i].id, id);
+			if (dup)
+				continue;
+			struct attachpt *a = ap_add(l, hooks[fd_type]);
+			a->prog_id = prog_id;
+			a->pid = (int)pid;
+			snprintf(a->target, sizeof(a->target), "%s", target);
+			snprintf(a->id, sizeof(a->id), "%s", id);
+		}
+		closedir(fdd);
+	}
+	closedir(d);
+}
+
+/* ---- links ---------------------------------------------------------------------- */
+
+/* struct bpf_link_info with room for the members newer kernels fill in. */
+union link_info {
+	struct bpf_link_info info;
+	struct {
+		uint32_t type, id, prog_id, pad;
+		uint32_t u32[24];
+	} raw;
+};
+
+static const char *link_type_name(uint32_t t)
+{
+	static const char *const names[] = {
+		"link", "raw_tracepoint", "tracing", "cgroup", "iter", "netns", "xdp", "perf_event",
+		"kprobe_multi", "struct_ops", "netfilter", "tcx", "uprobe_multi", "netkit", "sockmap",
+	};
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "link";
+}
+
+static struct attachpt *find_unlinked(struct ap_list *l, const char *hook, uint32_t prog, int ifindex)
+{
+	for (int i = 0; i < l->n; i++) {
+		struct attachpt *a = &l->a[i];
+		if (!a->link_id && a->prog_id == prog && !strcmp(a->hook, hook) &&
+		    (ifindex < 0 || a->ifindex == ifindex))
+			return a;
+	}
+	return NULL;
+}
+
+static const char *netns_name(const struct netns_ref *ns, int nns, uint64_t ino)
+{
+	for (int i = 0; i < nns; i++)
+		if (ns[i].ino == ino)
+			return ns[i].name;
+	return NULL;
+}
+
+static void tracing_target(const union link_info *li, char *buf, size_t len)
+{
+	uint32_t obj = li->info.tracing.target_obj_id, type = li->info.tracing.target_btf_id;
+	const char *at = attach_type_name(li->info.tracing.attach_type);
+	if (!obj) {
+		snprintf(buf, len, "%s", at);
+		return;
+	}
+	/* a kernel function when the object is kernel BTF, else a BPF program */
+	int fd = bpf_btf_get_fd_by_id(obj);
+	struct bpf_btf_info bi;
+	char name[64] = "";
+	uint32_t blen = sizeof(bi);
+	memset(&bi, 0, sizeof(bi));
+	bi.name = (uint64_t)(uintptr_t)name;
+	bi.name_len = sizeof(name);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &bi, &blen) && bi.kernel_btf) {
+		const struct btf *vm = probe_vmlinux_btf();
+		struct btf *b = NULL;
+		const char *fn = NULL;
+		if (!strcmp(name, "vmlinux")) {
+			b = (struct btf *)vm;
+		} else if (vm) {
+			b = btf__load_from_kernel_by_id_split(obj, (struct btf *)vm);
+			if (libbpf_get_error(b))
+				b = NULL;
+		}
+		const struct btf_type *t = b ? btf__type_by_id(b, type) : NULL;
+		if (t)
+			fn = btf__name_by_offset(b, t->name_off);
+		snprintf(buf, len, "%s %s%s%s", at, strcmp(name, "vmlinux") ? name : "",
+			 strcmp(name, "vmlinux") ? ":" : "", fn ? fn : "?");
+		if (b && b != vm)
+			btf__free(b);
+	} else {
+		snprintf(buf, len, "%s prog %u", at, obj);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void walk_links(struct ap_list *l, const struct netns_ref *ns, int nns)
+{
+	uint32_t *ids = NULL;
+	int n = bpfobj_ids(OBJ_LINK, &ids);
+	for (int i = 0; i < n; i++) {
+		int fd = bpf_link_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		union link_info li;
+		char name[256] = "";
+		uint32_t len = sizeof(li);
+		memset(&li, 0, sizeof(li));
+		if (bpf_obj_get_info_by_fd(fd, &li, &len)) {
+			close(fd);
+			continue;
+		}
+		if (li.info.type == BPF_LINK_TYPE_RAW_TRACEPOINT || li.info.type == BPF_LINK_TYPE_ITER) {
+			uint32_t type = li.info.type;
+			memset(&li, 0, sizeof(li));
+			if (type == BPF_LINK_TYPE_RAW_TRACEPOINT) {
+				li.info.raw_tracepoint.tp_name = (uint64_t)(uintptr_t)name;
+				li.info.raw_tracepoint.tp_name_len = sizeof(name);
+			} else {
+				li.info.iter.target_name = (uint64_t)(uintptr_t)name;
+				li.info.iter.target_name_len = sizeof(name);
+			}
+			len = sizeof(li);
+			if (bpf_obj_get_info_by_fd(fd, &li, &len))
+				name[0] = '\0';
+			name[sizeof(name) - 1] = '\0';
+		}
+		close(fd);
+
+		uint32_t type = li.info.type, prog = li.info.prog_id, id = li.info.id;
+		struct attachpt *a = NULL;
+		const char *nsname;
+		switch (type) {
+		case BPF_LINK_TYPE_XDP:
+			a = find_unlinked(l, "xdp", prog, (int)li.info.xdp.ifindex);
+			break;
+		case AP_LINK_TCX:
+			a = find_unlinked(l, "tcx", prog, (int)li.raw.u32[0]);
+			break;
+		case BPF_LINK_TYPE_NETNS:
+			a = find_unlinked(l, "flow_dissector", prog, -1);
+			if (a && a->netns_ino != li.info.netns.netns_ino)
+				a = NULL;
+			break;
+		case BPF_LINK_TYPE_PERF_EVENT:
+			for (const char *h = "tracepoint"; !a && h;
+			     h = !strcmp(h, "tracepoint") ? "kprobe" : !strcmp(h, "kprobe") ? "kretprobe"
+				 : !strcmp(h, "kretprobe") ? "uprobe" : !strcmp(h, "uprobe") ? "uretprobe" : NULL)
+				a = find_unlinked(l, h, prog, -1);
+			break;
+		case BPF_LINK_TYPE_CGROUP:
+			for (int k = 0; k < l->n && !a; k++)
+				if (!l->a[k].link_id && l->a[k].prog_id == prog && !strcmp(l->a[k].hook, "cgroup") &&
+				    l->cgid[k] == li.info.cgroup.cgroup_id &&
+				    !strcmp(l->a[k].detail, attach_type_name(li.info.cgroup.attach_type)))
+					a = &l->a[k];
+			break;
+		}
+		if (a) {
+			a->link_id = id;
+			continue;
+		}
+		a = ap_add(l, link_type_name(type));
+		a->prog_id = prog;
+		a->link_id = id;
+		snprintf(a->id, sizeof(a->id), "link:%u", id);
+		switch (type) {
+		case BPF_LINK_TYPE_RAW_TRACEPOINT:
+		case BPF_LINK_TYPE_ITER:
+			snprintf(a->target, sizeof(a->target), "%s", name);
+			break;
+		case BPF_LINK_TYPE_TRACING:
+			tracing_target(&li, a->target, sizeof(a->target));
+			break;
+		case BPF_LINK_TYPE_CGROUP:
+			snprintf(a->target, sizeof(a->target), "cgroup id %" PRIu64, (uint64_t)li.info.cgroup.cgroup_id);
+			snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(li.info.cgroup.attach_type));
+			break;
+		case BPF_LINK_TYPE_NETNS:
+			nsname = netns_name(ns, nns, li.info.netns.netns_ino);
+			a->netns_ino = li.info.netns.netns_ino;
+			snprintf(a->netns, sizeof(a->netns), "%s", nsname ? nsname : "");
+			snprintf(a->target, sizeof(a->target), "netns %s", nsname ? nsname : "?");
+			snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(li.info.netns.attach_type));
+			break;
+		case BPF_LINK_TYPE_XDP:
+		case AP_LINK_TCX:
+		case AP_LINK_NETKIT:
+			a->ifindex = (int)li.raw.u32[0];
+			snprintf(a->target, sizeof(a->target), "ifindex %u", li.raw.u32[0]);
+			if (type != BPF_LINK_TYPE_XDP)
+				snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(li.raw.u32[1]));
+			break;
+		case BPF_LINK_TYPE_STRUCT_OPS:
+			snprintf(a->target, sizeof(a->target), "map %u", li.raw.u32[0]);
+			break;
+		case AP_LINK_NETFILTER:
+			snprintf(a->target, sizeof(a->target), "pf %u hook %u", li.raw.u32[0], li.raw.u32[1]);
+			snprintf(a->detail, sizeof(a->detail), "priority %d", (int)li.raw.u32[2]);
+			break;
+		case AP_LINK_SOCKMAP:
+			snprintf(a->target, sizeof(a->target), "map %u", li.raw.u32[0]);
+			snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(li.raw.u32[1]));
+			break;
+		default:
+			break;
+		}
+	}
+	free(ids);
+}
+
+/* ---- all of it ------------------------------------------------------------------- */
+
+int attachpts_collect(struct attachpt **out, int *nnetns)
+{
+	struct ap_list l = { 0 };
+	struct netns_ref *ns = NULL;
+	int nns = netns_list(&ns), entered = 0;
+	int orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	for (int i = 0; i < nns; i++) {
+		int fd = open(ns[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* the process went away */
+		if (orig >= 0 && setns(fd, CLONE_NEWNET)) {
+			note("cannot enter network namespace %s: %s", ns[i].name, errno_name(errno));
+			close(fd);
+			continue;
+		}
+		walk_netns(&l, &ns[i], fd);
+		entered++;
+		close(fd);
+		if (orig >= 0 && setns(orig, CLONE_NEWNET)) {
+			int err = errno;
+			close(orig);
+			die(EXIT_FAIL, "cannot return to the original network namespace: %s", errno_name(err));
+		}
+	}
+	if (orig >= 0)
+		close(orig);
+	walk_cgroups(&l);
+	walk_sockmaps(&l);
+	walk_perf_fds(&l);
+	walk_links(&l, ns, nns);
+	free(ns);
+	free(l.cgid);
+	if (nnetns)
+		*nnetns = entered;
+	*out = l.a;
+	return l.n;
+}

@@ -1,0 +1,465 @@
+#!/usr/bin/env bats
+# tcpchrono against TCP connections made by tests/lib/tcpchrono_pair.c on the
+# loopback of a private network namespace.  Ground truth: the helper's own
+# getsockopt(TCP_INFO) just before each end closes (tcpi_busy_time,
+# tcpi_rwnd_limited, tcpi_sndbuf_limited, bytes, retransmits, its pids),
+# `ss -ti` for live sockets, the kernel's CONFIG_HZ, and the number of
+# connections the helper made.  Tests whose outcome depends on the kernel are
+# named "[kernel]": `make test` runs those in the 6.1 guest too.
+
+load ../lib/helpers
+
+setup_file() {
+	export TC_DIR TC_NS PAIR JIFFY_US
+	TC_DIR=$(mktemp -d /tmp/bs-tcpchrono.XXXXXX)
+	TC_NS="bstc$$"
+	PAIR="$B/tests/tcpchrono_pair"
+	ip netns add "$TC_NS"
+	ip -n "$TC_NS" link set lo up
+	local hz; hz=$(kernel_hz)
+	[ -n "$hz" ] || { echo "cannot tell this kernel's HZ" >&2; return 1; }
+	echo "$hz" >"$TC_DIR/hz"
+	JIFFY_US=$((1000000 / hz))
+}
+
+teardown_file() {
+	ip netns del "$TC_NS" 2>/dev/null
+	rm -rf "$TC_DIR"
+}
+
+# Everything a test started in the background is killed, whatever happened.
+teardown() {
+	local p
+	for p in $(cat "$TC_DIR/pids" 2>/dev/null); do
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -f "$TC_DIR/pids" "$TC_DIR"/*.fifo
+	exec 7>&- 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+
+# CONFIG_HZ from the kernel's config (the 6.1 guest: the unpacked package's);
+# else measured from /proc/timer_list against the clock.
+kernel_hz() {
+	local f
+	for f in "/boot/config-$(uname -r)" "$ROOT"/build/vm/*/root/boot/"config-$(uname -r)"; do
+		[ -r "$f" ] && { sed -n 's/^CONFIG_HZ=//p' "$f"; return; }
+	done
+	[ -r /proc/config.gz ] && { zcat /proc/config.gz | sed -n 's/^CONFIG_HZ=//p'; return; }
+	local j0 j1 t0 t1
+	j0=$(awk '/^jiffies:/ {print $2; exit}' /proc/timer_list); t0=$(date +%s%N)
+	sleep 1
+	j1=$(awk '/^jiffies:/ {print $2; exit}' /proc/timer_list); t1=$(date +%s%N)
+	awk -v j=$((j1 - j0)) -v t=$((t1 - t0)) 'BEGIN {
+		r = j / (t / 1e9); best = 0
+		split("100 250 300 1000", c, " ")
+		for (i in c) if (!best || (r - c[i])^2 < (r - best)^2) best = c[i]
+		print best }'
+}
+
+nsx() { ip netns exec "$TC_NS" "$@"; }
+bg_pid() { echo "$1" >>"$TC_DIR/pids"; }
+
+# BPF links process $1 holds open.
+links_of() {
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'anon_inode:bpf_link'
+}
+
+# start_tool NAME ARGS...: tcpchrono in the background (output NAME.out,
+# NAME.err), returns once its tracepoint link is attached.
+start_tool() {
+	local name=$1; shift
+	"$B/tcpchrono" "$@" >"$TC_DIR/$name.out" 2>"$TC_DIR/$name.err" 7>&- &
+	local p=$!
+	bg_pid $p
+	echo $p >"$TC_DIR/$name.pid"
+	for _ in $(seq 1 600); do
+		[ "$(links_of $p)" -gt 0 ] && return 0
+		kill -0 $p 2>/dev/null || { echo "tcpchrono $*: exited early: $(cat "$TC_DIR/$name.err")" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "tcpchrono $*: never attached" >&2
+	return 1
+}
+
+# stop_tool NAME: SIGINT, expect exit status 0.
+stop_tool() {
+	local p; p=$(cat "$TC_DIR/$1.pid")
+	sleep 0.5 # the last closes reach the ring buffer
+	kill -INT "$p"
+	local rc=0
+	wait "$p" || rc=$?
+	[ "$rc" -eq 0 ] || { echo "tcpchrono exited $rc: $(cat "$TC_DIR/$1.err")" >&2; return 1; }
+}
+
+# agree RECORD EVENTS: tcpchrono's close events for both ends of the helper's
+# connection RECORD agree with the helper's TCP_INFO: chronographs within one
+# jiffy plus the time from getsockopt to close (rounded up to jiffies), never
+# below it; bytes acked exact; bytes received exact or +1 (the peer's FIN);
+# retransmits exact; owner pid exact.
+agree() {
+	jq -e -n --argjson r "$1" --slurpfile ev "$2" --argjson j "$JIFFY_US" '
+	  def tol(g): $j + (((g + $j - 1) / $j) | floor) * $j;
+	  [ ("sender", "receiver") as $side
+	    | $r[$side] as $h
+	    | $r[if $side == "sender" then "receiver" else "sender" end].port as $peer
+	    | [ $ev[] | select(.lport == $h.port and .rport == $peer) ] as $m
+	    | if ($m | length) != 1 then "\($side): \($m | length) close events for \($h.port) -> \($peer)"
+	      else $m[0] as $e | tol($h.gap_us) as $t
+	      | ( ("busy", "rwnd_limited", "sndbuf_limited") as $f
+	          | ($e[$f + "_seconds"] * 1000000 | round) as $got | $h[$f + "_us"] as $want
+	          | select(($got - $want) < 0 or ($got - $want) > $t)
+	          | "\($side) \($f): tcpchrono \($got) us vs TCP_INFO \($want) us (allowed +0..\($t))" ),
+	        ( select($e.bytes_acked != $h.bytes_acked)
+	          | "\($side) bytes_acked: tcpchrono \($e.bytes_acked) vs TCP_INFO \($h.bytes_acked)" ),
+	        ( select(($e.bytes_received - $h.bytes_received) as $d | $d < 0 or $d > 1)
+	          | "\($side) bytes_received: tcpchrono \($e.bytes_received) vs TCP_INFO \($h.bytes_received)" ),
+	        ( select($e.retrans_segs != $h.total_retrans)
+	          | "\($side) retrans: tcpchrono \($e.retrans_segs) vs TCP_INFO \($h.total_retrans)" ),
+	        ( select($e.pid != $h.pid) | "\($side) pid: tcpchrono \($e.pid) vs \($h.pid)" )
+	      end ]
+	  | if length == 0 then true else (join("; ") | halt_error) end' ||
+		{ echo "helper: $1" >&2; grep lport "$2" >&2; return 1; }
+}
+
+# The close event of one end: event FILE LPORT RPORT
+event() { jq -c --argjson l "$2" --argjson r "$3" 'select(.lport == $l and .rport == $r)' "$1"; }
+
+run_scenario() { # NAME ARGS...: helper in the namespace, one record into NAME.rec
+	local name=$1; shift
+	nsx "$PAIR" "$@" >"$TC_DIR/$name.rec" 2>"$TC_DIR/$name.herr" ||
+		{ cat "$TC_DIR/$name.herr" >&2; return 1; }
+	jq -e . "$TC_DIR/$name.rec" >/dev/null
+}
+
+rec() { tail -n 1 "$TC_DIR/$1.rec"; }
+
+@test "tcpchrono [kernel]: slow reader with a small SO_RCVBUF: rwnd-limited dominates; both ends agree with TCP_INFO" {
+	start_tool ev -o json
+	run_scenario slow --scenario slow --retry 5
+	stop_tool ev
+	local r; r=$(rec slow)
+	jq -e '.shown and .sender.rwnd_limited_us * 2 > .sender.busy_us' <<<"$r"
+	agree "$r" "$TC_DIR/ev.out"
+	event "$TC_DIR/ev.out" "$(jq .sender.port <<<"$r")" "$(jq .receiver.port <<<"$r")" |
+		jq -e '.rwnd_limited_pct > 50 and .family == "ipv4" and .laddr == "127.0.0.1" and .comm == "tcpchrono_pair"'
+}
+
+@test "tcpchrono [kernel]: small SO_SNDBUF sender: sndbuf-limited time is non-zero and agrees with TCP_INFO" {
+	start_tool ev -o json
+	run_scenario snd --scenario sndbuf --retry 10
+	stop_tool ev
+	local r; r=$(rec snd)
+	jq -e '.shown and .sender.sndbuf_limited_us > 0' <<<"$r"
+	agree "$r" "$TC_DIR/ev.out"
+	event "$TC_DIR/ev.out" "$(jq .sender.port <<<"$r")" "$(jq .receiver.port <<<"$r")" |
+		jq -e '.sndbuf_limited_seconds > 0 and .sndbuf_limited_pct > 0'
+}
+
+@test "tcpchrono [kernel]: unconstrained bulk transfer: busy, neither limit dominant; agrees with TCP_INFO" {
+	start_tool ev -o json
+	run_scenario bulk --scenario bulk --retry 5
+	stop_tool ev
+	local r; r=$(rec bulk)
+	jq -e '.shown and .sender.busy_us > 0 and .sender.rwnd_limited_us * 2 < .sender.busy_us and
+		.sender.sndbuf_limited_us * 2 < .sender.busy_us and .sender.bytes_acked > .bytes' <<<"$r"
+	agree "$r" "$TC_DIR/ev.out"
+}
+
+@test "tcpchrono [kernel]: the chronograph still running at close is included (aborted, window closed)" {
+	start_tool ev -o json
+	run_scenario stall --scenario stall --stall-ms 600 --retry 3
+	stop_tool ev
+	local r; r=$(rec stall)
+	# TCP_INFO read 600 ms into the stall already counts the running rwnd chronograph
+	jq -e '.shown and .sender.rwnd_limited_us >= 300000' <<<"$r"
+	agree "$r" "$TC_DIR/ev.out"
+	event "$TC_DIR/ev.out" "$(jq .sender.port <<<"$r")" "$(jq .receiver.port <<<"$r")" |
+		jq -e '.chrono_running == "rwnd_limited" and .state == "ESTABLISHED"'
+}
+
+@test "tcpchrono [kernel]: IPv6 connections agree with TCP_INFO; -4 and -6 select by family" {
+	nsx ip -6 addr show dev lo | grep -q '::1' || skip_because "no IPv6 loopback address"
+	start_tool ev6 -o json -6
+	start_tool ev4 -o json -4
+	run_scenario v6 --scenario slow -6 --retry 5
+	run_scenario v4 --scenario bulk --bytes 1000000
+	stop_tool ev6
+	stop_tool ev4
+	agree "$(rec v6)" "$TC_DIR/ev6.out"
+	agree "$(rec v4)" "$TC_DIR/ev4.out"
+	event "$TC_DIR/ev6.out" "$(rec v6 | jq .sender.port)" "$(rec v6 | jq .receiver.port)" |
+		jq -e '.family == "ipv6" and .laddr == "::1" and .raddr == "::1"'
+	# neither shows the other family
+	[ "$(jq -s '[.[] | select(.family == "ipv4")] | length' "$TC_DIR/ev6.out")" -eq 0 ]
+	[ "$(jq -s '[.[] | select(.family == "ipv6")] | length' "$TC_DIR/ev4.out")" -eq 0 ]
+	[ -z "$(event "$TC_DIR/ev4.out" "$(rec v6 | jq .sender.port)" "$(rec v6 | jq .receiver.port)")" ]
+}
+
+@test "tcpchrono [kernel]: owners: the connecting and the accepting process, by the best hook this kernel has" {
+	start_tool ev -o json
+	run_scenario own --scenario bulk --bytes 100000
+	stop_tool ev
+	local r s v; r=$(rec own)
+	s=$(event "$TC_DIR/ev.out" "$(jq .sender.port <<<"$r")" "$(jq .receiver.port <<<"$r")")
+	v=$(event "$TC_DIR/ev.out" "$(jq .receiver.port <<<"$r")" "$(jq .sender.port <<<"$r")")
+	jq -e --argjson p "$(jq .sender.pid <<<"$r")" '.pid == $p and .origin == "connect" and .duration_seconds > 0' <<<"$s"
+	jq -e --argjson p "$(jq .receiver.pid <<<"$r")" '.pid == $p and .origin == "accept" and .comm == "tcpchrono_pair"' <<<"$v"
+	if has_feature fentry; then
+		jq -e '.owners | test("accept: fexit inet_accept")' <<<"$s"
+	else
+		jq -e '.owners | test("accept: tp_btf raw_syscalls/sys_exit")' <<<"$s"
+	fi
+	jq -e '.mechanism == "tp_btf sock/inet_sock_set_state" and .transport == "ringbuf"' <<<"$s"
+}
+
+@test "tcpchrono [kernel]: fallbacks (raw tracepoints, perf buffer) give the same agreement" {
+	has_feature raw_tp:inet_sock_set_state || skip_because "no raw tracepoint inet_sock_set_state"
+	start_tool ev --method raw_tp --perf-buffer -o json
+	run_scenario slow --scenario slow --retry 5
+	stop_tool ev
+	local r; r=$(rec slow)
+	agree "$r" "$TC_DIR/ev.out"
+	event "$TC_DIR/ev.out" "$(jq .receiver.port <<<"$r")" "$(jq .sender.port <<<"$r")" |
+		jq -e '.mechanism == "raw_tp sock/inet_sock_set_state" and .transport == "perfbuf" and
+			(.owners | test("accept: raw_tp raw_syscalls/sys_exit")) and .origin == "accept"'
+}
+
+@test "tcpchrono [kernel]: a connection set up before tcpchrono started: owner from the file-table scan" {
+	require_feature iter:task_file
+	mkfifo "$TC_DIR/hold.fifo"
+	nsx "$PAIR" --scenario slow --hold <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
+	bg_pid $!
+	exec 7>"$TC_DIR/hold.fifo"
+	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
+	start_tool ev -o json
+	exec 7>&-
+	for _ in $(seq 1 300); do grep -q scenario "$TC_DIR/hold.rec" && break; sleep 0.1; done
+	stop_tool ev
+	local r; r=$(grep scenario "$TC_DIR/hold.rec")
+	agree "$r" "$TC_DIR/ev.out"
+	event "$TC_DIR/ev.out" "$(jq .sender.port <<<"$r")" "$(jq .receiver.port <<<"$r")" |
+		jq -e '.origin == "scan" and .duration_seconds == null'
+}
+
+@test "tcpchrono [kernel]: filters -P, -p, --min-busy, --limited select exactly the connections TCP_INFO says" {
+	mkfifo "$TC_DIR/hold.fifo"
+	nsx "$PAIR" --scenario slow --hold --port 5102 <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
+	bg_pid $!
+	exec 7>"$TC_DIR/hold.fifo"
+	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
+	local hpid; hpid=$(jq -r 'select(.held) | .sender_pid' "$TC_DIR/hold.rec")
+	start_tool port -o json -P 5101
+	start_tool pid -o json -p "$hpid"
+	start_tool busy -o json -P 5101,5102,5103 --min-busy 200
+	start_tool lim -o json -P 5101,5102,5103 --limited 50
+	run_scenario a --scenario bulk --port 5101 --bytes 1000000
+	run_scenario c --scenario bulk --port 5103 --bytes 1000000
+	exec 7>&-
+	for _ in $(seq 1 300); do grep -q scenario "$TC_DIR/hold.rec" && break; sleep 0.1; done
+	grep scenario "$TC_DIR/hold.rec" >"$TC_DIR/b.rec"
+	local t
+	for t in port pid busy lim; do stop_tool $t; done
+	# every end of every connection, with its TCP_INFO
+	jq -c '. as $r | ("sender", "receiver") as $s | $r[$s] + {peer: $r[if $s == "sender" then "receiver" else "sender" end].port}' \
+		"$TC_DIR/a.rec" "$TC_DIR/b.rec" "$TC_DIR/c.rec" >"$TC_DIR/ends"
+	shown() { jq -s -c '[.[] | select(.lport) | [.lport, .rport]] | sort' "$TC_DIR/$1.out"; }
+	want() { jq -s -c "[.[] | select($1) | [.port, .peer]] | sort" "$TC_DIR/ends"; }
+	assert_eq "$(shown port)" "$(want '.port == 5101 or .peer == 5101')" "-P 5101"
+	assert_eq "$(shown pid)" "$(want ".pid == $hpid")" "-p $hpid"
+	assert_eq "$(shown busy)" "$(want '.busy_us >= 200000')" "--min-busy 200"
+	assert_eq "$(shown lim)" "$(want '.busy_us > 0 and (.rwnd_limited_us + .sndbuf_limited_us) * 2 >= .busy_us')" "--limited 50"
+	# and the filters were not vacuous
+	[ "$(shown port | jq length)" -eq 2 ] && [ "$(shown pid | jq length)" -eq 1 ]
+	[ "$(shown busy | jq length)" -ge 1 ] && [ "$(shown lim | jq length)" -ge 1 ]
+}
+
+@test "tcpchrono [kernel]: lost events are counted: shown + lost = closes made, with a 1-page ring buffer" {
+	start_tool lost -o json -P 5301 --ringbuf-pages 1
+	local p; p=$(cat "$TC_DIR/lost.pid")
+	kill -STOP "$p"
+	run_scenario many --scenario bulk --bytes 1000 --port 5301 --conns 60
+	local conns; conns=$(wc -l <"$TC_DIR/many.rec")
+	[ "$conns" -eq 60 ]
+	kill -CONT "$p"
+	stop_tool lost
+	local sum; sum=$(tail -n 1 "$TC_DIR/lost.out")
+	jq -e --argjson n $((conns * 2)) '.summary[0] | .events + .lost_events == $n and .lost_events > 0' <<<"$sum"
+	# the events shown are the ones counted, each one of the helper's connections
+	[ "$(grep -c lport "$TC_DIR/lost.out")" -eq "$(jq '.summary[0].events' <<<"$sum")" ]
+	[ "$(jq -s '[.[] | select(.lport) | select(.lport != 5301 and .rport != 5301)] | length' "$TC_DIR/lost.out")" -eq 0 ]
+	grep -q "close events lost" "$TC_DIR/lost.err"
+}
+
+# ss -ti for the namespace's established sockets: one JSON object each, the
+# chronographs in ms as ss prints them (absent = 0).
+ss_json() {
+	nsx ss -tinH state established | awk '
+		/^[^ \t]/ { if (l != "") print l "}"; split($3, a, ":"); split($4, b, ":")
+		            l = "{\"lport\":" a[length(a)] ",\"rport\":" b[length(b)] ",\"busy\":0,\"rwnd\":0,\"sndbuf\":0"; next }
+		{ for (i = 1; i <= NF; i++) {
+			if ($i ~ /^busy:/) { v = $i; sub(/^busy:/, "", v); sub(/ms.*/, "", v); l = l ",\"busy\":" v }
+			if ($i ~ /^rwnd_limited:/) { v = $i; sub(/^rwnd_limited:/, "", v); sub(/ms.*/, "", v); l = l ",\"rwnd\":" v }
+			if ($i ~ /^sndbuf_limited:/) { v = $i; sub(/^sndbuf_limited:/, "", v); sub(/ms.*/, "", v); l = l ",\"sndbuf\":" v } } }
+		END { if (l != "") print l "}" }'
+}
+
+@test "tcpchrono [kernel]: live mode agrees with ss -ti; the starving connection comes first, the idle one shows no change" {
+	require_feature iter:tcp
+	mkfifo "$TC_DIR/hold.fifo"
+	nsx "$PAIR" --scenario slow --hold --port 5401 <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
+	bg_pid $!
+	exec 7>"$TC_DIR/hold.fifo"
+	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
+	local idle; idle=$(jq 'select(.held) | .sender_port' "$TC_DIR/hold.rec")
+	# a slow reader that keeps the other sender window-limited for several seconds
+	nsx "$PAIR" --scenario slow --port 5402 --bytes 4000000 >/dev/null 2>&1 7>&- &
+	bg_pid $!
+	sleep 1
+	ss_json >"$TC_DIR/ss.before"
+	run nsx "$B/tcpchrono" -P 5401,5402 -o json -i 1 -c 1
+	[ "$status" -eq 0 ]
+	ss_json >"$TC_DIR/ss.after"
+	local snap=$output
+	jq -e '.mechanism == "iter/tcp (this network namespace)" and (.connections | length) == 4' <<<"$snap"
+	# the idle connection: ss unchanged across the run, tcpchrono's totals are ss's, no change
+	local b a
+	b=$(jq -c --argjson p "$idle" 'select(.lport == $p)' "$TC_DIR/ss.before")
+	a=$(jq -c --argjson p "$idle" 'select(.lport == $p)' "$TC_DIR/ss.after")
+	assert_eq "$a" "$b" "idle connection in ss before/after"
+	jq -e --argjson p "$idle" --argjson s "$b" '.connections[] | select(.lport == $p) |
+		(.busy_seconds_total * 1000 | floor) == $s.busy and (.rwnd_limited_seconds_total * 1000 | floor) == $s.rwnd and
+		(.sndbuf_limited_seconds_total * 1000 | floor) == $s.sndbuf and $s.busy > 0 and
+		.busy_seconds == 0 and .rwnd_limited_seconds == 0' <<<"$snap"
+	# the active sender: first, limited in the interval, totals between ss before and after
+	b=$(jq -c 'select(.rport == 5402)' "$TC_DIR/ss.before")
+	a=$(jq -c 'select(.rport == 5402)' "$TC_DIR/ss.after")
+	jq -e --argjson b "$b" --argjson a "$a" '.connections[0] | (.busy_seconds_total * 1000) as $bt |
+		(.rwnd_limited_seconds_total * 1000) as $rt | .rport == 5402 and
+		.rwnd_limited_seconds > 0 and .busy_seconds > 0 and .limited_pct > 50 and
+		$bt >= $b.busy and $bt < $a.busy + 1 and $rt >= $b.rwnd and $rt < $a.rwnd + 1 and
+		.busy_seconds * 1000 <= $a.busy - $b.busy + 1' <<<"$snap"
+}
+
+@test "tcpchrono: live mode -o prom (--file) matches ss -ti and passes promtool; --top keeps N rows" {
+	require_feature iter:tcp
+	mkfifo "$TC_DIR/hold.fifo"
+	nsx "$PAIR" --scenario slow --hold --port 5501 <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
+	bg_pid $!
+	exec 7>"$TC_DIR/hold.fifo"
+	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
+	local idle; idle=$(jq 'select(.held) | .sender_port' "$TC_DIR/hold.rec")
+	nsx "$B/tcpchrono" -P 5501 -o prom -i 0.3 -c 2 --file "$TC_DIR/tc.prom"
+	local s; s=$(ss_json | jq -c --argjson p "$idle" 'select(.lport == $p)')
+	prom_ms() { # METRIC: the idle sender's sample, in whole ms as ss prints it
+		grep "^bpfscope_tcpchrono_$1{.*lport=\"$idle\"" "$TC_DIR/tc.prom" | awk '{printf "%d\n", $2 * 1000 + 1e-6}'
+	}
+	[ "$(jq .busy <<<"$s")" -gt 0 ]
+	assert_eq "$(prom_ms busy_seconds_total)" "$(jq .busy <<<"$s")" "busy"
+	assert_eq "$(prom_ms rwnd_limited_seconds_total)" "$(jq .rwnd <<<"$s")" "rwnd_limited"
+	grep -q '^bpfscope_tcpchrono_info{.*mechanism="iter/tcp' "$TC_DIR/tc.prom"
+	[ -z "$(ls "$TC_DIR" | grep 'tc.prom.tmp')" ]
+	if command -v promtool >/dev/null; then promtool check metrics <"$TC_DIR/tc.prom"; fi
+	run nsx "$B/tcpchrono" -P 5501 -o json --top=1 -i 0.2 -c 1
+	[ "$status" -eq 0 ]
+	assert_jq '(.connections | length) == 1'
+}
+
+@test "tcpchrono [kernel]: reports the kernel's HZ and converts jiffies with it" {
+	start_tool ev -o json
+	run_scenario hz --scenario slow --bytes 65536 --retry 3
+	stop_tool ev
+	local e; e=$(grep -m1 lport "$TC_DIR/ev.out")
+	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.hz | startswith($hz + " (")' <<<"$e"
+	# every chronograph value is a whole number of jiffies of that HZ
+	jq -s -e --argjson j "$JIFFY_US" '[.[] | select(.lport) | .busy_seconds, .rwnd_limited_seconds,
+		.sndbuf_limited_seconds | . * 1000000 | round] | length > 0 and all(. % $j == 0) and any(. > 0)' "$TC_DIR/ev.out"
+}
+
+@test "tcpchrono: bad input gets one line and a documented exit status" {
+	run "$B/tcpchrono" -P 0
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --port"
+	run "$B/tcpchrono" -P 1,2,3,4,5,6,7,8,9
+	[ "$status" -eq 2 ]; assert_one_line_error "at most 8 ports"
+	run "$B/tcpchrono" -4 -6
+	[ "$status" -eq 2 ]; assert_one_line_error "exclude each other"
+	run "$B/tcpchrono" --limited 0
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --limited"
+	run "$B/tcpchrono" --limited 101
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --limited"
+	run "$B/tcpchrono" --min-busy -1
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --min-busy"
+	run "$B/tcpchrono" --top=0
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --top"
+	run "$B/tcpchrono" --method kprobe
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --method"
+	run "$B/tcpchrono" -o prom
+	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
+	run "$B/tcpchrono" --file /tmp/x
+	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
+	run "$B/tcpchrono" -o yaml
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid output format"
+	run "$B/tcpchrono" -i 0
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid interval"
+	run "$B/tcpchrono" -p 4000000
+	[ "$status" -eq 5 ]; assert_one_line_error "no process with pid"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$B/tcpchrono"
+	[ "$status" -eq 3 ]; assert_one_line_error "needs root"
+}
+
+# Connections in the background until the test ends (for runs that wait for events).
+traffic_loop() {
+	rm -f "$TC_DIR/stop"
+	( while [ ! -e "$TC_DIR/stop" ]; do nsx "$PAIR" --scenario bulk --bytes 10000 --port "$1" >/dev/null 2>&1; sleep 0.2; done ) &
+	bg_pid $!
+}
+
+# One valgrind run (close events, the default mode: it takes a while under
+# valgrind); the ASan run below covers every mode.
+@test "tcpchrono: clean under valgrind" {
+	command -v valgrind >/dev/null || skip_because "valgrind not installed"
+	traffic_loop 5601
+	valgrind_clean "$B/tcpchrono" -o json -c 2 -P 5601
+	touch "$TC_DIR/stop"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '"lport"' <<<"$output")" -eq 2 ]
+}
+
+@test "tcpchrono [kernel]: clean under ASan/UBSan, every mode" {
+	[ -x "$BA/tcpchrono" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
+	traffic_loop 5701
+	run "$BA/tcpchrono" -c 2 -P 5701 --wide
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	run "$BA/tcpchrono" -c 2 -P 5701 -o json --method raw_tp --perf-buffer
+	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+	touch "$TC_DIR/stop"
+	for args in "-i 0.2 -c 2" "--top=3 -i 0.2 -c 2 -o json" "-i 0.2 -c 1 -o prom"; do
+		run "$BA/tcpchrono" $args
+		[ "$status" -eq 0 ] || { echo "args: $args: $output" >&2; return 1; }
+	done
+}
+
+prog_leftovers() {
+	bpftool prog show -j | jq '[.[] | select(.name | IN("tc_state","tc_state_raw","tc_accept_fx","tc_sysexit","tc_sysexit_raw","tc_iter_files","tc_iter_tcp"))] | length'
+}
+
+@test "tcpchrono [kernel]: leaves no programs or links behind after exit, SIGINT and SIGKILL" {
+	wait_gone() {
+		for _ in $(seq 1 100); do [ "$(prog_leftovers)" -eq 0 ] && return 0; sleep 0.1; done
+		echo "programs left: $(prog_leftovers)" >&2
+		return 1
+	}
+	wait_gone
+	local pins_before; pins_before=$(find /sys/fs/bpf | sort)
+	"$B/tcpchrono" -i 0.1 -c 1 >/dev/null
+	wait_gone
+	start_tool a -o json
+	[ "$(prog_leftovers)" -gt 0 ]   # it really had programs loaded
+	kill -INT "$(cat "$TC_DIR/a.pid")"; wait "$(cat "$TC_DIR/a.pid")"
+	wait_gone
+	start_tool b --top
+	kill -KILL "$(cat "$TC_DIR/b.pid")"; wait "$(cat "$TC_DIR/b.pid")" || true
+	wait_gone
+	[ "$(find /sys/fs/bpf | sort)" = "$pins_before" ]
+}

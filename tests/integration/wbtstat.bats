@@ -1,0 +1,638 @@
+#!/usr/bin/env bats
+# wbtstat on a loop device with ext4 and writeback throttling: a buffered writer held back by a low
+# vm.dirty_bytes, a concurrent O_DIRECT reader, and a low wbt latency target.  Ground truth: the same
+# tracepoints counted in a private tracefs instance, the device's debugfs wbt files, sysfs, and the pids
+# the test started.  Six wbtstat instances watch the one workload (tp_btf, raw_tp, --events, ASan, -p
+# writer, -p reader); each test then checks one of them.
+
+load ../lib/helpers
+
+TRACEFS=/sys/kernel/tracing
+WRITE_MB=64      # buffered writer volume: modest, the 6.1 guest is ~10x slower
+READ_MB=16       # file the reader cycles through with O_DIRECT
+LAT_USEC=500     # wbt latency target on the test disk
+
+# ---- scenario helpers ------------------------------------------------------
+
+setup_failed() {
+	echo "$*" >"$WS/fail"
+}
+
+# Seconds of no new wbt events in the instance's trace, up to a limit.
+wait_quiet() { # instance need_s max_s
+	local inst=$1 need=$(($2 * 4)) max=$(($3 * 4)) prev=-1 same=0 n i
+	for ((i = 0; i < max; i++)); do
+		n=$(grep -c ': wbt_' "$inst/trace" || true)
+		if [ "$n" = "$prev" ]; then
+			same=$((same + 1))
+			[ "$same" -ge "$need" ] && return 0
+		else
+			same=0
+			prev=$n
+		fi
+		sleep 0.25
+	done
+	return 1
+}
+
+wait_lines() { # file n max_s
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ -f "$1" ] && [ "$(grep -c . "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+wait_timer() { # instance: a wbt timer run has been traced (0.5 s allowed for the tool to read it)
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -q ': wbt_timer: ' "$1/trace" && { sleep 0.5; return 0; }
+		sleep 0.1
+	done
+	echo "no wbt timer run in $1" >&2
+	return 1
+}
+
+wait_grep() { # file pattern max_s
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+wait_stopped() { # pid: until the process has stopped itself
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+new_instance() { # name devnum(MAJ:MIN) -> prints path; wbt + balance_dirty_pages filtered to the disk
+	local inst=$TRACEFS/instances/$1
+	mkdir "$inst" || return 1
+	echo 4096 >"$inst/buffer_size_kb"
+	echo 0 >"$inst/tracing_on"
+	echo "name == \"$2\"" >"$inst/events/wbt/filter" || return 1
+	echo "bdi == \"$2\"" >"$inst/events/writeback/balance_dirty_pages/filter" || return 1
+	echo 1 >"$inst/events/wbt/enable"
+	echo 1 >"$inst/events/writeback/balance_dirty_pages/enable"
+	echo "$inst"
+}
+
+save_sysctls() {
+	local k
+	for k in dirty_bytes dirty_ratio dirty_background_bytes dirty_background_ratio; do
+		echo "$k $(cat /proc/sys/vm/$k)"
+	done >"$WS/sysctl.saved"
+}
+
+# Writing *_bytes zeroes *_ratio and the reverse: restore whichever was in use.
+restore_sysctls() {
+	[ -f "$WS/sysctl.saved" ] || return 0
+	local db dr dbb dbr
+	db=$(awk '$1 == "dirty_bytes" {print $2}' "$WS/sysctl.saved")
+	dr=$(awk '$1 == "dirty_ratio" {print $2}' "$WS/sysctl.saved")
+	dbb=$(awk '$1 == "dirty_background_bytes" {print $2}' "$WS/sysctl.saved")
+	dbr=$(awk '$1 == "dirty_background_ratio" {print $2}' "$WS/sysctl.saved")
+	if [ "$db" != 0 ]; then echo "$db" >/proc/sys/vm/dirty_bytes; else echo "$dr" >/proc/sys/vm/dirty_ratio; fi
+	if [ "$dbb" != 0 ]; then echo "$dbb" >/proc/sys/vm/dirty_background_bytes; else echo "$dbr" >/proc/sys/vm/dirty_background_ratio; fi
+}
+
+new_loop() { # image size -> loop device path (recorded for teardown)
+	truncate -s "$2" "$1" || return 1
+	local dev
+	dev=$(losetup -f --show "$1") || return 1
+	echo "$dev" >>"$WS/loops"
+	echo "$dev"
+}
+
+start_tool() { # name binary args...: background wbtstat, stdout to $WS/name.out
+	local name=$1
+	shift
+	"$@" >"$WS/$name.out" 2>"$WS/$name.err" 3>&- &
+	echo $! >"$WS/$name.pid"
+}
+
+stop_tool() { # name
+	local pid rc
+	pid=$(cat "$WS/$1.pid")
+	kill -INT "$pid" 2>/dev/null
+	rc=0
+	wait "$pid" || rc=$?
+	echo "$rc" >"$WS/$1.rc"
+}
+
+run_workload() {
+	local dev=$1 maj inst wpid rpid t
+	maj=$(cat "/sys/block/${dev#/dev/}/dev")
+	inst=$(new_instance "bs_wbtstat_$$" "$maj") || { setup_failed "cannot set up tracefs instance"; return; }
+	echo "$inst" >>"$WS/instances"
+	echo "$inst" >"$WS/inst"
+
+	# the disk must be quiet before anything watches it
+	echo 1 >"$inst/tracing_on"
+	wait_quiet "$inst" 2 60 || { setup_failed "loop device never went quiet"; return; }
+
+	# writer and reader, stopped until everything watches
+	(kill -STOP "$BASHPID"; exec dd if=/dev/zero of="$WS/mnt/big" bs=1M count=$WRITE_MB status=none) 3>&- &
+	wpid=$!
+	(kill -STOP "$BASHPID"; exec "$B/tests/wbtstat_reader" "$WS/mnt/rfile") >"$WS/reader.out" 3>&- &
+	rpid=$!
+	echo "$wpid" >"$WS/writer.pid"
+	echo "$rpid" >"$WS/reader.pid"
+	wait_stopped "$wpid" && wait_stopped "$rpid" || { setup_failed "writer/reader did not start"; return; }
+
+	local d=${dev#/dev/}
+	start_tool A "$B/wbtstat" -d "$d" -i 0.5 -o json
+	start_tool B "$B/wbtstat" --raw-tp -d "$d" -i 0.5 -o json
+	start_tool C "$B/wbtstat" -d "$d" -e -o json --long-pause 0
+	start_tool D "$BA/wbtstat" -d "$d" -i 0.5 -T --wide
+	start_tool F "$B/wbtstat" -d "$d" -p "$wpid" -i 0.5 -o json
+	start_tool G "$B/wbtstat" -d "$d" -p "$rpid" -i 0.5 -o json
+	for t in A B C F G; do
+		wait_lines "$WS/$t.out" 1 120 || { setup_failed "wbtstat $t did not start: $(cat "$WS/$t.err")"; return; }
+	done
+	wait_lines "$WS/D.out" 2 120 || { setup_failed "wbtstat D (ASan) did not start: $(cat "$WS/D.err")"; return; }
+	echo >"$inst/trace" # counting starts now; the disk has been quiet since wait_quiet
+
+	save_sysctls
+	echo $((1 << 20)) >/proc/sys/vm/dirty_bytes
+	echo $((512 << 10)) >/proc/sys/vm/dirty_background_bytes
+	kill -CONT "$rpid" "$wpid"
+	wait "$wpid"
+	echo $? >"$WS/writer.rc"
+	kill -TERM "$rpid"
+	wait "$rpid"
+	restore_sysctls
+	sync
+	wait_quiet "$inst" 3 180 || { setup_failed "wbt did not settle after the workload"; return; }
+	echo 0 >"$inst/tracing_on"
+	cp "$inst/trace" "$WS/trace.txt"
+	local f
+	for f in curr_win_nsec enabled min_lat_nsec wb_background wb_normal inflight; do
+		cat "/sys/kernel/debug/block/$d/rqos/wbt/$f" >"$WS/dbg.$f" 2>/dev/null
+	done
+	# one more snapshot after the last event, then stop every instance
+	sleep 1.5
+	for t in A B C D F G; do
+		stop_tool "$t"
+	done
+	truth "$wpid" "$rpid" >"$WS/truth.vars"
+	figures "$d" "$wpid" "$rpid" >"$WS/tool.vars"
+}
+
+# Ground truth from the tracefs instance, in one pass (process spawns are dear under emulation):
+# shell assignments T_*; the steps with the verdict before each go to steps.want.
+truth() { # writer_pid reader_pid
+	awk -v w="$1" -v r="$2" -v seq="$WS/steps.want" '
+	function num(re, off) { return match($0, re) ? substr($0, RSTART + off, RLENGTH - off) + 0 : 0 }
+	function pidof() { return match($0, /-[0-9]+ +\[[0-9]+\]/) ? substr($0, RSTART + 1, RLENGTH - 1) + 0 : -1 }
+	/: wbt_timer: / { st = num("status=[0-9]+", 7); n[st]++; last_step = num("step=-?[0-9]+", 5) }
+	/: wbt_step: / {
+		dir = /: scale up:/ ? "up" : "down"; steps[dir]++
+		last_step = num("step=-?[0-9]+", 5); last_max = num("max=[0-9]+", 4)
+		why = st == 1 ? "latency ok" : st == 2 ? "too few samples" : st == 3 ? "writes only" : "latency exceeded"
+		print dir, last_step, why > seq
+	}
+	/: wbt_lat: / { lat++ }
+	/: wbt_stat: / { rs += num("rsamples=[0-9]+", 9); ws += num("wsamples=[0-9]+", 9) }
+	/: balance_dirty_pages: / {
+		pid = pidof(); pause = num(" pause=-?[0-9]+", 7); dirtied = num(" dirtied=[0-9]+", 9)
+		if (pause > 0) allp++
+		if (pid == r) rev++
+		if (pid == w) {
+			wc++
+			if (pause > 0) { wn++; wms += pause; wd += dirtied }
+			if (wc == 1 || pause > wpmax) wpmax = pause
+			if (num(" dirty=[0-9]+", 7) > wdirty) wdirty = num(" dirty=[0-9]+", 7)
+			wlimit = num(" limit=[0-9]+", 7)
+		}
+	}
+	END {
+		close(seq)
+		printf "T_timers=%d\nT_ok=%d\nT_unknown=%d\nT_unknown_writes=%d\nT_exceeded=%d\n", \
+			n[1] + n[2] + n[3] + n[4], n[1], n[2], n[3], n[4]
+		printf "T_down=%d\nT_up=%d\nT_lat=%d\nT_rsamples=%d\nT_wsamples=%d\n", \
+			steps["down"], steps["up"], lat, rs, ws
+		printf "T_steps=%d\nT_last_step=%d\nT_last_max=%d\n", steps["down"] + steps["up"], last_step, last_max
+		printf "T_w_checks=%d\nT_w_pauses=%d\nT_w_ms=%d\nT_w_dirtied=%d\nT_r_events=%d\nT_pauses=%d\n", \
+			wc, wn, wms, wd, rev, allp
+		printf "T_w_diag=\"%d checks, longest pause %d ms, most dirty %d pages, last limit %d pages\"\n", \
+			wc, wpmax, wdirty, wlimit
+	}' "$WS/trace.txt"
+	: >>"$WS/steps.want"
+	local f v
+	for f in curr_win_nsec enabled min_lat_nsec wb_background wb_normal; do
+		v=$(cat "$WS/dbg.$f" 2>/dev/null)
+		echo "DBG_$f=${v:-missing}"
+	done
+	echo "DBG_inflight=$(awk '{s += $NF} END {print s + 0}' "$WS/dbg.inflight" 2>/dev/null)"
+}
+
+# The instances' last snapshots (and C's events) as shell assignments, one jq per instance.
+figures() { # disk writer_pid reader_pid
+	local t
+	for t in A B F G; do
+		grep '^{' "$WS/$t.out" | tail -1 | jq -r --arg d "$1" --argjson w "$2" --argjson r "$3" --arg p "$t" '
+			def v: if . == null then "null" else tostring end;
+			(.devices[] | select(.device == $d)
+			 | ((to_entries[] | "\($p)_\(.key)=\(.value | v | @sh)"),
+			    "\($p)_window_ns=\(if .window_us == null then "null" else (.window_us * 1000 | round) end)")),
+			"\($p)_mechanism=\(.mechanism | @sh)",
+			([.processes[] | select(.pid == $w)][0] // {} | to_entries[] | "\($p)_w_\(.key)=\(.value | v | @sh)"),
+			"\($p)_w_rows=\([.processes[] | select(.pid == $w)] | length)",
+			"\($p)_r_rows=\([.processes[] | select(.pid == $r)] | length)",
+			"\($p)_pids=\([.processes[].pid] | map(tostring) | join(",") | @sh)",
+			"\($p)_nhist=\(.pause_hist | length)",
+			"\($p)_w_hist=\([.pause_hist[] | select(.pid == $w) | .hist_pauses_total] | add // 0)"'
+		echo "${t}_rc=$(cat "$WS/$t.rc")"
+	done
+	jq -r 'select(.event == "step") | "\(.direction) \(.step) \(.reason)"' "$WS/C.out" >"$WS/steps.got"
+	jq -rs '"C_pauses=\([.[] | select(.event == "pause")] | length)",
+		"C_lost=\([.[] | select(.event == "lost")] | length)",
+		"C_start=\([.[] | select(.event == "start")][0].mechanism // "" | @sh)"' "$WS/C.out"
+	echo "C_rc=$(cat "$WS/C.rc")"
+	echo "D_rc=$(cat "$WS/D.rc")"
+	echo "W=$2"
+	echo "R=$3"
+	echo "WRITER_RC=$(cat "$WS/writer.rc")"
+}
+
+# bats runs setup_file and teardown_file with errexit; these bodies check each step themselves
+# (a function called on the left of || runs without errexit).
+setup_file() {
+	export WS
+	WS=$(mktemp -d /var/tmp/bs-wbtstat.XXXXXX)
+	do_setup || setup_failed "setup aborted (status $?)"
+}
+
+teardown_file() {
+	do_teardown || true
+}
+
+do_setup() {
+	: >"$WS/loops"
+	: >"$WS/instances"
+	local why=
+	command -v mkfs.ext4 >/dev/null || why="mkfs.ext4 not installed (package e2fsprogs)"
+	command -v losetup >/dev/null || why="losetup not installed (package mount)"
+	[ -d "$TRACEFS/instances" ] || why="tracefs not mounted at $TRACEFS"
+	[ -d /sys/kernel/debug/block ] || why="debugfs not mounted (no /sys/kernel/debug/block)"
+	[ -d "$TRACEFS/events/wbt/wbt_step" ] || why="kernel has no wbt tracepoints (CONFIG_BLK_WBT)"
+	if [ -n "$why" ]; then
+		echo "$why" >"$WS/skip"
+		return 0
+	fi
+	# the guest kernel has loop and ext4 as modules
+	modprobe loop 2>/dev/null
+	modprobe ext4 2>/dev/null
+
+	local main idle tgt
+	main=$(new_loop "$WS/main.img" 160M) || { setup_failed "cannot create a loop device"; return 0; }
+	[ -f "/sys/block/${main#/dev/}/queue/wbt_lat_usec" ] ||
+		{ echo "loop devices have no wbt here (not blk-mq)" >"$WS/skip"; return 0; }
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$main" >"$WS/mkfs.log" 2>&1 ||
+		{ setup_failed "mkfs.ext4 failed: $(cat "$WS/mkfs.log")"; return 0; }
+	mkdir "$WS/mnt"
+	mount -o noatime "$main" "$WS/mnt" || { setup_failed "cannot mount ext4 on $main"; return 0; }
+	echo "$WS/mnt" >"$WS/mounted"
+	dd if=/dev/zero of="$WS/mnt/rfile" bs=1M count=$READ_MB status=none
+	sync
+	echo $LAT_USEC >"/sys/block/${main#/dev/}/queue/wbt_lat_usec"
+	echo "$main" >"$WS/main"
+
+	# an idle disk with wbt and one to change the target of: no filesystem, no I/O yet
+	idle=$(new_loop "$WS/idle.img" 16M) && echo 3000 >"/sys/block/${idle#/dev/}/queue/wbt_lat_usec" &&
+		echo "$idle" >"$WS/idle"
+	tgt=$(new_loop "$WS/tgt.img" 32M) && echo 3000 >"/sys/block/${tgt#/dev/}/queue/wbt_lat_usec" &&
+		echo "$tgt" >"$WS/tgt"
+
+	run_workload "$main"
+}
+
+do_teardown() {
+	[ -n "${WS:-}" ] && [ -d "$WS" ] || return 0
+	local f p i
+	for f in "$WS"/*.pid; do
+		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+	done
+	wait 2>/dev/null
+	restore_sysctls
+	if [ -f "$WS/mounted" ]; then
+		for i in 1 2 3 4 5; do umount "$WS/mnt" 2>/dev/null && break; sleep 1; done
+	fi
+	while read -r i; do
+		[ -n "$i" ] && losetup -d "$i" 2>/dev/null
+	done <"$WS/loops"
+	while read -r i; do
+		[ -n "$i" ] && [ -d "$i" ] && { echo 0 >"$i/tracing_on"; rmdir "$i"; }
+	done <"$WS/instances"
+	[ -f "$WS/brd" ] && rmmod brd 2>/dev/null
+	rm -rf "$WS"
+}
+
+scenario() {
+	[ -f "$WS/skip" ] && skip_because "$(cat "$WS/skip")"
+	if [ -f "$WS/fail" ]; then
+		echo "scenario failed: $(cat "$WS/fail")" >&2
+		return 1
+	fi
+	# shellcheck source=/dev/null
+	. "$WS/truth.vars"
+	# shellcheck source=/dev/null
+	. "$WS/tool.vars"
+}
+
+# wbt runs on blk-mq queues (sysfs: an mq directory) that have the wbt_lat_usec attribute; 6.1 shows
+# the attribute on bio-based queues too
+can_wbt() { [ -d "$1/mq" ] && [ -f "$1/queue/wbt_lat_usec" ]; }
+
+check_counts() { # instance prefix
+	local t=$1 v
+	[ "$T_timers" -gt 0 ] || { echo "the workload produced no wbt timer runs" >&2; return 1; }
+	v=${t}_device; assert_eq "${!v}" "$(basename "$(cat "$WS/main")")" "disk record"
+	v=${t}_steps_down_total; assert_eq "${!v}" "$T_down" "steps down"
+	v=${t}_steps_up_total; assert_eq "${!v}" "$T_up" "steps up"
+	v=${t}_timer_ok_total; assert_eq "${!v}" "$T_ok" "timer verdicts ok"
+	v=${t}_timer_unknown_total; assert_eq "${!v}" "$T_unknown" "timer verdicts unknown"
+	v=${t}_timer_unknown_writes_total; assert_eq "${!v}" "$T_unknown_writes" "timer verdicts unknown (writes)"
+	v=${t}_timer_exceeded_total; assert_eq "${!v}" "$T_exceeded" "timer verdicts exceeded"
+	v=${t}_rc; assert_eq "${!v}" 0 "wbtstat $t exit status"
+}
+
+# ---- tests -----------------------------------------------------------------
+
+@test "wbtstat [kernel]: scale steps and timer verdicts match tracefs (tp_btf)" {
+	scenario
+	has_feature tp_btf:wbt_step || skip_because "no tp_btf for wbt tracepoints"
+	check_counts A
+	assert_eq "$A_mechanism" tp_btf mechanism
+}
+
+@test "wbtstat [kernel]: scale steps and timer verdicts match tracefs (raw_tp fallback)" {
+	scenario
+	check_counts B
+	assert_eq "$B_mechanism" raw_tp mechanism
+}
+
+@test "wbtstat [kernel]: final window and limits match debugfs; step and max_depth match the last wbt event" {
+	scenario
+	assert_eq "$A_wb_background" "$DBG_wb_background" wb_background
+	assert_eq "$A_wb_normal" "$DBG_wb_normal" wb_normal
+	assert_eq "$A_window_ns" "$DBG_curr_win_nsec" "window_us (as ns)"
+	assert_eq "$A_min_lat_us" "$((DBG_min_lat_nsec / 1000))" min_lat_us
+	assert_eq "$A_min_lat_us" "$LAT_USEC" "min_lat_us (written to sysfs)"
+	assert_eq "$A_enable_state" on-manual enable_state
+	assert_eq "$A_inflight" "$DBG_inflight" inflight
+	assert_eq "$A_step" "$T_last_step" step
+	if [ "$T_steps" -gt 0 ]; then
+		assert_eq "$A_max_depth" "$T_last_max" max_depth
+	fi
+	# the raw_tp instance saw the same final state
+	assert_eq "$B_step $B_max_depth" "$A_step $A_max_depth" "raw_tp step and max_depth"
+}
+
+@test "wbtstat [kernel]: wbt_stat sample totals and wbt_lat counts match tracefs" {
+	scenario
+	assert_eq "$A_read_samples_total" "$T_rsamples" read_samples_total
+	assert_eq "$A_write_samples_total" "$T_wsamples" write_samples_total
+	assert_eq "$A_lat_exceeded_total" "$T_lat" lat_exceeded_total
+	# per-interval means only where windows were reported: the last interval had none
+	assert_eq "$A_read_lat_mean_us" null read_lat_mean_us
+}
+
+@test "wbtstat [kernel]: the throttled writer shows its pauses and paused time; the reader does not appear" {
+	scenario
+	assert_eq "$WRITER_RC" 0 "writer exit status"
+	[ "$T_w_pauses" -gt 0 ] || { echo "tracefs saw no pause of the writer: not throttled ($T_w_diag)" >&2; return 1; }
+	assert_eq "$T_r_events" 0 "tracefs events of the reader"
+	assert_eq "$A_w_rows" 1 "writer rows"
+	assert_eq "$A_w_comm" dd comm
+	assert_eq "$A_w_throttle_checks_total" "$T_w_checks" throttle_checks_total
+	assert_eq "$A_w_pauses_total" "$T_w_pauses" pauses_total
+	assert_eq "$A_w_dirtied_pages_total" "$T_w_dirtied" dirtied_pages_total
+	assert_eq "$A_w_hist" "$T_w_pauses" "pauses in the histogram"
+	assert_eq "$A_r_rows" 0 "reader rows"
+	# tracefs prints each pause in whole ms (pause * 1000 / HZ): allow 1 ms of rounding per pause
+	awk -v s="$A_w_paused_seconds_total" -v ms="$T_w_ms" -v n="$T_w_pauses" \
+		'BEGIN { d = s * 1000 - ms; if (d < 0) d = -d; exit !(s > 0 && d <= n) }' ||
+		{ echo "paused_seconds_total $A_w_paused_seconds_total vs tracefs $T_w_ms ms" >&2; return 1; }
+}
+
+@test "wbtstat [kernel]: -p PID shows only that process (writer: the same figures as tracefs; reader: nothing)" {
+	scenario
+	assert_eq "$F_pids" "$W" "processes with -p writer (exit $F_rc, $(grep -c . "$WS/F.out") lines: $(head -c 300 "$WS/F.err"))"
+	assert_eq "$F_w_pauses_total" "$T_w_pauses" "pauses_total with -p writer"
+	assert_eq "$G_pids" "" "processes with -p reader"
+	assert_eq "$G_nhist" 0 "histogram rows with -p reader"
+	assert_eq "$F_rc $G_rc" "0 0" "exit statuses"
+}
+
+@test "wbtstat [kernel]: --events streams every scale step with its reason, and every pause" {
+	scenario
+	[ "$T_steps" -gt 0 ] || { echo "wbt never stepped during the workload" >&2; return 1; }
+	assert_eq "$C_lost" 0 "lost events"
+	if ! cmp -s "$WS/steps.got" "$WS/steps.want"; then
+		echo "step events differ from tracefs (pause events: $C_pauses, tracefs $T_pauses):" >&2
+		diff "$WS/steps.want" "$WS/steps.got" >&2
+		return 1
+	fi
+	assert_eq "$C_pauses" "$T_pauses" "pause events"
+	[[ "$C_start" =~ ^(tp_btf|raw_tp),\ events:\ (ringbuf|perfbuf)$ ]] || { echo "start: $C_start" >&2; return 1; }
+	assert_eq "$C_rc" 0 "exit status"
+}
+
+@test "wbtstat [kernel]: a latency-target change is reported at the next wbt timer run" {
+	scenario
+	[ -f "$WS/tgt" ] || skip_because "no second loop device"
+	local dev d inst maj
+	dev=$(cat "$WS/tgt")
+	d=${dev#/dev/}
+	maj=$(cat "/sys/block/$d/dev")
+	inst=$(new_instance "bs_wbtstat_t$$" "$maj")
+	echo "$inst" >>"$WS/instances"
+	echo 1 >"$inst/tracing_on"
+	start_tool T "$B/wbtstat" -d "$d" -e -o json
+	wait_lines "$WS/T.out" 1 120
+	# buffered writes to the disk: wbt tracks them and runs its timer, which wbtstat sees
+	dd if=/dev/zero of="$dev" bs=64k count=16 status=none
+	sync
+	wait_timer "$inst"
+	echo 1500 >"/sys/block/$d/queue/wbt_lat_usec"
+	echo >"$inst/trace"
+	dd if=/dev/zero of="$dev" bs=64k count=16 seek=16 status=none
+	sync
+	wait_timer "$inst"
+	wait_grep "$WS/T.out" '"event":"target"' 60
+	stop_tool T
+	assert_eq "$(cat "/sys/block/$d/queue/wbt_lat_usec")" 1500 "sysfs target"
+	assert_eq "$(jq -c 'select(.event == "target") | [.device, .old_min_lat_us, .min_lat_us]' "$WS/T.out")" \
+		"[\"$d\",3000,1500]" "target events"
+	assert_eq "$(cat "$WS/T.rc")" 0 "exit status"
+}
+
+@test "wbtstat [kernel]: disks without events and disks without wbt are listed from sysfs and debugfs" {
+	scenario
+	local idle d want got dj nowbt
+	idle=$(cat "$WS/idle")
+	d=${idle#/dev/}
+	run "$B/wbtstat" -c 1 -i 0.2 -o json
+	[ "$status" -eq 0 ]
+	# every disk with a medium, by name; wbt "none" exactly where the queue cannot run wbt
+	want=$(for p in /sys/block/*; do
+		[ "$(cat "$p/size")" -gt 0 ] || continue
+		if can_wbt "$p"; then echo "$(basename "$p") wbt"; else echo "$(basename "$p") none"; fi
+	done | sort)
+	got=$(jq -r '.devices[] | "\(.device) \(if .wbt == "none" then "none" else "wbt" end)"' <<<"$output" | sort)
+	assert_eq "$got" "$want" "disks listed"
+	dj=$(jq -c --arg d "$d" '.devices[] | select(.device == $d)' <<<"$output")
+	assert_eq "$(jq -r .wbt <<<"$dj")" on wbt
+	assert_eq "$(jq .min_lat_us <<<"$dj")" "$(cat "/sys/block/$d/queue/wbt_lat_usec")" min_lat_us
+	assert_eq "$(jq .window_us <<<"$dj")" "$(($(cat "/sys/kernel/debug/block/$d/rqos/wbt/curr_win_nsec") / 1000))" window_us
+	assert_eq "$(jq .wb_normal <<<"$dj")" "$(cat "/sys/kernel/debug/block/$d/rqos/wbt/wb_normal")" wb_normal
+	assert_eq "$(jq .wb_background <<<"$dj")" "$(cat "/sys/kernel/debug/block/$d/rqos/wbt/wb_background")" wb_background
+	assert_jq '.step == null and .max_depth == null and .steps_down_total == 0 and .timer_ok_total == 0' "$dj"
+
+	# a disk without wbt (bio-based): one from /sys/block, else a RAM disk made for the test
+	for p in /sys/block/*; do
+		can_wbt "$p" || { nowbt=$(basename "$p"); break; }
+	done
+	if [ -z "$nowbt" ] && ! lsmod 2>/dev/null | grep -q '^brd ' && modprobe brd rd_nr=1 rd_size=1024 2>/dev/null; then
+		touch "$WS/brd"
+		nowbt=ram0
+	fi
+	[ -n "$nowbt" ] || skip_because "no disk without wbt here, and no brd module to make one"
+	! can_wbt "/sys/block/$nowbt"
+	run "$B/wbtstat" -c 1 -i 0.2 -o json -d "$nowbt"
+	[ "$status" -eq 0 ]
+	assert_jq "[.devices[] | [.device, .wbt, .enabled]] == [[\"$nowbt\", \"none\", null]]"
+}
+
+@test "wbtstat [kernel]: -o prom --file replaces the file with metrics that match sysfs" {
+	scenario
+	local idle d f
+	idle=$(cat "$WS/idle")
+	d=${idle#/dev/}
+	f=$WS/wbtstat.prom
+	run "$B/wbtstat" -c 2 -i 0.2 -o prom --file "$f" -d "$d"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	grep -q '^# TYPE bpfscope_wbtstat_min_lat_us gauge$' "$f"
+	assert_eq "$(sed -n "s/^bpfscope_wbtstat_min_lat_us{device=\"$d\"} //p" "$f")" \
+		"$(cat "/sys/block/$d/queue/wbt_lat_usec")" "min_lat_us metric"
+	grep -q "^bpfscope_wbtstat_steps_down_total{device=\"$d\"} 0$" "$f"
+	grep -q '^bpfscope_wbtstat_info{.*mechanism=' "$f"
+	[ "$(ls "$WS" | grep -c 'wbtstat.prom.tmp')" -eq 0 ]
+}
+
+@test "wbtstat: the table fits 80 columns and names the mechanism" {
+	scenario
+	run "$B/wbtstat" -c 1 -i 0.2 -d "$(basename "$(cat "$WS/main")")"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "# mechanism: "* ]]
+	[ "$(printf '%s\n' "$output" | awk '{ if (length($0) > m) m = length($0) } END {print m}')" -le 80 ]
+	# the ASan instance's wide table (-T --wide) listed the writer with its throttling
+	grep -q "^ *$W *dd " "$WS/D.out"
+}
+
+@test "wbtstat: bad input gives one error line and the documented exit status" {
+	run "$B/wbtstat" -d no_such_disk9
+	[ "$status" -eq 5 ]
+	assert_one_line_error "no block device"
+	run "$B/wbtstat" -i 0
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid interval"
+	run "$B/wbtstat" -e -o prom
+	[ "$status" -eq 2 ]
+	assert_one_line_error "--events"
+	run "$B/wbtstat" -e --file /tmp/x
+	[ "$status" -eq 2 ]
+	assert_one_line_error "--file"
+	run "$B/wbtstat" --long-pause -3
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --long-pause"
+	run "$B/wbtstat" -p 4194000
+	[ "$status" -eq 5 ]
+	assert_one_line_error "no process with pid 4194000"
+	run "$B/wbtstat" -p abc
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --pid"
+	if command -v setpriv >/dev/null; then
+		run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$B/wbtstat" -c 1
+		[ "$status" -eq 3 ]
+		assert_one_line_error "needs root"
+	fi
+}
+
+# One run: valgrind spends ~30 s in libbpf's parse of the kernel BTF (valgrind_clean skips it in the
+# emulated guest, where the ASan instance that watched the workload stands in); --events runs under ASan.
+@test "wbtstat: valgrind finds no errors or definite leaks" {
+	scenario
+	local d
+	d=$(basename "$(cat "$WS/idle")")
+	valgrind_clean "$B/wbtstat" -d "$d" -c 2 -i 0.3 -o json
+	[ "$status" -eq 0 ]
+	assert_jq '.devices | length == 1' "$(printf '%s\n' "$output" | grep '^{' | tail -1)"
+}
+
+@test "wbtstat [kernel]: the ASan/UBSan build ran the workload cleanly and handles --events" {
+	scenario
+	[ -x "$BA/wbtstat" ] || skip_because "ASan build missing ($BA)"
+	assert_eq "$D_rc" 0 "exit status of the ASan instance (99 = sanitizer report)"
+	run "$BA/wbtstat" -e -c 2 -i 0.2 -o json
+	[ "$status" -eq 0 ]
+	run "$BA/wbtstat" -d no_such_disk9
+	[ "$status" -eq 5 ]
+}
+
+my_prog_ids() {
+	bpftool prog show -j | jq -c '[.[] | select(.name | test("^(btf|raw)_(wbt_|bdp)|^calib$")) | .id] | sort'
+}
+
+links_of() { # json array of prog ids -> number of links attached to them
+	bpftool link show -j | jq --argjson ids "$1" '[.[] | select(.prog_id as $p | $ids | index($p))] | length'
+}
+
+wait_gone() { # json array of prog ids
+	local i
+	for i in $(seq 1 100); do
+		[ "$(bpftool prog show -j | jq --argjson ids "$1" '[.[] | select(.id as $p | $ids | index($p))] | length')" -eq 0 ] &&
+			return 0
+		sleep 0.1
+	done
+	echo "programs $1 still loaded" >&2
+	return 1
+}
+
+@test "wbtstat [kernel]: nothing stays attached or pinned after exit, SIGINT or SIGKILL" {
+	local before ids sig pid pins
+	before=$(my_prog_ids)
+	pins=$(find /sys/fs/bpf -maxdepth 3 2>/dev/null | wc -l)
+	run "$B/wbtstat" -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	# the kernel frees programs shortly after their last reference goes
+	for _ in $(seq 1 100); do
+		[ "$(my_prog_ids)" = "$before" ] && break
+		sleep 0.1
+	done
+	assert_eq "$(my_prog_ids)" "$before" "programs after a normal exit"
+	for sig in INT KILL; do
+		"$B/wbtstat" -i 0.2 -o json >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+		pid=$!
+		wait_lines "$BATS_TEST_TMPDIR/out" 1 60
+		ids=$(bpftool prog show -j | jq -c --argjson b "$before" \
+			'[.[] | select(.name | test("^(btf|raw)_(wbt_|bdp)|^calib$")) | .id | select(. as $i | $b | index($i) | not)]')
+		[ "$(jq length <<<"$ids")" -ge 5 ]
+		[ "$(links_of "$ids")" -ge 5 ]
+		kill -"$sig" "$pid"
+		wait "$pid" || true
+		wait_gone "$ids"
+		assert_eq "$(links_of "$ids")" 0 "links after SIG$sig"
+	done
+	assert_eq "$(find /sys/fs/bpf -maxdepth 3 2>/dev/null | wc -l)" "$pins" "bpffs entries"
+}

@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpchrono: for each TCP connection, how long was the sender busy, and how
+ * much of that was it limited by the receiver's window or by its own send
+ * buffer?  One line per connection when it closes, or (-i, --top) every
+ * connection sampled each interval, most starved first.
+ */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfobj.h"
+#include "events.h"
+#include "loop.h"
+#include "opts.h"
+#include "output.h"
+#include "probe.h"
+#include "util.h"
+#include "tcpchrono.h"
+#include "tcpchrono.skel.h"
+
+/* ---- options -------------------------------------------------------- */
+
+enum method { M_AUTO, M_TP_BTF, M_RAW_TP };
+
+static struct {
+	int pid;
+	uint16_t ports[TC_MAX_PORTS];
+	int nports;
+	int family;
+	double min_busy_ms;
+	double limited_pct;
+	long top;          /* rows kept in live mode; 0 = all */
+	bool live;
+	enum method method;
+	unsigned ringbuf_pages;
+	bool perf_buffer;
+} o;
+
+enum {
+	OPT_MIN_BUSY = 0x2000, OPT_LIMITED, OPT_TOP, OPT_METHOD, OPT_RINGBUF_PAGES, OPT_PERF_BUFFER,
+};
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Only connections owned by process PID", 1 },
+	{ "port", 'P', "PORT[,PORT]", 0, "Only connections with PORT at either end (up to 8)", 1 },
+	{ "ipv4", '4', NULL, 0, "Only IPv4 connections", 1 },
+	{ "ipv6", '6', NULL, 0, "Only IPv6 connections", 1 },
+	{ "min-busy", OPT_MIN_BUSY, "MS", 0, "Only connections busy at least MS milliseconds (live mode: in the interval)", 1 },
+	{ "limited", OPT_LIMITED, "PCT", 0, "Only connections limited (rwnd + sndbuf) at least PCT% of their busy time", 1 },
+	{ "top", OPT_TOP, "N", OPTION_ARG_OPTIONAL, "Live mode: the N most limited connections each interval (default 10; interval 1 s unless -i)", 2 },
+	{ "method", OPT_METHOD, "HOW", 0, "Hooks: auto (best available), tp_btf, raw_tp (raw tracepoints only)", 2 },
+	{ "ringbuf-pages", OPT_RINGBUF_PAGES, "N", OPTION_HIDDEN, "Ring buffer size in pages (tests)", 2 },
+	{ "perf-buffer", OPT_PERF_BUFFER, NULL, OPTION_HIDDEN, "Use a perf buffer even if the kernel has a ring buffer", 2 },
+	{ 0 },
+};
+
+static const char doc[] =
+	"tcpchrono: TCP sender chronographs (busy, receive-window-limited and send-buffer-limited time) "
+	"for every connection, when it closes or live.\v"
+	"Examples:\n"
+	"  tcpchrono                    # one line per connection as it closes\n"
+	"  tcpchrono -P 443 --limited 50  # port 443 connections limited half their busy time\n"
+	"  tcpchrono --top              # the 10 most starved connections, every second\n"
+	"  tcpchrono -i 5 -o prom --file /var/lib/node_exporter/tcpchrono.prom";
+
+static void parse_ports(const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o.nports == TC_MAX_PORTS) {
+			free(copy);
+			die(EXIT_USAGE, "invalid --port '%s': at most %d ports (see --help)", arg, TC_MAX_PORTS);
+		}
+		o.ports[o.nports++] = (uint16_t)opt_u32("--port", tok, 1, 65535);
+	}
+	free(copy);
+	if (!o.nports)
+		die(EXIT_USAGE, "invalid --port '%s': expected PORT[,PORT] (see --help)", arg);
+}
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	(void)state;
+	switch (key) {
+	case 'p':
+		o.pid = opt_pid("--pid", arg);
+		break;
+	case 'P':
+		parse_ports(arg);
+		break;
+	case '4':
+	case '6':
+		if (o.family)
+			die(EXIT_USAGE, "-4 and -6 exclude each other (see --help)");
+		o.family = key == '4' ? AF_INET : AF_INET6;
+		break;
+	case OPT_MIN_BUSY:
+		if (parse_double(arg, 0, 1e9, &o.min_busy_ms))
+			die(EXIT_USAGE, "invalid --min-busy '%s': expected milliseconds from 0 (see --help)", arg);
+		break;
+	case OPT_LIMITED:
+		o.limited_pct = opt_percent("--limited", arg);
+		break;
+	case OPT_TOP:
+		o.top = arg ? (long)opt_u32("--top", arg, 1, 1000000) : 10;
+		o.live = true;
+		break;
+	case OPT_METHOD:
+		if (!strcmp(arg, "auto"))
+			o.method = M_AUTO;
+		else if (!strcmp(arg, "tp_btf"))
+			o.method = M_TP_BTF;
+		else if (!strcmp(arg, "raw_tp"))
+			o.method = M_RAW_TP;
+		else
+			die(EXIT_USAGE, "invalid --method '%s': expected auto, tp_btf or raw_tp (see --help)", arg);
+		break;
+	case OPT_RINGBUF_PAGES:
+		o.ringbuf_pages = opt_u32("--ringbuf-pages", arg, 1, 1u << 16);
+		if (o.ringbuf_pages & (o.ringbuf_pages - 1))
+			die(EXIT_USAGE, "invalid --ringbuf-pages '%s': expected a power of 2 (see --help)", arg);
+		break;
+	case OPT_PERF_BUFFER:
+		o.perf_buffer = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp_child children[] = {
+	{ &common_argp, 0, "Common options:", 5 },
+	{ 0 },
+};
+
+static const struct argp argp = {
+	.options = options,
+	.parser = parse,
+	.args_doc = "[interval [count]]",
+	.doc = doc,
+	.children = children,
+};
+
+/* ---- fields: described once ---------------------------------------- */
+
+/* Close events.  The table is rendered event by event, so each header is as
+ * wide as its column. */
+enum {
+	E_PID, E_COMM, E_FAMILY, E_LADDR, E_LPORT, E_RADDR, E_RPORT, E_STATE, E_ORIGIN, E_DUR,
+	E_TX, E_RX, E_BUSY, E_RWND, E_RWND_PCT, E_SNDBUF, E_SNDBUF_PCT, E_RETRANS, E_CHRONO,
+	ENFIELDS
+};
+
+#define EV (FF_TABLE | FF_JSON)
+#define EW (FF_WIDE | FF_JSON)
+static const struct field efields[ENFIELDS] = {
+	[E_PID] = { "pid", "PID    ", FK_LABEL, EV, NULL, 0, 0 },
+	[E_COMM] = { "comm", "COMM           ", FK_LABEL, EV, NULL, 0, 0 },
+	[E_FAMILY] = { "family", "FAMILY", FK_TEXT, FF_JSON, NULL, 0, 0 },
+	[E_LADDR] = { "laddr", "LADDR          ", FK_LABEL, EV, NULL, 0, 0 },
+	[E_LPORT] = { "lport", "LPORT", FK_LABEL, EV, NULL, 0, 0 },
+	[E_RADDR] = { "raddr", "RADDR          ", FK_LABEL, EV, NULL, 0, 0 },
+	[E_RPORT] = { "rport", "RPORT", FK_LABEL, EV, NULL, 0, 0 },
+	[E_STATE] = { "state", "STATE      ", FK_TEXT, EW, NULL, 0, 0 },
+	[E_ORIGIN] = { "origin", "ORIGIN ", FK_TEXT, EW, NULL, 0, 0 },
+	[E_DUR] = { "duration_seconds", "DUR(ms)", FK_GAUGE, EW, NULL, 0.001, 0 },
+	[E_TX] = { "bytes_acked", "TX(KiB)", FK_COUNTER, EV, NULL, 1024, 0 },
+	[E_RX] = { "bytes_received", "RX(KiB)", FK_COUNTER, EV, NULL, 1024, 0 },
+	[E_BUSY] = { "busy_seconds", "BUSY(ms)", FK_COUNTER, EV, NULL, 0.001, 0 },
+	[E_RWND] = { "rwnd_limited_seconds", "RWND(ms)", FK_COUNTER, EW, NULL, 0.001, 0 },
+	[E_RWND_PCT] = { "rwnd_limited_pct", "RWND%", FK_GAUGE, EV, NULL, 0, 1 },
+	[E_SNDBUF] = { "sndbuf_limited_seconds", "SNDBUF(ms)", FK_COUNTER, EW, NULL, 0.001, 0 },
+	[E_SNDBUF_PCT] = { "sndbuf_limited_pct", "SNDBUF%", FK_GAUGE, EV, NULL, 0, 1 },
+	[E_RETRANS] = { "retrans_segs", "RETRANS", FK_COUNTER, EW, NULL, 0, 0 },
+	[E_CHRONO] = { "chrono_running", "RUNNING", FK_TEXT, EW, NULL, 0, 0 },
+};
+static const struct schema ev_schema = { "tcpchrono", "connections", efields, ENFIELDS };
+
+/* Live mode: per-interval deltas, most limited first, and running totals. */
+enum {
+	L_PID, L_COMM, L_FAMILY, L_LADDR, L_LPORT, L_RADDR, L_RPORT, L_STATE, L_ORIGIN,
+	L_BUSY, L_RWND, L_SNDBUF, L_LIMITED_PCT, L_TX, L_RX, L_RETRANS, L_CHRONO,
+	L_BUSY_T, L_RWND_T, L_SNDBUF_T, L_TX_T, L_RX_T, L_RETRANS_T, LNFIELDS
+};
+
+#define LT (FF_JSON | FF_PROM | FF_WIDE)
+static const struct field lfields[LNFIELDS] = {
+	[L_PID] = { "pid", "PID", FK_LABEL, FF_ALL, "Owner process id", 0, 0 },
+	[L_COMM] = { "comm", "COMM", FK_LABEL, FF_ALL, "Owner command", 0, 0 },
+	[L_FAMILY] = { "family", "FAMILY", FK_TEXT, FF_JSON, NULL, 0, 0 },
+	[L_LADDR] = { "laddr", "LADDR", FK_LABEL, FF_ALL, "Local address", 0, 0 },
+	[L_LPORT] = { "lport", "LPORT", FK_LABEL, FF_ALL, "Local port", 0, 0 },
+	[L_RADDR] = { "raddr", "RADDR", FK_LABEL, FF_ALL, "Remote address", 0, 0 },
+	[L_RPORT] = { "rport", "RPORT", FK_LABEL, FF_ALL, "Remote port", 0, 0 },
+	[L_STATE] = { "state", "STATE", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
+	[L_ORIGIN] = { "origin", "ORIGIN", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
+	[L_BUSY] = { "busy_seconds", "BUSY(ms)", FK_GAUGE, FF_ALL,
+		     "Seconds the sender was busy during the last interval", 0.001, 0 },
+	[L_RWND] = { "rwnd_limited_seconds", "RWND(ms)", FK_GAUGE, FF_ALL,
+		     "Seconds limited by the receive window during the last interval", 0.001, 0 },
+	[L_SNDBUF] = { "sndbuf_limited_seconds", "SNDBUF(ms)", FK_GAUGE, FF_ALL,
+		       "Seconds limited by the send buffer during the last interval", 0.001, 0 },
+	[L_LIMITED_PCT] = { "limited_pct", "LIMITED%", FK_GAUGE, FF_ALL,
+			    "Receive-window plus send-buffer limited time as a percentage of busy time, last interval", 0, 1 },
+	[L_TX] = { "bytes_acked", "TX(KiB)", FK_GAUGE, FF_ALL, "Bytes acknowledged by the peer during the last interval", 1024, 0 },
+	[L_RX] = { "bytes_received", "RX(KiB)", FK_GAUGE, LT, "Bytes received during the last interval", 1024, 0 },
+	[L_RETRANS] = { "retrans_segs", "RETRANS", FK_GAUGE, LT, "Segments retransmitted during the last interval", 0, 0 },
+	[L_CHRONO] = { "chrono_running", "RUNNING", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
+	[L_BUSY_T] = { "busy_seconds_total", "BUSY-TOT(ms)", FK_COUNTER, LT, "Seconds busy since the connection began (tcpi_busy_time)", 0.001, 0 },
+	[L_RWND_T] = { "rwnd_limited_seconds_total", "RWND-TOT(ms)", FK_COUNTER, LT, "Seconds receive-window limited (tcpi_rwnd_limited)", 0.001, 0 },
+	[L_SNDBUF_T] = { "sndbuf_limited_seconds_total", "SNDBUF-TOT(ms)", FK_COUNTER, LT, "Seconds send-buffer limited (tcpi_sndbuf_limited)", 0.001, 0 },
+	[L_TX_T] = { "bytes_acked_total", "TX-TOT(KiB)", FK_COUNTER, LT, "Bytes acknowledged by the peer (tcpi_bytes_acked)", 1024, 0 },
+	[L_RX_T] = { "bytes_received_total", "RX-TOT(KiB)", FK_COUNTER, LT, "Bytes received (tcpi_bytes_received)", 1024, 0 },
+	[L_RETRANS_T] = { "retrans_segs_total", "RETRANS-TOT", FK_COUNTER, LT, "Segments retransmitted (tcpi_total_retrans)", 0, 0 },
+};
+static const struct schema live_schema = { "tcpchrono", "connections", lfields, LNFIELDS };
+
+/* Event mode, at exit: how many events were shown and lost. */
+enum { S_EVENTS, S_LOST, SNFIELDS };
+static const struct field sfields[SNFIELDS] = {
+	[S_EVENTS] = { "events", "EVENTS", FK_COUNTER, FF_ALL, "Close events shown", 0, 0 },
+	[S_LOST] = { "lost_events", "LOST", FK_COUNTER, FF_ALL, "Close events lost (buffer full)", 0, 0 },
+};
+static const struct schema summary_schema = { "tcpchrono", "summary", sfields, SNFIELDS };
+
+static const char *const tcp_states[] = {
+	[1] = "ESTABLISHED", [2] = "SYN_SENT", [3] = "SYN_RECV", [4] = "FIN_WAIT1",
+	[5] = "FIN_WAIT2", [6] = "TIME_WAIT", [7] = "CLOSE", [8] = "CLOSE_WAIT",
+	[9] = "LAST_ACK", [10] = "LISTEN", [11] = "CLOSING", [12] = "NEW_SYN_RECV",
+};
+
+static const char *const origins[] = {
+	[TC_ORIGIN_UNKNOWN] = "unknown", [TC_ORIGIN_CONNECT] = "connect",
+	[TC_ORIGIN_ACCEPT] = "accept", [TC_ORIGIN_SCAN] = "scan",
+};
+
+static const char *const chronos[] = { "none", "busy", "rwnd_limited", "sndbuf_limited" };
+
+static const char *state_name(unsigned s)
+{
+	return s < sizeof(tcp_states) / sizeof(tcp_states[0]) && tcp_states[s] ? tcp_states[s] : "?";
+}
+
+/* ---- state ---------------------------------------------------------- */
+
+static struct tcpchrono_bpf *skel;
+static struct evbuf *eb;
+static uint64_t nevents;
+static int write_err;
+static char mech_state[64], mech_owner[160], hz_text[64];
+
+/* Fields every connection record shares, close event or live sample. */
+struct ident_idx { int pid, comm, family, laddr, lport, raddr, rport, state, origin, chrono; };
+
+static void rec_ident(struct record *rec, const struct tc_record *r, const struct ident_idx *ix)
+{
+	char a[INET6_ADDRSTRLEN];
+	int af = r->family == AF_INET6 ? AF_INET6 : AF_INET;
+
+	if (r->pid)
+		rec_u64(rec, ix->pid, r->pid);
+	rec_str(rec, ix->comm, r->pid && r->comm[0] ? r->comm : NULL);
+	rec_str(rec, ix->family, af == AF_INET ? "ipv4" : "ipv6");
+	rec_str(rec, ix->laddr, inet_ntop(af, r->saddr, a, sizeof(a)));
+	rec_u64(rec, ix->lport, r->sport);
+	rec_str(rec, ix->raddr, inet_ntop(af, r->daddr, a, sizeof(a)));
+	rec_u64(rec, ix->rport, r->dport);
+	rec_str(rec, ix->state, state_name(r->state));
+	rec_str(rec, ix->origin, r->origin < 4 ? origins[r->origin] : "?");
+	rec_str(rec, ix->chrono, r->chrono_type < 4 ? chronos[r->chrono_type] : "?");
+}
+
+/* Times are reported in seconds (microsecond resolution, like tcp_info). */
+static double usecs(uint64_t us)
+{
+	return (double)us / 1e6;
+}
+
+static void rec_pct(struct record *rec, int idx, uint64_t part, uint64_t busy)
+{
+	if (busy)
+		rec_dbl(rec, idx, 100.0 * (double)part / (double)busy);
+}
+
+/* ---- event mode ----------------------------------------------------- */
+
+static const struct ident_idx ev_ix = {
+	E_PID, E_COMM, E_FAMILY, E_LADDR, E_LPORT, E_RADDR, E_RPORT, E_STATE, E_ORIGIN, E_CHRONO,
+};
+
+static int on_event(void *ctx, const void *data, size_t size)
+{
+	struct tc_record copy; /* perf buffer records are only 4-byte aligned */
+	const struct tc_record *r = &copy;
+	(void)ctx;
+	if (size < sizeof(copy) || (copts.count && nevents >= (uint64_t)copts.count))
+		return 0;
+	memcpy(&copy, data, sizeof(copy));
+	struct record *rec = event_new(&ev_schema);
+	rec_ident(rec, r, &ev_ix);
+	if (r->duration_ns)
+		rec_dbl(rec, E_DUR, usecs(r->duration_ns / 1000));
+	rec_u64(rec, E_TX, r->bytes_acked);
+	rec_u64(rec, E_RX, r->bytes_received);
+	rec_dbl(rec, E_BUSY, usecs(r->busy_us));
+	rec_dbl(rec, E_RWND, usecs(r->rwnd_us));
+	rec_pct(rec, E_RWND_PCT, r->rwnd_us, r->busy_us);
+	rec_dbl(rec, E_SNDBUF, usecs(r->sndbuf_us));
+	rec_pct(rec, E_SNDBUF_PCT, r->sndbuf_us, r->busy_us);
+	rec_u64(rec, E_RETRANS, r->total_retrans);
+	int err = event_emit(rec);
+	if (err) {
+		write_err = err;
+		loop_request_stop();
+		return 0;
+	}
+	nevents++;
+	if (copts.count && nevents >= (uint64_t)copts.count)
+		loop_request_stop();
+	return 0;
+}
+
+static void run_events(void)
+{
+	uint64_t lost = 0;
+
+	eb = evbuf_open(skel->maps.events, skel->maps.events_lost, on_event, NULL);
+	if (!eb)
+		die(EXIT_FAIL, "cannot open the event buffer: %s", errno_name(errno));
+	event_meta("mechanism", "%s", mech_state);
+	event_meta("owners", "%s", mech_owner);
+	event_meta("transport", "%s", evbuf_mechanism(eb));
+	event_meta("hz", "%s", hz_text);
+	if ((write_err = event_start(&ev_schema)))
+		goto out;
+	while (!loop_stopping()) {
+		/* woken when a batch is waiting; drained every 100 ms regardless */
+		int err = evbuf_poll(eb, 100);
+		if (err >= 0 && !loop_stopping())
+			err = evbuf_consume(eb);
+		if (err < 0)
+			die(EXIT_FAIL, "cannot read events: %s", errno_name(-err));
+		uint64_t now = evbuf_lost(eb);
+		if (now > lost) {
+			warnx_("%" PRIu64 " close events lost (buffer full), %" PRIu64 " in total",
+			       now - lost, now);
+			lost = now;
+		}
+	}
+	if (!write_err && !(copts.count && nevents >= (uint64_t)copts.count))
+		evbuf_consume(eb); /* what arrived before the signal */
+	lost = evbuf_lost(eb);
+out:
+	if (write_err)
+		die(EXIT_FAIL, "cannot write output: %s", errno_name(-write_err));
+	struct snapshot *sn = snap_begin(&summary_schema);
+	struct record *rec = snap_add(sn);
+	rec_u64(rec, S_EVENTS, nevents);
+	rec_u64(rec, S_LOST, lost);
+	int err = snap_end(sn);
+	if (err)
+		die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
+}
+
+/* ---- live mode ------------------------------------------------------ */
+
+/* Read an iterator to its end.  Returns bytes read or -errno. */
+static long drain_iter(struct bpf_link *link, char **buf)
+{
+	size_t cap = 0, len = 0;
+	int fd = bpf_iter_create(bpf_link__fd(link));
+
+	*buf = NULL;
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			*buf = xrealloc(*buf, cap);
+		}
+		ssize_t n = read(fd, *buf + len, cap - len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			int err = -errno;
+			close(fd);
+			return err;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	return (long)len;
+}
+
+static int by_sk(const void *a, const void *b)
+{
+	const struct tc_record *x = a, *y = b;
+	return x->sk < y->sk ? -1 : x->sk > y->sk;
+}
+
+struct sweep {
+	struct tc_record *r;
+	int n;
+	double ms;
+};
+
+static void sweep(struct sweep *s)
+{
+	char *buf = NULL;
+	long len;
+	double t0 = now_mono();
+
+	if (skel->links.tc_iter_files) {
+		len = drain_iter(skel->links.tc_iter_files, &buf);
+		free(buf);
+		if (len < 0)
+			note("owner scan failed: %s", errno_name((int)-len));
+	}
+	len = drain_iter(skel->links.tc_iter_tcp, &buf);
+	s->ms = (now_mono() - t0) * 1000;
+	if (len < 0)
+		die(EXIT_FAIL, "cannot read the tcp iterator: %s", errno_name((int)-len));
+	s->r = (struct tc_record *)buf;
+	s->n = (int)(len / (long)sizeof(struct tc_record));
+	qsort(s->r, s->n, sizeof(*s->r), by_sk);
+}
+
+struct row {
+	const struct tc_record *r;
+	uint64_t busy, rwnd, sndbuf, tx, rx, retrans;
+};
+
+static int by_limited(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	uint64_t lx = x->rwnd + x->sndbuf, ly = y->rwnd + y->sndbuf;
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
+	if (x->busy != y->busy)
+		return x->busy > y->busy ? -1 : 1;
+	if (x->tx != y->tx)
+		return x->tx > y->tx ? -1 : 1;
+	return by_sk(x->r, y->r);
+}
+
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : now;
+}
+
+static bool same_conn(const struct tc_record *a, const struct tc_record *b)
+{
+	return a->sport == b->sport && a->dport == b->dport && a->family == b->family &&
+	       !memcmp(a->saddr, b->saddr, 16) && !memcmp(a->daddr, b->daddr, 16) &&
+	       a->busy_us >= b->busy_us && a->bytes_acked >= b->bytes_acked;
+}
+
+static const struct ident_idx live_ix = {
+	L_PID, L_COMM, L_FAMILY, L_LADDR, L_LPORT, L_RADDR, L_RPORT, L_STATE, L_ORIGIN, L_CHRONO,
+};
+
+static int live_snapshot(const struct sweep *cur, const struct sweep *prev, double dt)
+{
+	struct row *rows = xcalloc(cur->n ? cur->n : 1, sizeof(*rows));
+	int nrows = 0;
+	uint64_t min_busy = (uint64_t)llround(o.min_busy_ms * 1000);
+	uint64_t limited_bp = (uint64_t)llround(o.limited_pct * 100);
+
+	for (int i = 0; i < cur->n; i++) {
+		const struct tc_record *r = &cur->r[i];
+		const struct tc_record *p = bsearch(r, prev->r, prev->n, sizeof(*r), by_sk);
+		struct tc_record zero = { 0 };
+		if (!p || !same_conn(r, p))
+			p = &zero; /* new since the last sweep: all of it is in this interval */
+		struct row w = {
+			.r = r,
+			.busy = delta(r->busy_us, p->busy_us),
+			.rwnd = delta(r->rwnd_us, p->rwnd_us),
+			.sndbuf = delta(r->sndbuf_us, p->sndbuf_us),
+			.tx = delta(r->bytes_acked, p->bytes_acked),
+			.rx = delta(r->bytes_received, p->bytes_received),
+			.retrans = delta(r->total_retrans, p->total_retrans),
+		};
+		if (!tc_pass_limits(w.busy, w.rwnd, w.sndbuf, min_busy, limited_bp))
+			continue;
+		rows[nrows++] = w;
+	}
+	qsort(rows, nrows, sizeof(*rows), by_limited);
+
+	struct snapshot *sn = snap_begin(&live_schema);
+	snap_meta(sn, "mechanism", "iter/tcp (this network namespace)");
+	snap_meta(sn, "owners", "%s", mech_owner);
+	snap_meta(sn, "hz", "%s", hz_text);
+	snap_meta(sn, "interval", "%.3f s", dt);
+	snap_meta(sn, "sweep", "%d connections in %.2f ms (owners included)", cur->n, cur->ms);
+	for (int i = 0; i < nrows && (!o.top || i < o.top); i++) {
+		const struct row *w = &rows[i];
+		struct record *rec = snap_add(sn);
+		rec_ident(rec, w->r, &live_ix);
+		rec_dbl(rec, L_BUSY, usecs(w->busy));
+		rec_dbl(rec, L_RWND, usecs(w->rwnd));
+		rec_dbl(rec, L_SNDBUF, usecs(w->sndbuf));
+		rec_pct(rec, L_LIMITED_PCT, w->rwnd + w->sndbuf, w->busy);
+		rec_u64(rec, L_TX, w->tx);
+		rec_u64(rec, L_RX, w->rx);
+		rec_u64(rec, L_RETRANS, w->retrans);
+		rec_dbl(rec, L_BUSY_T, usecs(w->r->busy_us));
+		rec_dbl(rec, L_RWND_T, usecs(w->r->rwnd_us));
+		rec_dbl(rec, L_SNDBUF_T, usecs(w->r->sndbuf_us));
+		rec_u64(rec, L_TX_T, w->r->bytes_acked);
+		rec_u64(rec, L_RX_T, w->r->bytes_received);
+		rec_u64(rec, L_RETRANS_T, w->r->total_retrans);
+	}
+	free(rows);
+	return snap_end(sn);
+}
+
+static void run_live(void)
+{
+	struct sweep prev = { 0 }, cur;
+	struct ticker t;
+	double dt = 0;
+
+	sweep(&prev);
+	ticker_start(&t, copts.interval, copts.count);
+	while (ticker_wait(&t, NULL, NULL, &dt)) {
+		sweep(&cur);
+		int err = live_snapshot(&cur, &prev, dt);
+		free(prev.r);
+		prev = cur;
+		if (err)
+			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
+		if (!ticker_tick(&t))
+			break;
+	}
+	free(prev.r);
+}
+
+/* ---- the kernel's HZ ------------------------------------------------ */
+
+/* libbpf resolves CONFIG_HZ from the kernel's config file when it has one. */
+static bool kconfig_readable(void)
+{
+	struct utsname u;
+	char path[sizeof(u.release) + 16];
+
+	if (uname(&u))
+		return false;
+	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+	return !access(path, R_OK) || !access("/proc/config.gz", R_OK);
+}
+
+static int timer_list_jiffies(uint64_t *j, double *when)
+{
+	FILE *f = fopen("/proc/timer_list", "r");
+	char line[256];
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "jiffies: %" SCNu64, j) == 1) {
+			*when = now_mono();
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* No config file: count the kernel's jiffies against the monotonic clock and
+ * take the nearest HZ the kernel can be built with. */
+static int measure_hz(void)
+{
+	static const int choices[] = { 100, 250, 300, 1000 };
+	uint64_t j0, j1;
+	double t0, t1;
+	struct timespec nap = { 0, 250 * 1000 * 1000 };
+
+	if (timer_list_jiffies(&j0, &t0))
+		return -1;
+	nanosleep(&nap, NULL);
+	if (timer_list_jiffies(&j1, &t1) || t1 <= t0)
+		return -1;
+	double rate = (double)(j1 - j0) / (t1 - t0);
+	int best = 0;
+	for (unsigned i = 0; i < sizeof(choices) / sizeof(choices[0]); i++)
+		if (!best || fabs(rate - choices[i]) < fabs(rate - best))
+			best = choices[i];
+	return fabs(rate - best) <= best * 0.1 ? best : -1;
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+static void attach(struct bpf_program *prog, struct bpf_link **link, const char *what)
+{
+	if (!bpf_program__autoload(prog))
+		return;
+	*link = bpf_program__attach(prog);
+	if (!*link)
+		die(EXIT_FAIL, "cannot attach %s: %s (try --method raw_tp)", what, errno_name(errno));
+}
+
+int main(int argc, char **argv)
+{
+	char kconfig[32] = "";
+	const char *hz_source;
+	int err;
+
+	opts_parse(&argp, argc, argv, NULL);
+	o.live |= copts.interval_set;
+	if (o.live && !copts.interval_set)
+		copts.interval = 1.0;
+	if (!o.live && copts.format == OUT_PROM)
+		die(EXIT_USAGE, "-o prom needs live mode (-i SEC or --top): close events are a stream (see --help)");
+	if (!o.live && copts.file)
+		die(EXIT_USAGE, "--file needs live mode (-i SEC or --top) (see --help)");
+	require_bpf_privileges();
+	probe_require_btf();
+	if (o.pid && !proc_exists(o.pid))
+		die(EXIT_NOTFOUND, "no process with pid %d", o.pid);
+
+	/* probe: the state-change hook */
+	bool tp_btf = o.method != M_RAW_TP && probe_tp_btf("inet_sock_set_state");
+	if (!tp_btf && o.method == M_TP_BTF)
+		die(EXIT_NOFEATURE, "kernel lacks tp_btf for sock:inet_sock_set_state (try --method raw_tp)");
+	if (!tp_btf && !probe_raw_tp("inet_sock_set_state"))
+		die(EXIT_NOFEATURE, "kernel lacks the sock:inet_sock_set_state tracepoint (Linux 4.16+)");
+	snprintf(mech_state, sizeof(mech_state), "%s sock/inet_sock_set_state", tp_btf ? "tp_btf" : "raw_tp");
+
+	/* probe: who accepted a connection */
+	bool fexit = o.method == M_AUTO && probe_btf_func("inet_accept") && probe_fentry();
+	bool sys_tp_btf = false, sys_raw = false;
+#if defined(__x86_64__)
+	if (!fexit) {
+		sys_tp_btf = o.method != M_RAW_TP && probe_tp_btf("sys_exit");
+		sys_raw = !sys_tp_btf && probe_raw_tp("sys_exit");
+	}
+#endif
+	bool scan = probe_iter("task_file") && probe_btf_func("bpf_sock_from_file");
+	snprintf(mech_owner, sizeof(mech_owner), "connect: sock/inet_sock_set_state, accept: %s%s",
+		 fexit ? "fexit inet_accept" : sys_tp_btf ? "tp_btf raw_syscalls/sys_exit"
+		 : sys_raw ? "raw_tp raw_syscalls/sys_exit" : "none",
+		 scan ? ", earlier: iter/task_file" : "");
+	if (!fexit)
+		note("fexit/inet_accept not used: %s", sys_tp_btf || sys_raw
+		     ? "accept() seen at system-call exit instead"
+		     : "owners of accepted connections come from the file-table scan only");
+	if (o.live && !probe_iter("tcp"))
+		die(EXIT_NOFEATURE, "live mode needs the tcp iterator (iter/tcp, Linux 5.9+)");
+
+	/* probe: the kernel's HZ */
+	if (kconfig_readable()) {
+		hz_source = "kernel config";
+	} else {
+		int hz = measure_hz();
+		if (hz <= 0)
+			die(EXIT_NOFEATURE, "cannot tell the kernel's HZ: no /boot/config-$(uname -r), "
+			    "/proc/config.gz or /proc/timer_list");
+		snprintf(kconfig, sizeof(kconfig), "CONFIG_HZ=%d\n", hz);
+		hz_source = "measured from jiffies";
+		note("no kernel config file: HZ %d measured from /proc/timer_list", hz);
+	}
+
+	/* open, configure */
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .kconfig = kconfig[0] ? kconfig : NULL);
+	skel = tcpchrono_bpf__open_opts(&oo);
+	if (!skel)
+		die(EXIT_FAIL, "cannot open BPF object: %s", errno_name(errno));
+	bpf_program__set_autoload(skel->progs.tc_state, tp_btf);
+	bpf_program__set_autoload(skel->progs.tc_state_raw, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tc_accept_fx, fexit);
+	bpf_program__set_autoload(skel->progs.tc_sysexit, sys_tp_btf);
+	bpf_program__set_autoload(skel->progs.tc_sysexit_raw, sys_raw);
+	bpf_program__set_autoload(skel->progs.tc_iter_files, scan);
+	bpf_program__set_autoload(skel->progs.tc_iter_tcp, o.live);
+	if (!scan)
+		note("iter/task_file or bpf_sock_from_file missing: tc_iter_files not loaded");
+	skel->rodata->emit_events = !o.live;
+	skel->rodata->filter_pid = o.pid;
+	skel->rodata->filter_family = o.family;
+	skel->rodata->filter_nports = o.nports;
+	memcpy((void *)skel->rodata->filter_ports, o.ports, sizeof(o.ports));
+	if (!o.live) {
+		skel->rodata->filter_min_busy_us = (uint64_t)llround(o.min_busy_ms * 1000);
+		skel->rodata->filter_limited_bp = (uint64_t)llround(o.limited_pct * 100);
+	}
+#if defined(__x86_64__)
+	skel->rodata->nr_accept = SYS_accept;
+	skel->rodata->nr_accept4 = SYS_accept4;
+#endif
+	if (o.ringbuf_pages)
+		bpf_map__set_max_entries(skel->maps.events, o.ringbuf_pages * getpagesize());
+	/* the reader drains every 100 ms and is woken early only when an eighth
+	 * of the ring buffer is waiting: no wakeup per event on busy hosts */
+	skel->rodata->wakeup_bytes = bpf_map__max_entries(skel->maps.events) / 8;
+	evbuf_configure(skel->maps.events, o.perf_buffer, &skel->rodata->events_use_perf);
+
+	err = tcpchrono_bpf__load(skel);
+	if (err)
+		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
+	snprintf(hz_text, sizeof(hz_text), "%d (%s)", skel->kconfig->CONFIG_HZ, hz_source);
+
+	/* attach */
+	attach(skel->progs.tc_state, &skel->links.tc_state, "tp_btf/inet_sock_set_state");
+	attach(skel->progs.tc_state_raw, &skel->links.tc_state_raw, "raw_tp/inet_sock_set_state");
+	attach(skel->progs.tc_accept_fx, &skel->links.tc_accept_fx, "fexit/inet_accept");
+	attach(skel->progs.tc_sysexit, &skel->links.tc_sysexit, "tp_btf/sys_exit");
+	attach(skel->progs.tc_sysexit_raw, &skel->links.tc_sysexit_raw, "raw_tp/sys_exit");
+	if (scan) {
+		skel->links.tc_iter_files = bpf_program__attach_iter(skel->progs.tc_iter_files, NULL);
+		if (!skel->links.tc_iter_files)
+			die(EXIT_FAIL, "cannot attach the task_file iterator: %s", errno_name(errno));
+		char *buf = NULL;
+		long len = drain_iter(skel->links.tc_iter_files, &buf); /* owners of earlier connections */
+		free(buf);
+		if (len < 0)
+			note("owner scan failed: %s", errno_name((int)-len));
+	}
+	if (o.live) {
+		skel->links.tc_iter_tcp = bpf_program__attach_iter(skel->progs.tc_iter_tcp, NULL);
+		if (!skel->links.tc_iter_tcp)
+			die(EXIT_FAIL, "cannot attach the tcp iterator: %s", errno_name(errno));
+	}
+
+	/* loop */
+	loop_init();
+	if (o.live)
+		run_live();
+	else
+		run_events();
+
+	evbuf_free(eb);
+	event_meta_free();
+	tcpchrono_bpf__destroy(skel);
+	return EXIT_OK;
+}
