@@ -727,6 +727,8 @@ static const char *route_str(const struct route *r, char *buf, size_t len)
 /* ---- BPF ------------------------------------------------------------- */
 
 static struct fibstat_bpf *skel;
+static struct bpf_link **attached;
+static int nattached;
 static int ncpus;
 static bool have_sel4, have_sel6, have_xmit, have_lk4, have_lk6;
 
@@ -1436,17 +1438,26 @@ int main(int argc, char **argv)
 		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
 	if (nh_view)
 		watch_interfaces();
-	if ((err = fibstat_bpf__attach(skel))) {
-		if (have_sel4 || have_sel6) {
-			/* attach each but the fexit ones then */
-			note("cannot attach the fexit programs (%s): counting without selections", errno_name(-err));
-			fibstat_bpf__detach(skel);
-			skel->links.xmit = bpf_program__attach(skel->progs.xmit);
-			err = skel->links.xmit ? 0 : -errno;
-			have_sel4 = have_sel6 = false;
+	/* attach one by one: a kernel may refuse fexit on one function (more
+	 * arguments than its trampolines take, say) and allow it on the other */
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, skel->obj) {
+		if (!bpf_program__autoload(p))
+			continue;
+		struct bpf_link *l = bpf_program__attach(p);
+		if (l) {
+			attached = xrealloc(attached, (nattached + 1) * sizeof(*attached));
+			attached[nattached++] = l;
+			continue;
 		}
-		if (err)
-			die(EXIT_FAIL, "cannot attach BPF programs: %s", errno_name(-err));
+		err = -errno;
+		if (p == skel->progs.sel4 || p == skel->progs.sel6) {
+			note("cannot attach fexit to %s (%s): no selections for %s", p == skel->progs.sel4 ?
+			     "fib_select_multipath" : "fib6_select_path", errno_name(-err), p == skel->progs.sel4 ? "IPv4" : "IPv6");
+			*(p == skel->progs.sel4 ? &have_sel4 : &have_sel6) = false;
+			continue;
+		}
+		die(EXIT_FAIL, "cannot attach %s: %s", bpf_program__name(p), errno_name(-err));
 	}
 	loop_init();
 
@@ -1493,6 +1504,9 @@ int main(int argc, char **argv)
 		}
 	}
 
+	for (int i = 0; i < nattached; i++)
+		bpf_link__destroy(attached[i]);
+	free(attached);
 	fibstat_bpf__destroy(skel);
 	close(rtnl);
 	routes_free();
