@@ -57,9 +57,10 @@ static struct {
 	bool events;
 	bool misses;
 	unsigned max_flows;
-} o = { .max_flows = 65536 };
+	double flow_timeout;
+} o = { .max_flows = 65536, .flow_timeout = 60 };
 
-enum { OPT_FLOWS = 0x2000, OPT_FLOW, OPT_MISSES, OPT_MAX_FLOWS };
+enum { OPT_FLOWS = 0x2000, OPT_FLOW, OPT_MISSES, OPT_MAX_FLOWS, OPT_FLOW_TIMEOUT };
 
 static const struct argp_option options[] = {
 	{ "netns", 'N', "NETNS", 0, "Routes and traffic of network namespace NETNS (name under /run/netns, or a path)", 1 },
@@ -71,6 +72,8 @@ static const struct argp_option options[] = {
 	  "Only flows matching SPEC, one record each: comma-separated proto=, src=, sport=, dst=, dport= "
 	  "(omitted keys match anything)", 2 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flow table size in BPF (default 65536)", 2 },
+	{ "flow-timeout", OPT_FLOW_TIMEOUT, "SEC", 0,
+	  "Retire flows idle this long from the flow table, keeping their counts (default 60; 0: never)", 2 },
 	{ "tables", 't', NULL, 0, "FIB lookups per routing table, result and interface", 3 },
 	{ "events", 'e', NULL, 0, "Stream failed lookups (unreachable, prohibit, blackhole, error) as they happen", 3 },
 	{ "misses", OPT_MISSES, NULL, 0, "With --events: also lookups that found no route in a table", 3 },
@@ -243,6 +246,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_FLOWS:
 		o.max_flows = opt_u32("--max-flows", arg, 16, 1u << 24);
 		break;
+	case OPT_FLOW_TIMEOUT:
+		if (parse_double(arg, 0, 86400 * 365, &o.flow_timeout))
+			die(EXIT_USAGE, "invalid --flow-timeout '%s': expected seconds, 0 for never (see --help)", arg);
+		break;
 	case 't':
 		o.tables = true;
 		break;
@@ -384,6 +391,8 @@ struct nhop {
 	uint8_t gw[16];
 	int ifindex;
 	int weight;
+	bool has_mac;        /* the gateway's neighbour entry, once known */
+	uint8_t mac[6];
 	/* this interval's sums */
 	uint64_t flows, packets, bytes, selections;
 	bool has_sel;
@@ -715,6 +724,16 @@ static void refresh(void)
 	}
 	nroutes = keep;
 	qsort(routes, nroutes, sizeof(*routes), route_cmp);
+	for (int i = 0; i < nroutes; i++)
+		for (int j = 0; j < routes[i].nnh; j++) {
+			struct nhop *n = &routes[i].nh[j];
+			for (int q = 0; q < nneighs && n->gw_family && !n->has_mac; q++)
+				if (neighs[q].ifindex == n->ifindex && neighs[q].family == n->gw_family &&
+				    !memcmp(neighs[q].addr, n->gw, 16)) {
+					n->has_mac = true;
+					memcpy(n->mac, neighs[q].mac, 6);
+				}
+		}
 }
 
 static const char *route_str(const struct route *r, char *buf, size_t len)
@@ -757,10 +776,32 @@ static uint64_t counter_sum(enum fs_counter c)
 struct flow {
 	struct fs_flow_key k;
 	struct fs_flow_val v;
+	double last_change;  /* monotonic time its packet count last moved */
 };
 
 static struct flow *fl;
 static int nfl, capfl;
+
+static int flow_cmp(const void *a, const void *b)
+{
+	const struct flow *x = a, *y = b;
+	if (x->k.family != y->k.family)
+		return x->k.family - y->k.family;
+	int c = memcmp(x->k.dst, y->k.dst, 16);
+	if (c)
+		return c;
+	if ((c = memcmp(x->k.src, y->k.src, 16)))
+		return c;
+	if (x->k.proto != y->k.proto)
+		return x->k.proto - y->k.proto;
+	if (x->k.sport != y->k.sport)
+		return x->k.sport - y->k.sport;
+	if (x->k.dport != y->k.dport)
+		return x->k.dport - y->k.dport;
+	if (x->k.ifindex != y->k.ifindex)
+		return (int)x->k.ifindex - (int)y->k.ifindex;
+	return memcmp(x->k.mac, y->k.mac, 6);
+}
 
 /* Every flow in the BPF table (batched where the kernel can). */
 static void read_flows(void)
@@ -833,12 +874,8 @@ static struct route *flow_route(const struct fs_flow_key *k, int *nhi)
 				continue;
 			n_on_dev++;
 			on_dev = j;
-			if (!n->gw_family)
-				continue;
-			for (int q = 0; q < nneighs; q++)
-				if (neighs[q].ifindex == n->ifindex && neighs[q].family == n->gw_family &&
-				    !memcmp(neighs[q].addr, n->gw, 16) && !memcmp(neighs[q].mac, k->mac, 6))
-					exact = j;
+			if (n->has_mac && !memcmp(n->mac, k->mac, 6))
+				exact = j;
 		}
 		int pick = exact >= 0 ? exact : n_on_dev == 1 ? on_dev : -1;
 		if (pick >= 0) {
@@ -999,11 +1036,103 @@ static void gw_str(const struct nhop *n, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* The previous snapshot's flows, sorted: rates and idle times. */
+static struct flow *pfl;
+static int npfl;
+
+/* Counts of flows retired from the BPF table, per route and nexthop. */
+struct retired {
+	int family;
+	uint32_t table;
+	uint8_t prefix[16];
+	int plen;
+	uint8_t gw_family;
+	uint8_t gw[16];
+	int ifindex;
+	uint64_t flows, packets, bytes;
+};
+static struct retired *ret;
+static int nret;
+static uint64_t retired_total;
+
+static bool same_nh(const struct retired *x, const struct route *r, const struct nhop *n)
+{
+	return x->family == r->family && x->table == r->table && x->plen == r->plen &&
+	       !memcmp(x->prefix, r->prefix, 16) && x->gw_family == n->gw_family && !memcmp(x->gw, n->gw, 16) &&
+	       x->ifindex == n->ifindex;
+}
+
+static void retire(const struct flow *f)
+{
+	int j;
+	struct route *r = flow_route(&f->k, &j);
+	retired_total++;
+	if (!r)
+		return;
+	struct retired *x = NULL;
+	for (int i = 0; i < nret && !x; i++)
+		if (same_nh(&ret[i], r, &r->nh[j]))
+			x = &ret[i];
+	if (!x) {
+		ret = xrealloc(ret, (nret + 1) * sizeof(*ret));
+		x = &ret[nret++];
+		memset(x, 0, sizeof(*x));
+		x->family = r->family;
+		x->table = r->table;
+		memcpy(x->prefix, r->prefix, 16);
+		x->plen = r->plen;
+		x->gw_family = r->nh[j].gw_family;
+		memcpy(x->gw, r->nh[j].gw, 16);
+		x->ifindex = r->nh[j].ifindex;
+	}
+	x->flows++;
+	x->packets += f->v.packets;
+	x->bytes += f->v.bytes;
+}
+
+/* Read the flow table, sorted; note when each flow last moved and retire
+ * those idle longer than --flow-timeout (their counts move to the route's
+ * nexthop in user space, the BPF entry is freed for new flows). */
+static void collect_flows(void)
+{
+	double now = now_mono();
+	int fd = bpf_map__fd(skel->maps.flows);
+
+	read_flows();
+	qsort(fl, nfl, sizeof(*fl), flow_cmp);
+	int keep = 0;
+	for (int i = 0; i < nfl; i++) {
+		struct flow *f = &fl[i];
+		struct flow *p = npfl ? bsearch(f, pfl, npfl, sizeof(*pfl), flow_cmp) : NULL;
+		f->last_change = p && p->v.packets == f->v.packets ? p->last_change : now;
+		if (o.flow_timeout > 0 && now - f->last_change > o.flow_timeout && !bpf_map_delete_elem(fd, &f->k)) {
+			retire(f);
+			continue;
+		}
+		fl[keep++] = *f;
+	}
+	nfl = keep;
+}
+
+/* The previous packet count of flow f (0 for a new one); then remember all. */
+static uint64_t flow_prev_packets(const struct flow *f)
+{
+	const struct flow *p = npfl ? bsearch(f, pfl, npfl, sizeof(*pfl), flow_cmp) : NULL;
+	return p ? p->v.packets : 0;
+}
+
+static void remember_flows(void)
+{
+	pfl = xrealloc(pfl, (nfl ? nfl : 1) * sizeof(*pfl));
+	memcpy(pfl, fl, nfl * sizeof(*fl));
+	npfl = nfl;
+}
+
 static int snapshot_nexthops(double dt)
 {
 	char b1[INET6_ADDRSTRLEN + 8], b2[INET6_ADDRSTRLEN], b3[IF_NAMESIZE + 8], id[256], mech[160];
 
-	read_flows();
+	collect_flows();
 	for (int i = 0; i < nfl; i++) {
 		if (!flow_matches(&fl[i].k))
 			continue;
@@ -1015,6 +1144,15 @@ static int snapshot_nexthops(double dt)
 		r->nh[j].packets += fl[i].v.packets;
 		r->nh[j].bytes += fl[i].v.bytes;
 	}
+	for (int i = 0; i < nret; i++)
+		for (int q = 0; q < nroutes; q++)
+			for (int j = 0; j < routes[q].nnh; j++)
+				if (same_nh(&ret[i], &routes[q], &routes[q].nh[j])) {
+					routes[q].nh[j].flows += ret[i].flows;
+					routes[q].nh[j].packets += ret[i].packets;
+					routes[q].nh[j].bytes += ret[i].bytes;
+				}
+	remember_flows();
 	if (have_sel4 || have_sel6)
 		read_selections();
 
@@ -1025,6 +1163,9 @@ static int snapshot_nexthops(double dt)
 	if (!o.only4)
 		hash_policy_meta(sn, 6);
 	snap_meta(sn, "flows_tracked", "%d", nfl);
+	if (retired_total)
+		snap_meta(sn, "flows_retired", "%" PRIu64 " (idle over %g s; their counts stay in the totals)", retired_total,
+			  o.flow_timeout);
 	uint64_t dropped = counter_sum(FS_C_FLOWS_DROPPED);
 	if (dropped)
 		snap_meta(sn, "flows_dropped", "%" PRIu64 " (flow table full: raise --max-flows)", dropped);
@@ -1094,32 +1235,12 @@ static int snapshot_nexthops(double dt)
 	return snap_end(sn);
 }
 
-static int flow_cmp(const void *a, const void *b)
-{
-	const struct flow *x = a, *y = b;
-	if (x->k.family != y->k.family)
-		return x->k.family - y->k.family;
-	int c = memcmp(x->k.dst, y->k.dst, 16);
-	if (c)
-		return c;
-	if ((c = memcmp(x->k.src, y->k.src, 16)))
-		return c;
-	if (x->k.proto != y->k.proto)
-		return x->k.proto - y->k.proto;
-	if (x->k.sport != y->k.sport)
-		return x->k.sport - y->k.sport;
-	if (x->k.dport != y->k.dport)
-		return x->k.dport - y->k.dport;
-	return (int)x->k.ifindex - (int)y->k.ifindex;
-}
-
 static int snapshot_flows(double dt)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], rb[INET6_ADDRSTRLEN + 8], gw[INET6_ADDRSTRLEN];
-	char ifb[IF_NAMESIZE + 8], pb[16], id[160], mech[160];
+	char ifb[IF_NAMESIZE + 8], pb[16], mech[160];
 
-	read_flows();
-	qsort(fl, nfl, sizeof(*fl), flow_cmp);
+	collect_flows();
 	struct snapshot *sn = snap_begin(&flow_schema);
 	snap_meta(sn, "mechanism", "%s", mechanism(mech, sizeof(mech)));
 	if (!o.only6)
@@ -1164,10 +1285,10 @@ static int snapshot_flows(double dt)
 		rec_str(rec, W_DEV, ifname((int)k->ifindex, ifb, sizeof(ifb)));
 		rec_u64(rec, W_PACKETS, fl[i].v.packets);
 		rec_u64(rec, W_BYTES, fl[i].v.bytes);
-		snprintf(id, sizeof(id), "%d %s %u %s %u %u %d %02x%02x%02x%02x%02x%02x", fam, src, k->sport, dst, k->dport,
-			 k->proto, k->ifindex, k->mac[0], k->mac[1], k->mac[2], k->mac[3], k->mac[4], k->mac[5]);
-		rec_dbl(rec, W_PPS, rate_of(id, fl[i].v.packets, dt));
+		uint64_t before = flow_prev_packets(&fl[i]);
+		rec_dbl(rec, W_PPS, dt > 0 && fl[i].v.packets >= before ? (fl[i].v.packets - before) / dt : 0);
 	}
+	remember_flows();
 	return snap_end(sn);
 }
 
@@ -1514,6 +1635,8 @@ int main(int argc, char **argv)
 	free(neighs);
 	free(nhobjs);
 	free(fl);
+	free(pfl);
+	free(ret);
 	prevs_free();
 	event_meta_free();
 	return EXIT_OK;
