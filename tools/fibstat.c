@@ -333,7 +333,7 @@ static const struct field wfields[W_NFIELDS] = {
 	[W_BYTES] = { "bytes", "BYTES", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE, "L3 bytes of the flow", 0, 0 },
 	[W_PPS] = { "pps", "PKT/s", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
 };
-static const struct schema flow_schema = { "fibstat_flow", "flows", wfields, W_NFIELDS };
+static const struct schema flow_schema = { "fibstat", "flows", wfields, W_NFIELDS };
 
 enum {
 	L_NETNS, L_FAMILY, L_TABLE, L_VRF, L_IIF, L_OIF, L_LOOKUPS, L_FOUND, L_MISS, L_UNREACH, L_PROHIBIT,
@@ -356,7 +356,7 @@ static const struct field lfields[L_NFIELDS] = {
 	[L_ERROR] = { "error", "ERR", FK_COUNTER, FF_ALL, "Lookups that failed otherwise", 0, 0 },
 	[L_LPS] = { "lookups_per_second", "LKP/s", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
 };
-static const struct schema lk_schema = { "fibstat_lookup", "lookups", lfields, L_NFIELDS };
+static const struct schema lk_schema = { "fibstat", "lookups", lfields, L_NFIELDS };
 
 enum {
 	E_FAMILY, E_TABLE, E_VRF, E_RESULT, E_ERRNO, E_PROTO, E_SRC, E_SPORT, E_DST, E_DPORT, E_IIF, E_OIF, E_MARK,
