@@ -766,6 +766,7 @@ static uint64_t counter_sum(enum fs_counter c)
 {
 	uint64_t vals[ncpus], s = 0;
 	__u32 k = c;
+	memset(vals, 0, sizeof(vals)); /* filled by the kernel; valgrind cannot tell */
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &k, vals))
 		return 0;
 	for (int i = 0; i < ncpus; i++)
@@ -952,6 +953,7 @@ static void read_selections(void)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
+		memset(vals, 0, sizeof(vals));
 		if (bpf_map_lookup_elem(fd, &k, vals))
 			continue;
 		uint64_t s = 0;
@@ -1336,6 +1338,7 @@ static int snapshot_tables(double dt)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
+		memset(vals, 0, sizeof(vals));
 		if (bpf_map_lookup_elem(fd, &k, vals) || k.result >= FS_NRESULTS)
 			continue;
 		int fam = k.family == FS_AF_INET ? AF_INET : AF_INET6;
