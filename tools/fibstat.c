@@ -1344,14 +1344,15 @@ static int snapshot_tables(double dt)
 		int fam = k.family == FS_AF_INET ? AF_INET : AF_INET6;
 		if ((o.only4 && fam != AF_INET) || (o.only6 && fam != AF_INET6))
 			continue;
-		if (k.iif == LOOPBACK_IFINDEX)
-			k.iif = 0; /* output lookups: both mean "locally generated" */
+		/* output lookups: lo and none both mean "locally generated" (a
+		 * copy: k is the iteration cursor) */
+		int iif = k.iif == LOOPBACK_IFINDEX ? 0 : k.iif;
 		uint64_t s = 0;
 		for (int i = 0; i < ncpus; i++)
 			s += vals[i];
 		struct lkrow *r = NULL;
 		for (int i = 0; i < nrows && !r; i++)
-			if (rows[i].family == fam && rows[i].table == k.table && rows[i].iif == k.iif && rows[i].oif == k.oif)
+			if (rows[i].family == fam && rows[i].table == k.table && rows[i].iif == iif && rows[i].oif == k.oif)
 				r = &rows[i];
 		if (!r) {
 			rows = xrealloc(rows, (nrows + 1) * sizeof(*rows));
@@ -1359,7 +1360,7 @@ static int snapshot_tables(double dt)
 			memset(r, 0, sizeof(*r));
 			r->family = fam;
 			r->table = k.table;
-			r->iif = k.iif;
+			r->iif = iif;
 			r->oif = k.oif;
 		}
 		r->n[k.result] += s;
