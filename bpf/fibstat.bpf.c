@@ -49,16 +49,23 @@ const volatile __u32 target_netns = 0;
 const volatile bool emit_events = false;
 const volatile bool emit_misses = false;
 
-struct fs_if_key {
-	__u32 ifindex;
-};
+/* Interfaces a watched nexthop uses: an array indexed by ifindex (a load
+ * the verifier inlines), a hash for the rare ifindex beyond it. */
+#define WATCH_ARRAY_SLOTS 65536
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WATCH_ARRAY_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} watch_ifs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct fs_if_key);
+	__type(key, __u32);
 	__type(value, __u8);
-} watch_ifs SEC(".maps");
+} watch_ifs_big SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -141,65 +148,73 @@ static __always_inline bool has_ports(__u8 proto)
 	return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_;
 }
 
+static __always_inline bool watched(__u32 ifindex)
+{
+	if (ifindex < WATCH_ARRAY_SLOTS) {
+		__u8 *w = bpf_map_lookup_elem(&watch_ifs, &ifindex);
+		return w && *w;
+	}
+	return bpf_map_lookup_elem(&watch_ifs_big, &ifindex);
+}
+
+/* The hot path: runs for every packet any device transmits.  Fields come by
+ * direct (BTF) loads, the headers by two reads. */
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
-	struct fs_if_key wk = { .ifindex = BPF_CORE_READ(dev, ifindex) };
-
-	if (!bpf_map_lookup_elem(&watch_ifs, &wk))
+	if (dev->nd_net.net->ns.inum != target_netns)
 		return 0;
-	if (dev_netns(dev) != target_netns)
+	__u32 ifindex = dev->ifindex;
+	if (!watched(ifindex))
 		return 0;
 
-	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	__u16 proto = bpf_ntohs(skb->protocol);
 	if (proto != ETH_P_IP_ && proto != ETH_P_IPV6_)
 		return 0;
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 mh = BPF_CORE_READ(skb, mac_header), nh = BPF_CORE_READ(skb, network_header);
+	unsigned char *head = skb->head;
+	__u16 mh = skb->mac_header, nh = skb->network_header;
 	if (nh < mh || nh - mh > 64)
 		return 0;
 
 	struct fs_flow_key k = {};
-	k.ifindex = wk.ifindex;
+	k.ifindex = ifindex;
 	if (nh - mh >= 14)
 		bpf_probe_read_kernel(k.mac, 6, head + mh);
 
+	/* the IP header and the ports: at most 60 + 4 bytes (IPv4 with every
+	 * option), 40 + 4 for IPv6 without extension headers */
+	__u8 hdr[64];
+	if (bpf_probe_read_kernel(hdr, sizeof(hdr), head + nh))
+		return 0;
 	__u32 l4off;
 	if (proto == ETH_P_IP_) {
-		struct iph4 ip;
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
-			return 0;
+		struct iph4 *ip = (struct iph4 *)hdr;
 		k.family = FS_AF_INET;
-		k.proto = ip.protocol;
-		__builtin_memcpy(k.src, &ip.saddr, 4);
-		__builtin_memcpy(k.dst, &ip.daddr, 4);
-		l4off = (ip.vihl & 0xf) * 4;
-		if (bpf_ntohs(ip.frag_off) & 0x1fff) /* not the first fragment: no ports */
+		k.proto = ip->protocol;
+		__builtin_memcpy(k.src, &ip->saddr, 4);
+		__builtin_memcpy(k.dst, &ip->daddr, 4);
+		l4off = (ip->vihl & 0xf) * 4;
+		if (bpf_ntohs(ip->frag_off) & 0x1fff) /* not the first fragment: no ports */
 			l4off = 0;
 	} else {
-		struct iph6 ip;
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
-			return 0;
+		struct iph6 *ip = (struct iph6 *)hdr;
 		k.family = FS_AF_INET6;
-		k.proto = ip.nexthdr;
-		__builtin_memcpy(k.src, ip.saddr, 16);
-		__builtin_memcpy(k.dst, ip.daddr, 16);
-		l4off = sizeof(ip);
+		k.proto = ip->nexthdr;
+		__builtin_memcpy(k.src, ip->saddr, 16);
+		__builtin_memcpy(k.dst, ip->daddr, 16);
+		l4off = sizeof(*ip);
 	}
-	if (l4off && has_ports(k.proto)) {
-		__u16 ports[2];
-		if (!bpf_probe_read_kernel(ports, sizeof(ports), head + nh + l4off)) {
-			k.sport = bpf_ntohs(ports[0]);
-			k.dport = bpf_ntohs(ports[1]);
-		}
+	if (l4off >= 20 && l4off <= 60 && has_ports(k.proto)) {
+		k.sport = (__u16)hdr[l4off] << 8 | hdr[l4off + 1];
+		k.dport = (__u16)hdr[l4off + 2] << 8 | hdr[l4off + 3];
 	}
 
-	__u32 len = BPF_CORE_READ(skb, len);
+	__u32 len = skb->len;
 	__u32 l2 = nh - mh;
 	__u64 bytes = len > l2 ? len - l2 : 0;
 	__u64 segs = 1;
-	if (BPF_CORE_READ(skb, data_len)) { /* only paged skbs can be GSO */
-		struct skb_shared_info *si = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+	if (skb->data_len) { /* only paged skbs can be GSO */
+		struct skb_shared_info *si = (struct skb_shared_info *)(head + skb->end);
 		__u16 gs = BPF_CORE_READ(si, gso_segs);
 		if (gs > 1)
 			segs = gs;

@@ -753,12 +753,15 @@ static bool have_sel4, have_sel6, have_xmit, have_lk4, have_lk6;
 
 static void watch_interfaces(void)
 {
-	int fd = bpf_map__fd(skel->maps.watch_ifs);
+	int fd = bpf_map__fd(skel->maps.watch_ifs), big = bpf_map__fd(skel->maps.watch_ifs_big);
 	uint8_t one = 1;
 	for (int i = 0; i < nroutes; i++)
 		for (int k = 0; k < routes[i].nnh; k++) {
 			__u32 ifindex = (__u32)routes[i].nh[k].ifindex;
-			bpf_map_update_elem(fd, &ifindex, &one, BPF_ANY);
+			int err = bpf_map_update_elem(ifindex < bpf_map__max_entries(skel->maps.watch_ifs) ? fd : big,
+						      &ifindex, &one, BPF_ANY);
+			if (err)
+				note("cannot watch interface %u: %s", ifindex, errno_name(errno));
 		}
 }
 
