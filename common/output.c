@@ -575,14 +575,19 @@ static void render_prom(FILE *f, struct snapshot *sn, double ts)
 			const struct field *fd = &s->fields[j];
 			if (!(fd->flags & FF_PROM) || (fd->kind != FK_COUNTER && fd->kind != FK_GAUGE))
 				continue;
-			fprintf(f, "# HELP bpfscope_%s_%s %s\n", tool, fd->name, fd->help ? fd->help : fd->name);
-			fprintf(f, "# TYPE bpfscope_%s_%s %s\n", tool, fd->name,
+			/* Prometheus counters end in _total (promtool insists); JSON
+			 * keys stay as declared */
+			size_t nl = strlen(fd->name);
+			const char *sfx = fd->kind == FK_COUNTER && (nl < 6 || strcmp(fd->name + nl - 6, "_total"))
+						  ? "_total" : "";
+			fprintf(f, "# HELP bpfscope_%s_%s%s %s\n", tool, fd->name, sfx, fd->help ? fd->help : fd->name);
+			fprintf(f, "# TYPE bpfscope_%s_%s%s %s\n", tool, fd->name, sfx,
 				fd->kind == FK_COUNTER ? "counter" : "gauge");
 			for (int i = 0; i < p->nrec; i++) {
 				const struct value *v = &p->recs[i]->v[j];
 				if (!is_number(v))
 					continue;
-				fprintf(f, "bpfscope_%s_%s", tool, fd->name);
+				fprintf(f, "bpfscope_%s_%s%s", tool, fd->name, sfx);
 				prom_labels(f, p->recs[i]);
 				fputc_unlocked(' ', f);
 				if (v->t == V_U64)

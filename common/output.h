@@ -16,7 +16,7 @@ enum out_format { OUT_TABLE, OUT_JSON, OUT_PROM, OUT_DOT /* graphs only: common/
 
 enum field_kind {
 	FK_LABEL,   /* identity: prom label, table column */
-	FK_COUNTER, /* monotonically increasing number; prom name ends in _total */
+	FK_COUNTER, /* monotonically increasing number; prom name gets _total unless it ends so */
 	FK_GAUGE,   /* number that goes up and down */
 	FK_TEXT,    /* free text / lists: json and table only */
 };

@@ -116,6 +116,33 @@ static void test_prom_snapshot(void **state)
 	snap_free(sn);
 }
 
+/* A counter declared without _total gets it in prom only. */
+static void test_prom_counter_suffix(void **state)
+{
+	(void)state;
+	static const struct field f[] = {
+		{ "dev", "DEV", FK_LABEL, FF_ALL, "Device", 0, 0 },
+		{ "packets", "PKTS", FK_COUNTER, FF_ALL, "Packets", 0, 0 },
+	};
+	static const struct schema sc = { "unit2", "rows", f, 2 };
+	struct out_config c = { .format = OUT_PROM };
+	out_configure(&c);
+	struct snapshot *sn = snap_begin(&sc);
+	struct record *r = snap_add(sn);
+	rec_str(r, 0, "r1");
+	rec_u64(r, 1, 42);
+	char *out = render(do_snapshot, sn);
+	assert_non_null(strstr(out, "# TYPE bpfscope_unit2_packets_total counter\n"
+				    "bpfscope_unit2_packets_total{dev=\"r1\"} 42\n"));
+	free(out);
+	c.format = OUT_JSON;
+	out_configure(&c);
+	out = render(do_snapshot, sn);
+	assert_non_null(strstr(out, "\"packets\":42"));
+	free(out);
+	snap_free(sn);
+}
+
 static void test_table_snapshot(void **state)
 {
 	(void)state;
@@ -210,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_prom_escaping),
 		cmocka_unit_test(test_json_snapshot),
 		cmocka_unit_test(test_prom_snapshot),
+		cmocka_unit_test(test_prom_counter_suffix),
 		cmocka_unit_test(test_table_snapshot),
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_hist),
