@@ -197,11 +197,11 @@ errno_to_name() {
 	xv_send_mix
 	xv_tool_stop
 	f=$(xv_counts)
-	grep -q '^# TYPE bpfscope_xdpverdict_drop counter' "$out"
+	grep -q '^# TYPE bpfscope_xdpverdict_drop_total counter' "$out"
 	local v
 	for v in aborted:0 drop:1 pass:2 tx:3 redirect:4; do
 		local got
-		got=$(grep -E "^bpfscope_xdpverdict_${v%%:*}\\{[^}]*interface=\"$XV_DEVA\"[^}]*prog_id=\"$XV_PROG\"" "$out" | tail -1 | awk '{print $NF}')
+		got=$(grep -E "^bpfscope_xdpverdict_${v%%:*}_total\\{[^}]*interface=\"$XV_DEVA\"[^}]*prog_id=\"$XV_PROG\"" "$out" | tail -1 | awk '{print $NF}')
 		assert_eq "$got" "$(jq ".[${v#*:}]" <<<"$f")" "prom ${v%%:*}"
 	done
 }
