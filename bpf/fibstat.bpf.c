@@ -257,26 +257,27 @@ static __always_inline void add_selection(struct fs_sel_key *k)
 
 static __always_inline void nhc_gw(struct fs_sel_key *k, const struct fib_nh_common *nhc)
 {
-	k->gw_family = BPF_CORE_READ(nhc, nhc_gw_family);
+	k->gw_family = nhc->nhc_gw_family;
 	if (k->gw_family == FS_AF_INET)
-		BPF_CORE_READ_INTO((__u32 *)k->gw, nhc, nhc_gw.ipv4);
+		__builtin_memcpy(k->gw, &nhc->nhc_gw.ipv4, 4);
 	else if (k->gw_family == FS_AF_INET6)
-		BPF_CORE_READ_INTO((struct in6_addr *)k->gw, nhc, nhc_gw.ipv6);
-	k->oif = BPF_CORE_READ(nhc, nhc_oif);
+		bpf_probe_read_kernel(k->gw, 16, &nhc->nhc_gw.ipv6);
+	k->oif = nhc->nhc_oif;
 }
 
 /* Only the first argument is read: 6.1 has (res, hash), later kernels add fl4. */
 SEC("fexit/fib_select_multipath")
 int BPF_PROG(sel4, struct fib_result *res)
 {
-	struct fib_nh_common *nhc = BPF_CORE_READ(res, nhc);
-	if (!nhc || dev_netns(BPF_CORE_READ(nhc, nhc_dev)) != target_netns)
+	struct fib_nh_common *nhc = res->nhc;
+	if (!nhc || nhc->nhc_dev->nd_net.net->ns.inum != target_netns)
 		return 0;
 	struct fs_sel_key k = {};
 	k.family = FS_AF_INET;
-	k.table = BPF_CORE_READ(res, table, tb_id);
-	k.plen = BPF_CORE_READ(res, prefixlen);
-	BPF_CORE_READ_INTO((__u32 *)k.prefix, res, prefix);
+	k.table = res->table->tb_id;
+	k.plen = res->prefixlen;
+	__u32 prefix = res->prefix;
+	__builtin_memcpy(k.prefix, &prefix, 4);
 	nhc_gw(&k, nhc);
 	add_selection(&k);
 	return 0;
@@ -285,19 +286,19 @@ int BPF_PROG(sel4, struct fib_result *res)
 SEC("fexit/fib6_select_path")
 int BPF_PROG(sel6, const struct net *net, struct fib6_result *res)
 {
-	if (BPF_CORE_READ(net, ns.inum) != target_netns)
+	if (net->ns.inum != target_netns)
 		return 0;
-	struct fib6_info *f6i = BPF_CORE_READ(res, f6i);
-	if (!f6i || !BPF_CORE_READ(f6i, fib6_nsiblings))
+	struct fib6_info *f6i = res->f6i;
+	if (!f6i || !f6i->fib6_nsiblings)
 		return 0; /* single path: no decision made */
-	struct fib6_nh *nh = BPF_CORE_READ(res, nh);
+	struct fib6_nh *nh = res->nh;
 	if (!nh)
 		return 0;
 	struct fs_sel_key k = {};
 	k.family = FS_AF_INET6;
-	k.table = BPF_CORE_READ(f6i, fib6_table, tb6_id);
-	k.plen = BPF_CORE_READ(f6i, fib6_dst.plen);
-	BPF_CORE_READ_INTO((struct in6_addr *)k.prefix, f6i, fib6_dst.addr);
+	k.table = f6i->fib6_table->tb6_id;
+	k.plen = f6i->fib6_dst.plen;
+	bpf_probe_read_kernel(k.prefix, 16, &f6i->fib6_dst.addr);
 	nhc_gw(&k, &nh->nh_common);
 	add_selection(&k);
 	return 0;
@@ -356,9 +357,9 @@ int BPF_PROG(rx, struct sk_buff *skb)
 	struct rx_ctx *r = bpf_map_lookup_elem(&rx_last, &zero);
 	if (!r)
 		return 0;
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	r->netns = dev_netns(dev);
-	r->ifindex = BPF_CORE_READ(dev, ifindex);
+	struct net_device *dev = skb->dev;
+	r->netns = dev->nd_net.net->ns.inum;
+	r->ifindex = dev->ifindex;
 	return 0;
 }
 
@@ -368,14 +369,14 @@ int BPF_PROG(lk4, u32 tb_id, const struct flowi4 *flp, const struct fib_nh_commo
 	struct fs_lk_key k = {};
 	__u32 ns = 0;
 
-	k.iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
-	k.oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
+	k.iif = flp->__fl_common.flowic_iif;
+	k.oif = flp->__fl_common.flowic_oif;
 	if (nhc) {
-		ns = dev_netns(BPF_CORE_READ(nhc, nhc_dev));
+		ns = nhc->nhc_dev->nd_net.net->ns.inum;
 	} else if (k.iif == LOOPBACK_IFINDEX_) {
 		/* an output lookup: made by the current task (process context) */
 		struct task_struct *t = bpf_get_current_task_btf();
-		ns = BPF_CORE_READ(t, nsproxy, net_ns, ns.inum);
+		ns = t->nsproxy->net_ns->ns.inum;
 	} else {
 		__u32 zero = 0;
 		struct rx_ctx *r = bpf_map_lookup_elem(&rx_last, &zero);
@@ -402,10 +403,9 @@ int BPF_PROG(lk4, u32 tb_id, const struct flowi4 *flp, const struct fib_nh_commo
 	}
 	add_lookup(&k);
 	if (emit_events)
-		lookup_event(ctx, &k, BPF_CORE_READ(flp, __fl_common.flowic_mark), err,
-			     BPF_CORE_READ(flp, __fl_common.flowic_proto),
-			     bpf_ntohs(BPF_CORE_READ(flp, uli.ports.sport)),
-			     bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport)), &flp->saddr, &flp->daddr, 4);
+		lookup_event(ctx, &k, flp->__fl_common.flowic_mark, err, flp->__fl_common.flowic_proto,
+			     bpf_ntohs(flp->uli.ports.sport), bpf_ntohs(flp->uli.ports.dport), &flp->saddr,
+			     &flp->daddr, 4);
 	return 0;
 }
 
@@ -413,18 +413,18 @@ SEC("tp_btf/fib6_table_lookup")
 int BPF_PROG(lk6, const struct net *net, const struct fib6_result *res, struct fib6_table *table,
 	     const struct flowi6 *flp)
 {
-	if (BPF_CORE_READ(net, ns.inum) != target_netns)
+	if (net->ns.inum != target_netns)
 		return 0;
 	struct fs_lk_key k = {};
 	k.family = FS_AF_INET6;
-	k.table = BPF_CORE_READ(table, tb6_id);
-	k.iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
-	k.oif = BPF_CORE_READ(flp, __fl_common.flowic_oif);
-	struct fib6_info *f6i = BPF_CORE_READ(res, f6i);
-	if (!f6i || f6i == BPF_CORE_READ(net, ipv6.fib6_null_entry)) {
+	k.table = table->tb6_id;
+	k.iif = flp->__fl_common.flowic_iif;
+	k.oif = flp->__fl_common.flowic_oif;
+	struct fib6_info *f6i = res->f6i;
+	if (!f6i || f6i == net->ipv6.fib6_null_entry) {
 		k.result = FS_MISS;
 	} else {
-		switch (BPF_CORE_READ(res, fib6_type)) {
+		switch (res->fib6_type) {
 		case RTN_UNREACHABLE_: k.result = FS_UNREACHABLE; break;
 		case RTN_PROHIBIT_: k.result = FS_PROHIBIT; break;
 		case RTN_BLACKHOLE_: k.result = FS_BLACKHOLE; break;
@@ -437,9 +437,8 @@ int BPF_PROG(lk6, const struct net *net, const struct fib6_result *res, struct f
 	__s32 err = k.result == FS_UNREACHABLE ? -EHOSTUNREACH_ : k.result == FS_PROHIBIT ? -EACCES_
 		    : k.result == FS_BLACKHOLE ? -EINVAL_ : 0;
 	if (emit_events)
-		lookup_event(ctx, &k, BPF_CORE_READ(flp, __fl_common.flowic_mark), err,
-			     BPF_CORE_READ(flp, __fl_common.flowic_proto),
-			     bpf_ntohs(BPF_CORE_READ(flp, uli.ports.sport)),
-			     bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport)), &flp->saddr, &flp->daddr, 16);
+		lookup_event(ctx, &k, flp->__fl_common.flowic_mark, err, flp->__fl_common.flowic_proto,
+			     bpf_ntohs(flp->uli.ports.sport), bpf_ntohs(flp->uli.ports.dport), &flp->saddr,
+			     &flp->daddr, 16);
 	return 0;
 }
