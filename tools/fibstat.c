@@ -1163,9 +1163,9 @@ static int snapshot_nexthops(double dt)
 
 	struct snapshot *sn = snap_begin(&nh_schema);
 	snap_meta(sn, "mechanism", "%s", mechanism(mech, sizeof(mech)));
-	if (!o.only6)
+	if (!o.only6 && (!o.has_route || o.route_family == AF_INET))
 		hash_policy_meta(sn, 4);
-	if (!o.only4)
+	if (!o.only4 && (!o.has_route || o.route_family == AF_INET6))
 		hash_policy_meta(sn, 6);
 	snap_meta(sn, "flows_tracked", "%d", nfl);
 	if (retired_total)
@@ -1248,9 +1248,9 @@ static int snapshot_flows(double dt)
 	collect_flows();
 	struct snapshot *sn = snap_begin(&flow_schema);
 	snap_meta(sn, "mechanism", "%s", mechanism(mech, sizeof(mech)));
-	if (!o.only6)
+	if (!o.only6 && (!o.has_route || o.route_family == AF_INET))
 		hash_policy_meta(sn, 4);
-	if (!o.only4)
+	if (!o.only4 && (!o.has_route || o.route_family == AF_INET6))
 		hash_policy_meta(sn, 6);
 	uint64_t dropped = counter_sum(FS_C_FLOWS_DROPPED);
 	if (dropped)

@@ -1,0 +1,513 @@
+#!/usr/bin/env bats
+# fibstat against a router namespace R with a 4-way ECMP route (IPv4 10.99.0.0/24 and IPv6
+# 2001:db8:99::/64) over veth nexthops into four sink namespaces (tests/lib/fibstat_env.bash).
+# A client namespace sends many UDP flows with distinct source ports through R
+# (tests/lib/udpflows.c).  Ground truth: what each sink received (datagrams, payload bytes, the
+# set of flows it saw) and what the sender sent; for the table view, the lookups the test causes
+# with policy rules (one route lookup per unconnected sendto(), as the kernel's own
+# fib:fib_table_lookup tracepoint output in a private tracefs instance confirms).  fibstat's own
+# earlier output is never the reference.
+
+load ../lib/helpers
+source "$ROOT/tests/lib/fibstat_env.bash"
+
+TRACEFS=/sys/kernel/tracing
+SIZE=100     # UDP payload bytes per datagram
+FLOWS=64     # flows per ECMP run (64 over 4 equal nexthops: every nexthop gets some)
+PKTS=3       # datagrams per flow
+
+setup() {
+	mountpoint -q "$TRACEFS" || mount -t tracefs tracefs "$TRACEFS" 2>/dev/null || true
+	FT_TRACE=
+	fib_setup || { fib_teardown; false; }
+	OUT=$FIB_TMP/out.json
+}
+
+teardown() {
+	if [ -n "$FT_TRACE" ] && [ -d "$FT_TRACE" ]; then
+		echo 0 >"$FT_TRACE/tracing_on"
+		echo 0 >"$FT_TRACE/events/fib/fib_table_lookup/enable"
+		echo 0 >"$FT_TRACE/events/fib6/fib6_table_lookup/enable"
+		rmdir "$FT_TRACE"
+	fi
+	fib_teardown
+}
+
+# jq -e with extra jq arguments; the last argument is the document.
+ft_jq() {
+	local doc="${@: -1}"
+	local args=("${@:1:$#-1}")
+	if ! jq -e "${args[@]}" >/dev/null <<<"$doc"; then
+		echo "jq assertion failed: ${args[*]}" >&2
+		echo "document: ${doc:0:3000}" >&2
+		return 1
+	fi
+}
+
+last_json() { # FILE: the last JSON line
+	grep '^{' "$1" | tail -1
+}
+
+# A private tracefs instance counting fib/fib6 table lookups of table TB.
+trace_table() { # TB
+	require_tracefs
+	FT_TRACE=$TRACEFS/instances/bsfib$$_${BATS_TEST_NUMBER}
+	mkdir "$FT_TRACE"
+	echo 4096 >"$FT_TRACE/buffer_size_kb"
+	echo "tb_id == $1" >"$FT_TRACE/events/fib/fib_table_lookup/filter"
+	echo "tb_id == $1" >"$FT_TRACE/events/fib6/fib6_table_lookup/filter"
+	echo 1 >"$FT_TRACE/events/fib/fib_table_lookup/enable"
+	echo 1 >"$FT_TRACE/events/fib6/fib6_table_lookup/enable"
+	echo 1 >"$FT_TRACE/tracing_on"
+}
+
+require_tracefs() {
+	[ -d "$TRACEFS/events/fib/fib_table_lookup" ] && [ -d "$TRACEFS/events/fib6/fib6_table_lookup" ] ||
+		skip_because "no fib/fib6 tracepoints in tracefs (the independent witness of lookups)"
+}
+
+# The kernel's trace of table lookups, one line per lookup: "FAMILY(4|6) TABLE ERR DST".
+traced_lookups() {
+	sed -n -e 's/.* fib_table_lookup: table *\([0-9]*\) .* -> \([^/]*\)\/.* err \(-\?[0-9]*\)$/4 \1 \3 \2/p' \
+		-e 's/.* fib6_table_lookup: table *\([0-9]*\) .* -> \([^/]*\)\/.* err \(-\?[0-9]*\)$/6 \1 \3 \2/p' \
+		"$FT_TRACE/trace"
+}
+
+# Compare the last snapshot's nexthops of the FAM route with the sinks:
+# per nexthop (gateway 10.0.K.2 / 2001:db8:K::2 = sink K) flows, packets, bytes
+# (payload + IP and UDP headers), device, weight, and the route-level shares.
+# SENT: datagrams the sender got out (all of them must be at the sinks).
+check_ecmp() { # FAM SNAPSHOT SENT [W1 W2 W3 W4]
+	local fam=$1 snap=$2 sent=$3 route hdr cmp
+	local w=("${@:4}")
+	[ ${#w[@]} -eq 4 ] || w=(1 1 1 1)
+	if [ "$fam" = 6 ]; then route=$FIB_ROUTE6 hdr=48; else route=$FIB_ROUTE4 hdr=28; fi
+	cmp=$(jq -c -n --argjson snap "$snap" --argjson s "$(fib_sinks_json)" --arg fam "$fam" \
+		--arg route "$route" --argjson hdr "$hdr" --argjson size "$SIZE" --argjson w "[${w[0]},${w[1]},${w[2]},${w[3]}]" '
+		[$snap.nexthops[] | select(.route == $route)] as $nh
+		| ($s | map(.packets) | add) as $total
+		| ($w | add) as $wsum
+		| [range(0; 4) as $i | ($i + 1) as $k
+		   | (if $fam == "6" then "2001:db8:\($k)::2" else "10.0.\($k).2" end) as $gw
+		   | [$nh[] | select(.gateway == $gw)] as $r
+		   | { k: $k, rows: ($r | length), device: $r[0].device, want_device: "r\($k)",
+		       family: $r[0].family, table: $r[0].table, weight: $r[0].weight, want_weight: $w[$i],
+		       flows: $r[0].flows, sink_flows: $s[$i].flows,
+		       packets: $r[0].packets, sink_packets: $s[$i].packets,
+		       bytes: $r[0].bytes, want_bytes: ($s[$i].packets * ($size + $hdr)),
+		       share: $r[0].share_percent, want_share: (if $total > 0 then 100 * $s[$i].packets / $total else 0 end),
+		       fair: $r[0].fair_percent, want_fair: (100 * $w[$i] / $wsum),
+		       imbalance: $r[0].imbalance,
+		       want_imbalance: ([range(0; 4) as $j | if $total > 0 then $s[$j].packets / ($total * $w[$j] / $wsum) else 0 end] | max) } ]
+		| { rows: ($nh | length), total: $total, nexthops: . }')
+	echo "fibstat vs sinks ($route, sent $sent): $cmp" >&2
+	ft_jq --argjson sent "$sent" --arg fam "ipv$fam" '
+		def near($a; $b; $tol): ($a != null) and (($a - $b) | fabs) <= $tol;
+		.rows == 4 and .total == $sent
+		and all(.nexthops[]; .rows == 1 and .device == .want_device and .family == $fam and .table == 254
+			and .weight == .want_weight and .flows == .sink_flows and .packets == .sink_packets
+			and .bytes == .want_bytes and near(.share; .want_share; 0.06) and near(.fair; .want_fair; 0.06)
+			and near(.imbalance; .want_imbalance; 0.006))' "$cmp"
+}
+
+# Run FLOWS x PKTS datagrams of SIZE bytes (family FAM) under fibstat ARGS...;
+# leaves the last snapshot in $snap and the sender's JSON in $sent_json.
+ecmp_run() { # FAM TOOL ARGS...
+	local fam=$1
+	shift
+	fib_sinks_start "$fam"
+	fib_tool_start "$OUT" "$@" -N "$FIB_R" -o json -i 0.3
+	sent_json=$(fib_send_flows "$fam" "$FLOWS" "$PKTS" "$SIZE")
+	echo "sender: $sent_json" >&2
+	ft_jq --argjson n $((FLOWS * PKTS)) '.sent == $n and .errors == 0' "$sent_json"
+	fib_sinks_wait $((FLOWS * PKTS))
+	fib_tool_next "$OUT"
+	local rc=0
+	fib_tool_stop || rc=$?
+	[ "$rc" -eq 0 ] || { echo "$* exited with status $rc: $(cat "$OUT.err")" >&2; return 1; }
+	fib_sinks_stop
+	snap=$(last_json "$OUT")
+	[ -n "$snap" ] || { cat "$OUT" "$OUT.err" >&2; false; }
+}
+
+# The ground truth itself: all datagrams arrived, and spread (policy 1) or not (policy 0).
+sinks_spread() { # "all" | "one"
+	local s
+	s=$(fib_sinks_json)
+	echo "sinks: $(jq -c 'map({packets, flows})' <<<"$s")" >&2
+	if [ "$1" = all ]; then
+		ft_jq --argjson n $((FLOWS * PKTS)) --argjson f "$FLOWS" \
+			'(map(.packets) | add) == $n and (map(.flows) | add) == $f and all(.[]; .flows > 0)' "$s"
+	else
+		ft_jq --argjson n $((FLOWS * PKTS)) --argjson f "$FLOWS" \
+			'(map(.packets) | add) == $n and ([.[] | select(.flows > 0)] | length) == 1 and (map(.flows) | max) == $f' "$s"
+	fi
+}
+
+@test "fibstat [kernel]: policy 1 (L4), IPv4: per-nexthop flows, packets and bytes equal each sink's" {
+	fib_policy 4 1
+	ecmp_run 4 "$B/fibstat"
+	sinks_spread all
+	check_ecmp 4 "$snap" $((FLOWS * PKTS))
+	ft_jq --arg p "$(ip netns exec "$FIB_R" sysctl -n net.ipv4.fib_multipath_hash_policy)" \
+		'(.hash_policy_ipv4 | tostring | startswith($p)) and (.mechanism | type == "string" and length > 0)' "$snap"
+	# multipath selections (fexit on fib_select_multipath where trampolines are allowed): an IPv4
+	# forwarded packet is routed, so its nexthop selected, once, so they equal each sink's packets
+	local sel
+	sel=$(jq -c -n --argjson snap "$snap" --argjson s "$(fib_sinks_json)" '
+		[range(0; 4) as $i | [$snap.nexthops[] | select(.route == "10.99.0.0/24" and .gateway == "10.0.\($i + 1).2")][0]
+		 | [.selections, $s[$i].packets]]')
+	echo "mechanism: $(jq -r .mechanism <<<"$snap"); [selections, sink packets] per nexthop: $sel" >&2
+	if has_feature fentry; then
+		ft_jq '.mechanism | test("fexit")' "$snap"
+		ft_jq 'all(.[]; .[0] == .[1])' "$sel"
+	else
+		ft_jq 'all(.[]; .[0] == null)' "$sel"
+	fi
+}
+
+@test "fibstat [kernel]: policy 1 (L4), IPv6: per-nexthop flows, packets and bytes equal each sink's" {
+	fib_policy 6 1
+	ecmp_run 6 "$B/fibstat"
+	sinks_spread all
+	check_ecmp 6 "$snap" $((FLOWS * PKTS))
+	ft_jq --arg p "$(ip netns exec "$FIB_R" sysctl -n net.ipv6.fib_multipath_hash_policy)" \
+		'.hash_policy_ipv6 | tostring | startswith($p)' "$snap"
+}
+
+@test "fibstat: policy 0 (L3): all flows of one address pair on one nexthop, the one whose sink got them (IPv4, IPv6)" {
+	local fam
+	fib_policy 4 0
+	fib_policy 6 0
+	for fam in 4 6; do
+		ecmp_run "$fam" "$B/fibstat"
+		sinks_spread one
+		check_ecmp "$fam" "$snap" $((FLOWS * PKTS))
+		ft_jq '(.hash_policy_ipv4 | tostring | startswith("0")) and (.hash_policy_ipv6 | tostring | startswith("0"))' "$snap"
+	done
+}
+
+@test "fibstat: weights 1:2:3:4: weight and fair share per nexthop from the route, counts equal the sinks'" {
+	fib_policy 4 1
+	fib_weights 1 2 3 4
+	FLOWS=200 PKTS=1
+	ecmp_run 4 "$B/fibstat"
+	sinks_spread all
+	check_ecmp 4 "$snap" $((FLOWS * PKTS)) 1 2 3 4
+}
+
+@test "fibstat: --flows and --flow name the nexthop whose sink saw each flow" {
+	fib_policy 4 1
+	FLOWS=16 PKTS=3
+	local sport=$((FIB_SPORT + 5)) all one pid_all
+	fib_sinks_start 4
+	fib_tool_start "$FIB_TMP/all.json" "$B/fibstat" -N "$FIB_R" --flows -o json -i 0.3
+	pid_all=$FIB_TOOL_PID
+	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" --flow "proto=udp,dst=$FIB_DST4,sport=$sport" -o json -i 0.3
+	sent_json=$(fib_send_flows 4 "$FLOWS" "$PKTS" "$SIZE")
+	ft_jq --argjson n $((FLOWS * PKTS)) '.sent == $n' "$sent_json"
+	fib_sinks_wait $((FLOWS * PKTS))
+	fib_tool_next "$FIB_TMP/all.json"
+	fib_tool_next "$OUT"
+	fib_tool_stop "$pid_all"
+	fib_tool_stop
+	fib_sinks_stop
+	local s
+	s=$(fib_sinks_json)
+	all=$(last_json "$FIB_TMP/all.json")
+	one=$(last_json "$OUT")
+	# every flow of the test, each on the nexthop of the sink that received it
+	local cmp
+	cmp=$(jq -c -n --argjson v "$all" --argjson s "$s" --arg dst "$FIB_DST4" --argjson dport "$FIB_DPORT" '
+		([range(0; 4) as $i | $s[$i].flow_list[] | {key: ., value: ($i + 1)}] | from_entries) as $where
+		| [$v.flows[] | select(.dst == $dst and .dport == $dport)
+		   | {flow: "\(.src):\(.sport)", gateway, device, packets, bytes, proto, family,
+		      sink: $where["\(.src):\(.sport)"]}]')
+	echo "flows (fibstat gateway vs the sink that saw it): $cmp" >&2
+	ft_jq --argjson n "$FLOWS" --argjson p "$PKTS" --argjson b $((PKTS * (SIZE + 28))) '
+		length == $n and ([.[].flow] | unique | length) == $n
+		and all(.[]; .sink != null and .gateway == "10.0.\(.sink).2" and .device == "r\(.sink)"
+			and .packets == $p and .bytes == $b and .proto == "udp" and .family == "ipv4")' "$cmp"
+	# --flow: exactly the one flow, on its sink's nexthop
+	local k
+	k=$(fib_sink_of_flow "$FIB_SRC4:$sport")
+	echo "flow $FIB_SRC4:$sport reached sink $k; --flow says: $(jq -c '.flows' <<<"$one")" >&2
+	[ -n "$k" ]
+	ft_jq --argjson sport "$sport" --arg gw "10.0.$k.2" --argjson p "$PKTS" \
+		'(.flows | length) == 1 and .flows[0].sport == $sport and .flows[0].gateway == $gw
+		 and .flows[0].packets == $p and .flows[0].route == "10.99.0.0/24"' "$one"
+}
+
+@test "fibstat: -r keeps one route; unknown route and netns exit 5, bad options exit 2, one line each" {
+	ip -n "$FIB_R" route add 10.98.0.0/24 nexthop via 10.0.1.2 dev r1 nexthop via 10.0.2.2 dev r2
+	# ground truth: the multipath routes of R's main table as iproute2 lists them
+	local want got
+	want=$({ ip -n "$FIB_R" -j route show; ip -n "$FIB_R" -6 -j route show; } |
+		jq -sc '[.[][] | select(.nexthops) | .dst as $d | .nexthops[] | "\($d) \(.gateway) \(.dev)"] | sort')
+	run "$B/fibstat" -N "$FIB_R" -o json -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.device)"] | sort')
+	assert_eq "$got" "$want" "nexthops listed without -r vs ip route"
+	run "$B/fibstat" -N "$FIB_R" -r 10.99.0.0/24 -o json -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.device)"] | sort')
+	assert_eq "$got" "$(jq -c '[.[] | select(startswith("10.99.0.0/24 "))]' <<<"$want")" "nexthops with -r 10.99.0.0/24"
+	run "$B/fibstat" -N "$FIB_R" -r 2001:db8:99::/64 -o json -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.device)"] | sort')
+	assert_eq "$got" "$(jq -c '[.[] | select(startswith("2001:db8:99::/64 "))]' <<<"$want")" "nexthops with -r 2001:db8:99::/64"
+
+	run "$B/fibstat" -N "$FIB_R" -r 10.55.0.0/24 -c 1 -i 0.2
+	echo "status $status: $output" >&2
+	[ "$status" -eq 5 ]
+	assert_one_line_error "10.55.0.0/24"
+	run "$B/fibstat" -N bs-no-such-netns -c 1 -i 0.2
+	echo "status $status: $output" >&2
+	[ "$status" -eq 5 ]
+	assert_one_line_error "bs-no-such-netns"
+	# each: the arguments | what the one error line must name
+	local bad
+	for bad in "-r notaprefix|notaprefix" "-r 10.99.0.0/33|10.99.0.0/33" "--flow color=red|color" \
+		"--flow sport=99999|99999" "-4 -6|-6" "-o xml|xml" "-i 0|interval" "-t -e|--tables"; do
+		# shellcheck disable=SC2086
+		run "$B/fibstat" -N "$FIB_R" -c 1 -i 0.2 ${bad%%|*}
+		echo "fibstat ${bad%%|*} -> status $status: $output" >&2
+		[ "$status" -eq 2 ]
+		assert_one_line_error "${bad#*|}"
+	done
+}
+
+# Policy routing in R: marked traffic looks up table 100 (IPv4 and IPv6), which
+# has a route, an unreachable and a prohibit prefix.
+table100() {
+	ip -n "$FIB_R" rule add fwmark 100 lookup 100
+	ip -n "$FIB_R" route add 10.99.0.0/24 via 10.0.1.2 dev r1 table 100
+	ip -n "$FIB_R" route add unreachable 10.77.0.0/24 table 100
+	ip -n "$FIB_R" route add prohibit 10.78.0.0/24 table 100
+	ip -n "$FIB_R" -6 rule add fwmark 100 lookup 100
+	ip -n "$FIB_R" -6 route add 2001:db8:99::/64 via 2001:db8:1::2 dev r1 table 100
+	ip -n "$FIB_R" -6 route add unreachable 2001:db8:77::/64 table 100
+	ip -n "$FIB_R" -6 route add prohibit 2001:db8:78::/64 table 100
+}
+
+# udpflows send in R, unconnected (one lookup per datagram), marked 100.
+r_send() { # SRC DST FLOWS PACKETS [ARGS...]
+	ip netns exec "$FIB_R" "$FIB_UDPFLOWS" send --src "$1" --dst "$2" --dport "$FIB_DPORT" \
+		--sport-base "$FIB_SPORT" --flows "$3" --packets "$4" --unconnected "${@:5}"
+}
+
+@test "fibstat [kernel]: -t: lookups in a policy-routing table per result equal the datagrams sent (IPv4, IPv6)" {
+	table100
+	trace_table 100
+	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" -t -o json -i 0.3
+	local f4 u4 p4 f6 u6 p6
+	f4=$(r_send "$FIB_RTR4" 10.99.0.1 3 4 --mark 100)
+	u4=$(r_send "$FIB_RTR4" 10.77.0.1 2 5 --mark 100)
+	p4=$(r_send "$FIB_RTR4" 10.78.0.1 1 6 --mark 100)
+	f6=$(r_send "$FIB_RTR6" 2001:db8:99::1 3 3 --mark 100)
+	u6=$(r_send "$FIB_RTR6" 2001:db8:77::1 2 2 --mark 100)
+	p6=$(r_send "$FIB_RTR6" 2001:db8:78::1 1 7 --mark 100)
+	echo "sent: $f4 $u4 $p4 / $f6 $u6 $p6" >&2
+	# the sender's view: routed, or refused with the route type's errno
+	ft_jq '.sent == 12 and .errors == 0' "$f4"
+	ft_jq '.sent == 0 and .errors == 10 and .errno.EHOSTUNREACH == 10' "$u4"
+	ft_jq '.sent == 0 and .errors == 6 and .errno.EACCES == 6' "$p4"
+	ft_jq '.sent == 9 and .errors == 0' "$f6"
+	ft_jq '.sent == 0 and .errors == 4' "$u6"
+	ft_jq '.sent == 0 and .errors == 7 and .errno.EACCES == 7' "$p6"
+	fib_tool_next "$OUT"
+	fib_tool_stop
+	# the kernel's own record: one lookup in table 100 per datagram
+	local tr
+	tr=$(traced_lookups | awk '{ k = $1 " " ($3 == 0 ? "found" : $3 == -113 || $3 == -101 ? "unreachable" : $3 == -13 ? "prohibit" : "other") ; n[k]++ }
+		END { for (k in n) print k, n[k] }' | sort | tr '\n' ';')
+	echo "tracefs, table 100: $tr" >&2
+	assert_eq "$tr" "4 found 12;4 prohibit 6;4 unreachable 10;6 found 9;6 prohibit 7;6 unreachable 4;" "kernel trace of table 100"
+	local snap sums
+	snap=$(last_json "$OUT")
+	sums=$(jq -c '[.lookups[] | select(.table == 100)] | group_by(.family)
+		| map({family: .[0].family, vrf: (map(.vrf) | unique),
+		       lookups: (map(.lookups) | add), found: (map(.found) | add), miss: (map(.miss) | add),
+		       unreachable: (map(.unreachable) | add), prohibit: (map(.prohibit) | add),
+		       blackhole: (map(.blackhole) | add), error: (map(.error) | add)})' <<<"$snap")
+	echo "fibstat, table 100: $sums" >&2
+	ft_jq '.[0] == {family: "ipv4", vrf: [null], lookups: 28, found: 12, miss: 0, unreachable: 10, prohibit: 6, blackhole: 0, error: 0}
+		and .[1] == {family: "ipv6", vrf: [null], lookups: 20, found: 9, miss: 0, unreachable: 4, prohibit: 7, blackhole: 0, error: 0}
+		and length == 2' "$sums"
+}
+
+@test "fibstat [kernel]: -t: a VRF's table is counted under the VRF's name" {
+	modprobe vrf 2>/dev/null || true
+	ip -n "$FIB_R" link add vrf-blue type vrf table 200 2>/dev/null ||
+		skip_because "cannot create a VRF device (no vrf module: modprobe vrf failed)"
+	# vb0 (in the VRF) -> vb1 in sink 4's namespace, which drops what arrives (no address there)
+	ip -n "$FIB_R" link add vb0 address 02:00:00:00:05:01 type veth peer name vb1 address 02:00:00:00:05:02 netns "${FIB_S[3]}"
+	ip -n "$FIB_R" link set vb0 master vrf-blue
+	ip -n "$FIB_R" addr add 10.200.0.1/24 dev vb0
+	ip -n "$FIB_R" link set vrf-blue up
+	ip -n "$FIB_R" link set vb0 up
+	ip -n "${FIB_S[3]}" link set vb1 up
+	ip -n "$FIB_R" neigh replace 10.200.0.2 lladdr 02:00:00:00:05:02 dev vb0 nud permanent
+	ip -n "$FIB_R" route add 10.201.0.0/24 via 10.200.0.2 dev vb0 table 200
+	trace_table 200
+	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" -t -o json -i 0.3
+	local sent
+	sent=$(r_send 10.200.0.1 10.201.0.1 2 5 --dev vrf-blue)
+	echo "sent: $sent" >&2
+	ft_jq '.sent == 10 and .errors == 0' "$sent"
+	fib_tool_next "$OUT"
+	fib_tool_stop
+	local tr_all tr_found snap sums
+	tr_all=$(traced_lookups | awk '$1 == 4' | wc -l)
+	tr_found=$(traced_lookups | awk '$1 == 4 && $3 == 0' | wc -l)
+	snap=$(last_json "$OUT")
+	sums=$(jq -c '[.lookups[] | select(.table == 200 and .family == "ipv4")]
+		| {vrf: (map(.vrf) | unique), lookups: (map(.lookups) | add), found: (map(.found) | add)}' <<<"$snap")
+	echo "tracefs, table 200: $tr_all lookups, $tr_found found; fibstat: $sums" >&2
+	# at least one lookup in the VRF's table per datagram, all of them found (the kernel also
+	# looks up each socket's bound address there: 12 on 6.1, for 10 datagrams from 2 sockets)
+	[ "$tr_found" -ge 10 ]
+	ft_jq --argjson n "$tr_all" --argjson f "$tr_found" \
+		'.vrf == ["vrf-blue"] and .lookups == $n and .found == $f' "$sums"
+}
+
+@test "fibstat [kernel]: -e streams each failed lookup with its table, destination and result" {
+	table100
+	fib_tool_start_events() {
+		"$B/fibstat" -N "$FIB_R" -e -o json >"$OUT" 2>"$OUT.err" &
+		FIB_TOOL_PID=$!
+		FIB_TOOL_PIDS+=("$FIB_TOOL_PID")
+	}
+	fib_tool_start_events
+	# until the tool streams: one prohibited datagram (another destination) every 0.2 s
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^{' "$OUT" && break
+		kill -0 "$FIB_TOOL_PID" || { cat "$OUT.err" >&2; false; }
+		r_send "$FIB_RTR4" 10.78.0.9 1 1 --mark 100 >/dev/null
+		sleep 0.2
+	done
+	grep -q '^{' "$OUT" || { echo "no event in 120 s: $(cat "$OUT.err")" >&2; false; }
+	local u4 u6
+	u4=$(r_send "$FIB_RTR4" 10.77.0.5 3 5 --mark 100)
+	u6=$(r_send "$FIB_RTR6" 2001:db8:77::5 2 4 --mark 100)
+	echo "sent: $u4 / $u6" >&2
+	ft_jq '.errors == 15 and .errno.EHOSTUNREACH == 15' "$u4"
+	ft_jq '.errors == 8' "$u6"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(grep -c -e '"10.77.0.5"' -e '"2001:db8:77::5"' "$OUT")" -ge 23 ] && break
+		sleep 0.1
+	done
+	sleep 0.5 # anything extra would show up meanwhile
+	fib_tool_stop || true
+	local ev
+	ev=$(jq -sc '[.[] | select(.dst == "10.77.0.5" or .dst == "2001:db8:77::5")]
+		| group_by(.family) | map({family: .[0].family, n: length, table: (map(.table) | unique),
+		  result: (map(.result) | unique), proto: (map(.proto) | unique), dport: (map(.dport) | unique),
+		  mark: (map(.mark) | unique), src: (map(.src) | unique), flows: (map(.sport) | unique | length)})' "$OUT")
+	echo "events: $ev" >&2
+	ft_jq --argjson dp "$FIB_DPORT" --arg rtr4 "$FIB_RTR4" --arg rtr6 "$FIB_RTR6" '
+		.[0] == {family: "ipv4", n: 15, table: [100], result: ["unreachable"], proto: ["udp"], dport: [$dp],
+		         mark: [100], src: [$rtr4], flows: 3}
+		and .[1] == {family: "ipv6", n: 8, table: [100], result: ["unreachable"], proto: ["udp"], dport: [$dp],
+		         mark: [100], src: [$rtr6], flows: 2}
+		and length == 2' "$ev"
+}
+
+@test "fibstat: -o prom --file: samples parse, packets and bytes per nexthop equal the sinks'" {
+	fib_policy 4 1
+	local prom=$FIB_TMP/fib.prom i ino
+	fib_sinks_start 4
+	"$B/fibstat" -N "$FIB_R" -o prom -i 0.3 --file "$prom" >"$OUT" 2>"$OUT.err" &
+	FIB_TOOL_PID=$!
+	FIB_TOOL_PIDS+=("$FIB_TOOL_PID")
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$prom" ] && break
+		kill -0 "$FIB_TOOL_PID" || { cat "$OUT.err" >&2; false; }
+		sleep 0.1
+	done
+	[ -s "$prom" ]
+	sent_json=$(fib_send_flows 4 "$FLOWS" "$PKTS" "$SIZE")
+	fib_sinks_wait $((FLOWS * PKTS))
+	# two more snapshots (the file is replaced by rename each time)
+	for _ in 1 2; do
+		ino=$(stat -c %i "$prom")
+		for ((i = 0; i < 300; i++)); do
+			[ "$(stat -c %i "$prom")" != "$ino" ] && break
+			sleep 0.1
+		done
+	done
+	fib_tool_stop
+	fib_sinks_stop
+	# every sample line: name{labels} value
+	local bad
+	bad=$(grep -v '^#' "$prom" | grep -v '^$' |
+		grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|NaN|[-+]Inf)$' || true)
+	[ -z "$bad" ] || { echo "unparsable prom lines: $bad" >&2; false; }
+	grep -q '^# TYPE bpfscope_fibstat_packets_total counter' "$prom"
+	if command -v promtool >/dev/null; then promtool check metrics <"$prom"; fi
+	local k got want
+	for k in 1 2 3 4; do
+		for m in packets bytes; do
+			got=$(grep -E "^bpfscope_fibstat_${m}_total\\{[^}]*route=\"10\\.99\\.0\\.0/24\"[^}]*\\}" "$prom" |
+				grep "gateway=\"10.0.$k.2\"" | awk '{print $NF}')
+			want=$(jq ".packets * (if \"$m\" == \"bytes\" then $SIZE + 28 else 1 end)" <<<"$(fib_sink "$k")")
+			assert_eq "$got" "$want" "prom $m for nexthop 10.0.$k.2 vs sink $k"
+		done
+	done
+	[ -z "$(ls -A "$FIB_TMP" | grep -v -e '^fib.prom$' -e '^out.json' -e '^sink' -e '^ready')" ] ||
+		{ echo "stray files: $(ls -A "$FIB_TMP")" >&2; false; }
+}
+
+@test "fibstat: clean under valgrind" {
+	valgrind_clean "$B/fibstat" -N "$FIB_R" -o json -c 2 -i 0.3
+	[ "$status" -eq 0 ]
+	local want
+	want=$({ ip -n "$FIB_R" -j route show; ip -n "$FIB_R" -6 -j route show; } |
+		jq -s '[.[][] | select(.nexthops) | .nexthops[]] | length')
+	ft_jq --argjson n "$want" '(.nexthops | length) == $n' "$(last_json <(echo "$output"))"
+	valgrind_clean "$B/fibstat" -N "$FIB_R" -t -o json -c 1 -i 0.3
+	[ "$status" -eq 0 ]
+}
+
+@test "fibstat [kernel]: clean under ASan/UBSan, with counts equal to the sinks'" {
+	[ -x "$BA/fibstat" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
+	fib_policy 4 1
+	FLOWS=32
+	ecmp_run 4 "$BA/fibstat"
+	sinks_spread all
+	check_ecmp 4 "$snap" $((FLOWS * PKTS))
+	run "$BA/fibstat" -N "$FIB_R" -t -o json -c 1 -i 0.3
+	[ "$status" -ne 99 ] || { echo "$output" >&2; false; }
+	[ "$status" -eq 0 ]
+}
+
+@test "fibstat [kernel]: nothing stays attached after exit, SIGINT or SIGKILL" {
+	local before left sig mode
+	# ids of every program and link; others' objects may vanish meanwhile
+	# (freed asynchronously), so only new ids are leftovers
+	snap_ids() { { bpftool prog show -j | jq -c '[.[].id | "p\(.)"]'; bpftool link show -j | jq -c '[.[].id | "l\(.)"]'; } | jq -sc 'add'; }
+	before=$(snap_ids)
+	run "$B/fibstat" -N "$FIB_R" -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	for sig in INT KILL; do
+		for mode in "" "-t" "--flows"; do
+			# shellcheck disable=SC2086
+			fib_tool_start "$FIB_TMP/sig.out" "$B/fibstat" -N "$FIB_R" -i 0.2 $mode
+			kill -"$sig" "$FIB_TOOL_PID"
+			wait "$FIB_TOOL_PID" || true
+			FIB_TOOL_PIDS=() FIB_TOOL_PID=
+		done
+		"$B/fibstat" -N "$FIB_R" -e >/dev/null 2>&1 &
+		sleep 1
+		kill -"$sig" $!
+		wait $! || true
+	done
+	for _ in $(seq 1 50); do
+		left=$(jq -nc --argjson a "$(snap_ids)" --argjson b "$before" '$a - $b')
+		[ "$left" = "[]" ] && break
+		sleep 0.2
+	done
+	assert_eq "$left" "[]" "BPF programs and links the tool left behind"
+	[ -z "$(find /sys/fs/bpf -name '*fib*' 2>/dev/null)" ]
+}
