@@ -196,6 +196,44 @@ sinks_spread() { # "all" | "one"
 	check_ecmp 4 "$snap" $((FLOWS * PKTS)) 1 2 3 4
 }
 
+@test "fibstat: a route over a nexthop group (ip nexthop) is resolved to its members; counts equal the sinks'" {
+	fib_policy 4 1
+	ip -n "$FIB_R" nexthop add id 1 via 10.0.1.2 dev r1 || skip_because "no nexthop objects on this kernel (ip nexthop)"
+	local k
+	for k in 2 3 4; do
+		ip -n "$FIB_R" nexthop add id "$k" via "10.0.$k.2" dev "r$k"
+	done
+	ip -n "$FIB_R" nexthop add id 10 group 1,2/2,1/3,3/4,2
+	ip -n "$FIB_R" route replace "$FIB_ROUTE4" nhid 10
+	# ground truth of the group's members and weights: iproute2's own listing
+	local members
+	members=$(ip -n "$FIB_R" -j nexthop show id 10 | jq -c '[.[0].group[] | {id, weight: (.weight // 1)}]')
+	echo "group 10: $members" >&2
+	FLOWS=200 PKTS=1
+	ecmp_run 4 "$B/fibstat"
+	sinks_spread all
+	# weights 2 1 3 2 for members 1..4 (ids 1..4 are the gateways 10.0.K.2)
+	check_ecmp 4 "$snap" $((FLOWS * PKTS)) "$(jq '.[] | select(.id == 1) | .weight' <<<"$members")" \
+		"$(jq '.[] | select(.id == 2) | .weight' <<<"$members")" "$(jq '.[] | select(.id == 3) | .weight' <<<"$members")" \
+		"$(jq '.[] | select(.id == 4) | .weight' <<<"$members")"
+}
+
+@test "fibstat: hash policy 3 names the hash fields the sysctl selects" {
+	ip netns exec "$FIB_R" sysctl -qw net.ipv4.fib_multipath_hash_fields=0x0037 ||
+		skip_because "no net.ipv4.fib_multipath_hash_fields (custom hash policy) on this kernel"
+	fib_policy 4 3
+	run "$B/fibstat" -N "$FIB_R" -4 -o json -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	local snap mask
+	snap=$(last_json <(echo "$output"))
+	mask=$(printf "0x%x" "$(ip netns exec "$FIB_R" sysctl -n net.ipv4.fib_multipath_hash_fields)")
+	echo "sysctl: $mask; fibstat: $(jq -c '{hash_policy_ipv4, hash_fields_ipv4}' <<<"$snap")" >&2
+	# 0x37 = src_ip, dst_ip, ip_proto, src_port, dst_port (bits 0, 1, 2, 4, 5; not 3, flow label)
+	ft_jq --arg m "$mask" '(.hash_policy_ipv4 | startswith("3 "))
+		and (.hash_fields_ipv4 | startswith($m + " ") and test("src_ip,dst_ip,ip_proto,src_port,dst_port\\)$"))
+		and (has("hash_fields_ipv6") | not)' "$snap"
+}
+
 @test "fibstat: --flows and --flow name the nexthop whose sink saw each flow" {
 	fib_policy 4 1
 	FLOWS=16 PKTS=3
