@@ -178,14 +178,26 @@ int BPF_PROG(xmit, const struct sk_buff *skb, const struct net_device *dev)
 
 	struct fs_flow_key k = {};
 	k.ifindex = ifindex;
-	if (nh - mh >= 14)
-		bpf_probe_read_kernel(k.mac, 6, head + mh);
 
 	/* the IP header and the ports: at most 60 + 4 bytes (IPv4 with every
-	 * option), 40 + 4 for IPv6 without extension headers */
-	__u8 hdr[64];
-	if (bpf_probe_read_kernel(hdr, sizeof(hdr), head + nh))
-		return 0;
+	 * option), 40 + 4 for IPv6 without extension headers.  Behind a plain
+	 * Ethernet header (the usual case) one read takes the MAC too. */
+	struct {
+		__u8 pad[2]; /* keeps ip 8-byte aligned: the verifier wants aligned stack loads */
+		__u8 eth[14];
+		__u8 ip[64];
+	} __attribute__((aligned(8))) pkt;
+	__u8 *hdr = pkt.ip;
+	if (nh - mh == 14) {
+		if (bpf_probe_read_kernel(pkt.eth, sizeof(pkt.eth) + sizeof(pkt.ip), head + mh))
+			return 0;
+		__builtin_memcpy(k.mac, pkt.eth, 6);
+	} else {
+		if (nh - mh > 14)
+			bpf_probe_read_kernel(k.mac, 6, head + mh);
+		if (bpf_probe_read_kernel(pkt.ip, sizeof(pkt.ip), head + nh))
+			return 0;
+	}
 	__u32 l4off;
 	if (proto == ETH_P_IP_) {
 		struct iph4 *ip = (struct iph4 *)hdr;
