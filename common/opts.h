@@ -24,11 +24,25 @@ struct common_opts {
 
 extern struct common_opts copts;
 
-/* Add as a child of the tool's argp:
- *   static const struct argp_child children[] = {
- *       { &common_argp, 0, "Common options:", 0 }, { 0 } };
- * It also consumes the BCC-style positional arguments "interval [count]". */
+/* The child group of every tool's argp (TOOL_ARGP below adds it).  It also
+ * consumes the BCC-style positional arguments "interval [count]". */
 extern const struct argp common_argp;
+
+/* Define the tool's `argp`: its options and parser, the common options as a
+ * child group, BCC-style positional arguments:
+ *   TOOL_ARGP(options, parse, doc);   then   opts_parse(&argp, argc, argv, NULL); */
+#define TOOL_ARGP(opts_, parse_, doc_)                                             \
+	static const struct argp_child tool_argp_children_[] = {                   \
+		{ &common_argp, 0, "Common options:", 5 },                          \
+		{ 0 },                                                              \
+	};                                                                          \
+	static const struct argp argp = {                                          \
+		.options = (opts_),                                                 \
+		.parser = (parse_),                                                 \
+		.args_doc = "[interval [count]]",                                   \
+		.doc = (doc_),                                                      \
+		.children = tool_argp_children_,                                    \
+	}
 
 /* Parse argv with the tool's argp (ARGP_KEY_ARG left to common), set up
  * logging and output.  Exits with EXIT_USAGE on bad input. */

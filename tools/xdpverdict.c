@@ -113,18 +113,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp_child children[] = {
-	{ &common_argp, 0, "Common options:", 5 },
-	{ 0 },
-};
-
-static const struct argp argp = {
-	.options = options,
-	.parser = parse,
-	.args_doc = "[interval [count]]",
-	.doc = doc,
-	.children = children,
-};
+TOOL_ARGP(options, parse, doc);
 
 /* ---- fields: described once ---------------------------------------- */
 
