@@ -204,34 +204,21 @@ void snap_free(struct snapshot *sn)
 
 /* ---- escaping ------------------------------------------------------- */
 
-/* Both escapers copy runs of plain characters with one fwrite: a call per
- * character (locked stdio) dominated the cost of an event. */
-void json_write_string(FILE *f, const char *s)
+/* Write s between double quotes, replacing each character esc() returns a
+ * replacement for.  Runs of plain characters go out in one fwrite: a call
+ * per character (locked stdio) dominated the cost of an event. */
+static void write_quoted(FILE *f, const char *s, const char *(*esc)(unsigned char c, char buf[8]))
 {
+	char buf[8];
 	fputc_unlocked('"', f);
-	const unsigned char *p = (const unsigned char *)s, *run = p;
+	const char *p = s, *run = p;
 	for (; p && *p; p++) {
-		const char *esc = NULL;
-		char u[8];
-		switch (*p) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(u, sizeof(u), "\\u%04x", *p);
-				esc = u;
-			}
-		}
-		if (!esc)
+		const char *r = esc((unsigned char)*p, buf);
+		if (!r)
 			continue;
 		if (p > run)
 			fwrite_unlocked(run, 1, p - run, f);
-		fputs_unlocked(esc, f);
+		fputs_unlocked(r, f);
 		run = p + 1;
 	}
 	if (p && p > run)
@@ -239,22 +226,38 @@ void json_write_string(FILE *f, const char *s)
 	fputc_unlocked('"', f);
 }
 
+static const char *json_escape(unsigned char c, char buf[8])
+{
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	case '\b': return "\\b";
+	case '\f': return "\\f";
+	}
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(buf, 8, "\\u%04x", c);
+		return buf;
+	}
+	return NULL;
+}
+
+static const char *prom_escape(unsigned char c, char buf[8])
+{
+	(void)buf;
+	return c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+}
+
+void json_write_string(FILE *f, const char *s)
+{
+	write_quoted(f, s, json_escape);
+}
+
 void prom_write_label_value(FILE *f, const char *s)
 {
-	fputc_unlocked('"', f);
-	const char *p = s, *run = p;
-	for (; p && *p; p++) {
-		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
-		if (!esc)
-			continue;
-		if (p > run)
-			fwrite_unlocked(run, 1, p - run, f);
-		fputs_unlocked(esc, f);
-		run = p + 1;
-	}
-	if (p && p > run)
-		fwrite_unlocked(run, 1, p - run, f);
-	fputc_unlocked('"', f);
+	write_quoted(f, s, prom_escape);
 }
 
 static void write_number(FILE *f, double d)
