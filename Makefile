@@ -46,6 +46,9 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS) $(BPF_HDRS) | $(BUILD)/common
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# common/maplist.c embeds its own BPF object (the map iterator).
+$(BUILD)/common/maplist.o: $(BUILD)/maplist.skel.h
+
 $(BUILD)/%.o: tools/%.c $(BUILD)/%.skel.h $(COMMON_HDRS) $(BPF_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 

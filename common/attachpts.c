@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "attachpts.h"
+#include "maplist.h"
 #include "bpfobj.h"
 #include "probe.h"
 #include "util.h"
@@ -414,30 +415,32 @@ static void walk_sockmaps(struct ap_list *l)
 {
 	static const uint32_t types[] = { BPF_SK_SKB_STREAM_PARSER, BPF_SK_SKB_STREAM_VERDICT,
 					  BPF_SK_MSG_VERDICT, 38 /* BPF_SK_SKB_VERDICT */ };
-	uint32_t *mids = NULL;
-	int nm = bpfobj_ids(OBJ_MAP, &mids);
-	for (int i = 0; i < nm; i++) {
+	struct maplist ml;
+	/* types from the map iterator: only sockmaps are opened (never a prog array) */
+	if (maplist_read(&ml))
+		return;
+	for (int i = 0; i < ml.n; i++) {
 		struct bpf_map_info info;
-		int fd = bpfobj_map_open(mids[i], &info);
+		if (ml.v[i].type != BPF_MAP_TYPE_SOCKMAP && ml.v[i].type != BPF_MAP_TYPE_SOCKHASH)
+			continue;
+		int fd = maplist_open(&ml.v[i], &info);
 		if (fd < 0)
 			continue;
-		if (info.type == BPF_MAP_TYPE_SOCKMAP || info.type == BPF_MAP_TYPE_SOCKHASH) {
-			for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-				uint32_t *ids, n;
-				query_ids(fd, types[t], &ids, &n);
-				for (uint32_t k = 0; k < n; k++) {
-					struct attachpt *a = ap_add(l, "sockmap");
-					a->prog_id = ids[k];
-					snprintf(a->target, sizeof(a->target), "map %u %s", info.id, info.name);
-					snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(types[t]));
-					snprintf(a->id, sizeof(a->id), "sockmap:%u:%u:%u", info.id, types[t], ids[k]);
-				}
-				free(ids);
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			uint32_t *ids, n;
+			query_ids(fd, types[t], &ids, &n);
+			for (uint32_t k = 0; k < n; k++) {
+				struct attachpt *a = ap_add(l, "sockmap");
+				a->prog_id = ids[k];
+				snprintf(a->target, sizeof(a->target), "map %u %s", info.id, info.name);
+				snprintf(a->detail, sizeof(a->detail), "%s", attach_type_name(types[t]));
+				snprintf(a->id, sizeof(a->id), "sockmap:%u:%u:%u", info.id, types[t], ids[k]);
 			}
+			free(ids);
 		}
 		close(fd);
 	}
-	free(mids);
+	maplist_free(&ml);
 }
 
 /* ---- perf events held by processes ----------------------------------------------- */

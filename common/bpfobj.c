@@ -99,11 +99,19 @@ int bpfobj_prog_map_ids(int prog_fd, uint32_t **ids)
 
 int fdinfo_u64(int fd, const char *key, uint64_t *val)
 {
+	return proc_fdinfo_u64(0, fd, key, val);
+}
+
+int proc_fdinfo_u64(int pid, int fd, const char *key, uint64_t *val)
+{
 	char path[64], line[256];
 	size_t klen = strlen(key);
 	int ret = -ENOENT;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	else
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -156,21 +164,22 @@ const char *prog_type_name(uint32_t type)
 	return buf;
 }
 
-int bpfobj_owners(struct bpf_program *owners_scan, struct owner **out)
+int bpfobj_iter_read(struct bpf_program *prog, size_t recsize, void (*fn)(const void *rec, void *ctx),
+		     void *ctx)
 {
 	struct bpf_link *link;
-	struct owner_rec rec;
-	struct owner *arr = NULL;
-	int n = 0, cap = 0, fd;
-	char buf[sizeof(rec) * 256];
+	char buf[4096];
 	size_t have = 0;
+	int fd, err = 0;
 
-	link = bpf_program__attach_iter(owners_scan, NULL);
+	if (recsize == 0 || recsize > sizeof(buf))
+		return -EINVAL;
+	link = bpf_program__attach_iter(prog, NULL);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0) {
-		int err = -errno;
+		err = -errno;
 		bpf_link__destroy(link);
 		return err;
 	}
@@ -179,37 +188,56 @@ int bpfobj_owners(struct bpf_program *owners_scan, struct owner **out)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			int err = -errno;
-			free(arr);
-			close(fd);
-			bpf_link__destroy(link);
-			return err;
+			err = -errno;
+			break;
 		}
 		if (r == 0)
 			break;
 		have += r;
 		size_t off = 0;
-		for (; off + sizeof(rec) <= have; off += sizeof(rec)) {
-			memcpy(&rec, buf + off, sizeof(rec));
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				arr = xrealloc(arr, cap * sizeof(*arr));
-			}
-			arr[n].pid = rec.pid;
-			arr[n].id = rec.id;
-			arr[n].fd = rec.fd;
-			arr[n].kind = rec.kind;
-			memcpy(arr[n].comm, rec.comm, sizeof(rec.comm));
-			arr[n].comm[15] = '\0';
-			n++;
-		}
+		for (; off + recsize <= have; off += recsize)
+			fn(buf + off, ctx);
 		memmove(buf, buf + off, have - off);
 		have -= off;
 	}
 	close(fd);
 	bpf_link__destroy(link);
-	*out = arr;
-	return n;
+	return err;
+}
+
+struct owner_list {
+	struct owner *v;
+	int n, cap;
+};
+
+static void add_owner(const void *p, void *ctx)
+{
+	struct owner_list *l = ctx;
+	struct owner_rec rec;
+	memcpy(&rec, p, sizeof(rec));
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	struct owner *o = &l->v[l->n++];
+	o->pid = rec.pid;
+	o->id = rec.id;
+	o->fd = rec.fd;
+	o->kind = rec.kind;
+	memcpy(o->comm, rec.comm, sizeof(rec.comm));
+	o->comm[15] = '\0';
+}
+
+int bpfobj_owners(struct bpf_program *owners_scan, struct owner **out)
+{
+	struct owner_list l = { 0 };
+	int err = bpfobj_iter_read(owners_scan, sizeof(struct owner_rec), add_owner, &l);
+	if (err) {
+		free(l.v);
+		return err;
+	}
+	*out = l.v;
+	return l.n;
 }
 
 /* ---- pins ----------------------------------------------------------- */

@@ -22,10 +22,17 @@ int bpfobj_prog_map_ids(int prog_fd, uint32_t **ids);
 
 /* Read "key:\tvalue" from /proc/self/fdinfo/FD. */
 int fdinfo_u64(int fd, const char *key, uint64_t *val);
+/* The same from another process's /proc/PID/fdinfo/FD (pid 0: self). */
+int proc_fdinfo_u64(int pid, int fd, const char *key, uint64_t *val);
 
 const char *map_type_name(uint32_t type);   /* "hash", "lru_hash", ... */
 int map_type_from_name(const char *name);   /* -1 if unknown */
 const char *prog_type_name(uint32_t type);
+
+/* Run an iterator program (attached without a target) and hand each
+ * fixed-size record to fn.  Returns 0 or -errno. */
+int bpfobj_iter_read(struct bpf_program *prog, size_t recsize, void (*fn)(const void *rec, void *ctx),
+		     void *ctx);
 
 struct owner {
 	uint32_t pid, id, fd, kind;

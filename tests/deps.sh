@@ -3,7 +3,7 @@
 # need.  Idempotent; does nothing (quickly) when all are present.
 set -euo pipefail
 pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config
-      libcmocka-dev bats jq iproute2 ethtool mandoc valgrind
+      libcmocka-dev bats jq iproute2 ethtool mandoc valgrind strace
       prometheus prometheus-node-exporter bpftrace curl
       qemu-system-x86 busybox-static kmod xz-utils graphviz)
 missing=()

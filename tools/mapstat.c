@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpfobj.h"
+#include "maplist.h"
 #include "loop.h"
 #include "opts.h"
 #include "output.h"
@@ -419,6 +420,17 @@ struct map_row {
 
 /* ---- one snapshot --------------------------------------------------- */
 
+/* Memory charged to a map, read from a holder's own fdinfo: no map is opened
+ * (a prog array must never be: common/maplist.h).  The fd number is checked
+ * against the map id in case the holder reused it meanwhile. */
+static int holder_memlock(const struct owner *ow, uint64_t *bytes)
+{
+	uint64_t id;
+	if (proc_fdinfo_u64((int)ow->pid, (int)ow->fd, "map_id", &id) || id != ow->id)
+		return -ENOENT;
+	return proc_fdinfo_u64((int)ow->pid, (int)ow->fd, "memlock", bytes);
+}
+
 static struct map_count *run_map_iter(int *n)
 {
 	struct bpf_program *p = have_kfunc && o.method == PREF_AUTO ? skel->progs.maps_kfunc
@@ -461,8 +473,9 @@ static bool path_under(const char *path, const char *root)
 
 static int snapshot(double dt, bool interval_mode)
 {
-	uint32_t *ids = NULL;
-	int nids = bpfobj_ids(OBJ_MAP, &ids);
+	struct maplist ml;
+	int lerr = maplist_read(&ml);
+	int nids = ml.n;
 	int nmc = 0;
 	struct map_count *mc;
 	struct owner *own = NULL;
@@ -476,8 +489,8 @@ static int snapshot(double dt, bool interval_mode)
 	struct prev *next_prev;
 	int nnext = 0;
 
-	if (nids < 0)
-		die(EXIT_FAIL, "cannot list BPF maps: %s", errno_name(-nids));
+	if (lerr)
+		die(EXIT_FAIL, "cannot list BPF maps with a map iterator: %s", errno_name(-lerr));
 	mc = o.method == PREF_WALK ? NULL : run_map_iter(&nmc);
 	if (!o.no_owners && have_owner_iter) {
 		nown = bpfobj_owners(skel->progs.owners_scan, &own);
@@ -515,10 +528,16 @@ static int snapshot(double dt, bool interval_mode)
 	next_prev = xcalloc(nids ? nids : 1, sizeof(*next_prev));
 
 	for (int i = 0; i < nids; i++) {
+		const struct maplist_ent *e = &ml.v[i];
 		struct map_row row = {};
-		int fd = bpfobj_map_open(ids[i], &row.info);
-		if (fd < 0)
-			continue; /* deleted meanwhile */
+		int fd = -1;
+		row.info.id = e->id;
+		row.info.type = e->type;
+		row.info.key_size = e->key_size;
+		row.info.value_size = e->value_size;
+		row.info.max_entries = e->max_entries;
+		row.info.map_flags = e->flags;
+		memcpy(row.info.name, e->name, sizeof(row.info.name));
 		if (is_own_map(row.info.id) || !selected_static(&row.info))
 			goto next;
 		if (o.pid) {
@@ -544,9 +563,23 @@ static int snapshot(double dt, bool interval_mode)
 				row.entries = mc[k].entries;
 			}
 		}
-		if (row.method == CM_NONE)
-			row.method = count_other(fd, &row.info, &row.entries);
-		row.have_mem = !fdinfo_u64(fd, "memlock", &row.memlock);
+		if (e->type == BPF_MAP_TYPE_PROG_ARRAY) {
+			/* slots from the iterator; memory from a holder's fdinfo */
+			if (row.method == CM_NONE && e->slots_known) {
+				row.method = CM_SLOTS;
+				row.entries = e->nslots;
+			}
+			for (int k = 0; k < nown && !row.have_mem; k++)
+				row.have_mem = own[k].kind == OBJ_MAP && own[k].id == e->id &&
+					       !holder_memlock(&own[k], &row.memlock);
+		} else {
+			fd = maplist_open(e, &row.info);
+			if (fd < 0)
+				continue; /* deleted meanwhile */
+			if (row.method == CM_NONE)
+				row.method = count_other(fd, &row.info, &row.entries);
+			row.have_mem = !fdinfo_u64(fd, "memlock", &row.memlock);
+		}
 
 		struct record *r = snap_add(sn);
 		rec_u64(r, F_ID, row.info.id);
@@ -616,7 +649,8 @@ static int snapshot(double dt, bool interval_mode)
 		if (o.warn || o.crit)
 			rec_str(r, F_LEVEL, level);
 next:
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 	}
 
 	/* memlock-charged kernels: warn when an owner nears RLIMIT_MEMLOCK */
@@ -628,15 +662,9 @@ next:
 			continue;
 		uint64_t held = 0, limit;
 		for (int q = 0; q < nown; q++) {
-			struct bpf_map_info mi;
-			uint64_t ml;
-			if (own[q].pid != own[k].pid || own[q].kind != OBJ_MAP)
-				continue;
-			int mfd = bpfobj_map_open(own[q].id, &mi);
-			if (mfd >= 0 && !fdinfo_u64(mfd, "memlock", &ml))
-				held += ml;
-			if (mfd >= 0)
-				close(mfd);
+			uint64_t bytes;
+			if (own[q].pid == own[k].pid && own[q].kind == OBJ_MAP && !holder_memlock(&own[q], &bytes))
+				held += bytes;
 		}
 		if (!proc_memlock_limit(own[k].pid, &limit) && limit != UINT64_MAX && held * 10 >= limit * 9)
 			warnx_("pid %u (%s) holds %" PRIu64 " bytes of BPF maps, %.0f%% of its RLIMIT_MEMLOCK (%" PRIu64 ")",
@@ -651,7 +679,7 @@ next:
 	bpfobj_pins_free(pins, npins);
 	free(prog_ids);
 	free(uses);
-	free(ids);
+	maplist_free(&ml);
 	return snap_end(sn);
 }
 
@@ -673,8 +701,7 @@ static int owners_view(void)
 			continue;
 		uint64_t held = 0, nmaps = 0, limit;
 		for (int q = 0; q < nown; q++) {
-			struct bpf_map_info mi;
-			uint64_t ml;
+			uint64_t bytes;
 			bool dup = false;
 			if (own[q].pid != own[k].pid || own[q].kind != OBJ_MAP)
 				continue;
@@ -682,13 +709,10 @@ static int owners_view(void)
 				dup |= own[d].pid == own[q].pid && own[d].kind == OBJ_MAP && own[d].id == own[q].id;
 			if (dup)
 				continue;
-			int mfd = bpfobj_map_open(own[q].id, &mi);
-			if (mfd < 0)
-				continue;
+			if (holder_memlock(&own[q], &bytes))
+				continue; /* closed meanwhile */
 			nmaps++;
-			if (!fdinfo_u64(mfd, "memlock", &ml))
-				held += ml;
-			close(mfd);
+			held += bytes;
 		}
 		if (!nmaps)
 			continue;
@@ -713,15 +737,23 @@ static int owners_view(void)
 static int prefixes(void)
 {
 	struct bpf_map_info info;
-	int fd = bpfobj_map_open(o.prefixes_id, &info);
+	struct maplist ml;
+	int err = maplist_read(&ml);
+	if (err)
+		die(EXIT_FAIL, "cannot list BPF maps with a map iterator: %s", errno_name(-err));
+	const struct maplist_ent *e = maplist_find(&ml, o.prefixes_id);
+	if (!e)
+		die(EXIT_NOTFOUND, "no BPF map with id %u (list maps with: mapstat)", o.prefixes_id);
+	if (e->type != BPF_MAP_TYPE_LPM_TRIE)
+		die(EXIT_USAGE, "map %u is a %s, --prefixes needs an lpm_trie", e->id, map_type_name(e->type));
+	int fd = maplist_open(e, &info);
+	maplist_free(&ml);
 	if (fd < 0)
 		die(EXIT_NOTFOUND, "no BPF map with id %u (list maps with: mapstat)", o.prefixes_id);
-	if (info.type != BPF_MAP_TYPE_LPM_TRIE)
-		die(EXIT_USAGE, "map %u is a %s, --prefixes needs an lpm_trie", info.id, map_type_name(info.type));
 	uint32_t maxlen = (info.key_size - 4) * 8;
 	uint64_t *hist = xcalloc(maxlen + 1, sizeof(uint64_t));
 	char *a = xcalloc(1, info.key_size), *b = xcalloc(1, info.key_size);
-	int err = bpf_map_get_next_key(fd, NULL, a);
+	err = bpf_map_get_next_key(fd, NULL, a);
 	while (!err) {
 		uint32_t plen;
 		memcpy(&plen, a, 4);
@@ -767,13 +799,15 @@ int main(int argc, char **argv)
 	}
 	if (!probe_iter("bpf_map"))
 		die(EXIT_NOFEATURE, "kernel lacks BPF map iterators (iter/bpf_map, Linux 5.8+)");
-	for (int i = 0; i < o.nids; i++) {
-		struct bpf_map_info info;
-		int fd = bpfobj_map_open(o.ids[i], &info);
-		if (fd < 0)
+	struct maplist ml;
+	err = maplist_read(&ml);
+	if (err)
+		die(err == -EPERM || err == -EACCES ? EXIT_PERM : EXIT_FAIL,
+		    "cannot list BPF maps with a map iterator: %s", errno_name(-err));
+	for (int i = 0; i < o.nids; i++)
+		if (!maplist_find(&ml, o.ids[i]))
 			die(EXIT_NOTFOUND, "no BPF map with id %u (list maps with: mapstat)", o.ids[i]);
-		close(fd);
-	}
+	maplist_free(&ml);
 	if (o.pid && !proc_exists(o.pid))
 		die(EXIT_NOTFOUND, "no process with pid %d", o.pid);
 	if (o.pinned && access(o.pinned, F_OK))

@@ -20,6 +20,7 @@
 #include "bpfobj.h"
 #include "graph.h"
 #include "ksyms.h"
+#include "maplist.h"
 #include "loop.h"
 #include "opts.h"
 #include "output.h"
@@ -198,6 +199,7 @@ struct model {
 	struct progrec *all; /* run stats of every program (profiling) */
 	int nall;
 	bool *sel_prog, *sel_array, *sel_ap; /* --prog selection, by index */
+	int unknown_slots; /* prog arrays whose slots the iterator could not read */
 };
 
 /* Objects that are the tool's own. */
@@ -270,8 +272,8 @@ static void scan_prog(struct tg_prog *p, int fd, const struct bpf_prog_info *inf
 
 static void collect(struct model *m, bool profiling)
 {
-	uint32_t *pids = NULL, *mids = NULL;
-	int np, nm;
+	uint32_t *pids = NULL;
+	int np;
 
 	memset(m, 0, sizeof(*m));
 	int nap = attachpts_collect(&m->ap, &m->nnetns);
@@ -282,32 +284,32 @@ static void collect(struct model *m, bool profiling)
 		if (!has_id(own_progs, nown_progs, m->ap[i].prog_id))
 			m->ap[m->nap++] = m->ap[i];
 
-	/* prog arrays and their slots */
-	nm = bpfobj_ids(OBJ_MAP, &mids);
-	if (nm < 0)
-		die(EXIT_FAIL, "cannot list BPF maps: %s", errno_name(-nm));
-	for (int i = 0; i < nm; i++) {
-		struct bpf_map_info info;
-		if (has_id(own_maps, nown_maps, mids[i]))
+	/* prog arrays and their slots, read by the map iterator: a prog array
+	 * is never opened by id (common/maplist.h says why) */
+	struct maplist ml;
+	int err = maplist_read(&ml);
+	if (err)
+		die(err == -EPERM || err == -EACCES ? EXIT_PERM : EXIT_NOFEATURE,
+		    "cannot list BPF maps with a map iterator: %s", errno_name(-err));
+	for (int i = 0; i < ml.n; i++) {
+		const struct maplist_ent *e = &ml.v[i];
+		if (e->type != BPF_MAP_TYPE_PROG_ARRAY || has_id(own_maps, nown_maps, e->id))
 			continue;
-		int fd = bpfobj_map_open(mids[i], &info);
-		if (fd < 0)
-			continue;
-		if (info.type == BPF_MAP_TYPE_PROG_ARRAY) {
-			struct tg_array *a = tg_add_array(&m->tg, info.id, info.max_entries);
-			for (uint32_t k = 0; k < info.max_entries; k++) {
-				uint32_t prog;
-				if (!bpf_map_lookup_elem(fd, &k, &prog) && prog)
-					tg_array_add_slot(a, k, prog);
-			}
-			m->ar = xrealloc(m->ar, (m->nar + 1) * sizeof(*m->ar));
-			m->ar[m->nar].id = info.id;
-			memcpy(m->ar[m->nar].name, info.name, sizeof(info.name));
-			m->nar++;
-		}
-		close(fd);
+		struct tg_array *a = tg_add_array(&m->tg, e->id, e->max_entries);
+		for (uint32_t k = 0; k < e->nslots; k++)
+			tg_array_add_slot(a, e->slots[k].slot, e->slots[k].prog);
+		if (!e->slots_known)
+			m->unknown_slots++;
+		m->ar = xrealloc(m->ar, (m->nar + 1) * sizeof(*m->ar));
+		m->ar[m->nar].id = e->id;
+		memcpy(m->ar[m->nar].name, e->name, sizeof(m->ar[m->nar].name));
+		m->nar++;
 	}
-	free(mids);
+	maplist_free(&ml);
+	static bool told;
+	if (!told)
+		note("prog arrays: %s", maplist_mechanism());
+	told = true;
 
 	/* programs: attached ones, those using prog arrays, those in slots */
 	np = bpfobj_ids(OBJ_PROG, &pids);
@@ -954,6 +956,9 @@ static int emit(const struct model *m, const struct profile *pf, const struct mo
 	char a[160], b[32];
 
 	graph_meta_num(g, "netns_scanned", "Network namespaces searched for XDP and TC programs", m->nnetns);
+	if (m->unknown_slots)
+		graph_meta(g, "prog_arrays", "%s: the slots of %d arrays were not read (see CAVEATS)",
+			   maplist_mechanism(), m->unknown_slots);
 	if (pf && pf->valid) {
 		graph_meta(g, "sampling", "perf_event cpu-clock at %u Hz on %d CPUs, JIT image attribution",
 			   o.freq, nperf);
