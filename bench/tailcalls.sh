@@ -2,8 +2,8 @@
 # tailcalls benchmarks, side by side with what a user would run instead:
 #  1. sampling overhead: BPF_PROG_TEST_RUN throughput of the fixture's XDP
 #     pipeline with nothing running, with `tailcalls -i` running (default
-#     999 Hz sampling + BPF_ENABLE_STATS), with run stats alone, and with
-#     bpftrace's profile:hz:999 as the peer;
+#     999 Hz sampling), with `tailcalls -i --run-stats` (+ BPF_ENABLE_STATS),
+#     with run stats alone, and with bpftrace's profile:hz:999 as the peer;
 #  2. building the graph of ~1,000 programs (copies of a 36-program chain):
 #     `tailcalls -o json` vs `bpftool prog show` + `bpftool map dump` of every
 #     prog array; peak RSS; start-up of the profile mode.
@@ -73,7 +73,7 @@ with_tailcalls() { # extra options...
 	tool=$!
 	wait_for "$tmp/tool.err" "sampling started"
 	sample
-	# the sampling program's own cost, from the run stats the tool turned on
+	# the sampling program's own cost, from the run stats (--run-stats runs only)
 	bpftool prog show -j | jq -r '.[] | select(.name == "sample_ip" and (.run_cnt // 0) > 0) |
 		"\(.run_time_ns / .run_cnt)"' >>"$tmp/per_sample"
 	kill "$tool"; wait "$tool" 2>/dev/null; tool=
@@ -97,6 +97,7 @@ with_bpftrace() {
 for _ in $(seq 1 "$RUNS"); do
 	sample >>"$tmp/base"
 	with_tailcalls >>"$tmp/t999"
+	with_tailcalls --run-stats >>"$tmp/trs"
 	sample >>"$tmp/base"
 	with_tailcalls -F 9999 >>"$tmp/t9999"
 	with_stats >>"$tmp/stats"
@@ -105,6 +106,7 @@ done
 base=$(median <"$tmp/base")
 with=$(median <"$tmp/t999")
 with9999=$(median <"$tmp/t9999")
+withrs=$(median <"$tmp/trs")
 stats=$(median <"$tmp/stats")
 bt=
 [ -n "$bt_ok" ] && [ -s "$tmp/bt" ] && bt=$(median <"$tmp/bt")
@@ -113,7 +115,8 @@ pps() { awk -v n="$1" 'BEGIN { printf "%.0f", 1e9 / n }'; }
 printf '%-52s %8s %12s %10s %6s\n' "while running" "ns/run" "(min-max)" "runs/s" "ratio"
 row() { printf '%-52s %8s %12s %10s %6s\n' "$1" "$2" "($(spread "$3"))" "$(pps "$2")" "$(ratio "$(pps "$2")" "$(pps "$base")")"; }
 row "nothing" "$base" "$tmp/base"
-row "tailcalls -i (999 Hz sampling + BPF_ENABLE_STATS)" "$with" "$tmp/t999"
+row "tailcalls -i (999 Hz sampling)" "$with" "$tmp/t999"
+row "tailcalls -i --run-stats (+ BPF_ENABLE_STATS)" "$withrs" "$tmp/trs"
 row "tailcalls -i -F 9999" "$with9999" "$tmp/t9999"
 row "run stats alone (kernel.bpf_stats_enabled=1)" "$stats" "$tmp/stats"
 if [ -n "$bt" ]; then

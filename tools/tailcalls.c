@@ -39,11 +39,17 @@ static struct {
 	int nids;
 	unsigned freq;
 	bool freq_set;
+	bool run_stats;
 } o = { .freq = DEFAULT_FREQ };
+
+enum { OPT_RUN_STATS = 0x100 };
 
 static const struct argp_option options[] = {
 	{ "prog", 'P', "ID", 0, "Only the pipelines program ID is part of (repeatable)", 1 },
 	{ "frequency", 'F', "HZ", 0, "With an interval: samples per second on each CPU (default 999)", 1 },
+	{ "run-stats", OPT_RUN_STATS, NULL, 0,
+	  "With an interval: turn on the kernel's BPF run statistics for run_cnt and run time; every BPF "
+	  "program on the machine then pays two clock reads per run while tailcalls runs (see OVERHEAD)", 1 },
 	{ 0 },
 };
 
@@ -83,6 +89,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'F':
 		o.freq = opt_u32("--frequency", arg, 1, max_sample_rate());
 		o.freq_set = true;
+		break;
+	case OPT_RUN_STATS:
+		o.run_stats = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -457,7 +466,8 @@ struct profile {
 
 static struct tailcalls_bpf *skel;
 static int ncpus;
-static int stats_fd = -1;
+static int stats_fd = -1;    /* ours, with --run-stats */
+static bool stats_on;         /* run_cnt/run_time_ns are being counted */
 static const char *stats_note;
 static char fentry_verdict[160];
 static bool fentry_fires;
@@ -925,7 +935,7 @@ static void add_prog_node(struct graph *g, const struct model *m, const struct t
 	for (int k = 0; r && k < nf; k++)
 		rec_list_u64(n, P_FSAMPLES, fs[k]);
 	free(fs);
-	if (stats_fd >= 0 && r && prev) {
+	if (stats_on && r && prev) {
 		const struct progrec *b = find_pr(prev->all, prev->nall, p->id);
 		const struct progrec *a = find_pr(m->all, m->nall, p->id);
 		if (a && b) {
@@ -962,7 +972,7 @@ static int emit(const struct model *m, const struct profile *pf, const struct mo
 	if (pf && pf->valid) {
 		graph_meta(g, "sampling", "perf_event cpu-clock at %u Hz on %d CPUs, JIT image attribution",
 			   o.freq, nperf);
-		graph_meta(g, "run_stats", "%s", stats_fd >= 0 ? "bpf_enable_stats" : stats_note);
+		graph_meta(g, "run_stats", "%s", stats_note);
 		graph_meta(g, "fentry_tail_call_entry", "%s", fentry_verdict);
 		graph_meta(g, "entry_counts", "%s", fentry_fires ? "fentry" : "unavailable");
 		graph_meta_num(g, "interval_seconds", "Length of the interval measured", pf->seconds);
@@ -1092,6 +1102,37 @@ static int emit(const struct model *m, const struct profile *pf, const struct mo
 
 /* ---- main -------------------------------------------------------------------- */
 
+/* Run statistics cost every BPF program on the machine two clock reads per
+ * run, so they are turned on only when asked; if someone else already turned
+ * them on, they are free to read. */
+static void set_run_stats(void)
+{
+	unsigned on = 0;
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+	if (f) {
+		if (fscanf(f, "%u", &on) != 1)
+			on = 0;
+		fclose(f);
+	}
+	if (o.run_stats) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd >= 0) {
+			stats_on = true;
+			stats_note = "bpf_enable_stats";
+			return;
+		}
+		stats_note = errno == EINVAL ? "unavailable: kernel lacks BPF_ENABLE_STATS (Linux 5.8+)"
+					     : "unavailable: BPF_ENABLE_STATS refused";
+		note("run_cnt/run_time_seconds: %s (%s)", stats_note, errno_name(errno));
+	} else if (on) {
+		stats_on = true;
+		stats_note = "kernel.bpf_stats_enabled (already on)";
+	} else {
+		stats_note = "off (--run-stats turns them on, at a cost to every BPF program)";
+	}
+}
+
+
 static void own_objects(void)
 {
 	struct bpf_program *p;
@@ -1122,6 +1163,8 @@ int main(int argc, char **argv)
 	bool profiling = copts.interval_set || copts.count > 1;
 	if (o.freq_set && !profiling)
 		die(EXIT_USAGE, "--frequency needs an interval: tailcalls -i SEC -F HZ (see --help)");
+	if (o.run_stats && !profiling)
+		die(EXIT_USAGE, "--run-stats needs an interval: tailcalls -i SEC --run-stats (see --help)");
 	require_bpf_privileges();
 	probe_require_btf();
 	for (int i = 0; i < o.nids; i++) {
@@ -1147,18 +1190,13 @@ int main(int argc, char **argv)
 		own_objects();
 		selftest();
 		note("fentry on tail-call entry: %s", fentry_verdict);
-		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-		if (stats_fd < 0) {
-			stats_note = errno == EINVAL ? "unavailable: kernel lacks BPF_ENABLE_STATS (Linux 5.8+)"
-						     : "unavailable: BPF_ENABLE_STATS refused";
-			note("run_cnt/run_time_seconds: %s (%s)", stats_note, errno_name(errno));
-		}
+		set_run_stats();
 	}
 	if (!profiling) {
 		for (int i = P_SAMPLES; i <= P_ENTRIES; i++)
 			pfields[i].flags = 0;
 	} else {
-		if (stats_fd < 0)
+		if (!stats_on)
 			pfields[P_RUNCNT].flags = pfields[P_RUNTIME].flags = pfields[P_AVG].flags = 0;
 		if (!fentry_fires)
 			pfields[P_ENTRIES].flags = 0;

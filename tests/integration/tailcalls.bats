@@ -292,7 +292,7 @@ profile_run() {
 	hz=$(cat /proc/sys/kernel/perf_event_max_sample_rate)
 	[ "$hz" -gt 2999 ] && hz=2999
 	echo "$hz" >"$d/hz"
-	"$B/tailcalls" -P "$root" -i 600 -c 1 -F "$hz" -o json -v >"$d/out.json" 2>"$d/err" 3>&- &
+	"$B/tailcalls" -P "$root" -i 600 -c 1 -F "$hz" --run-stats -o json -v >"$d/out.json" 2>"$d/err" 3>&- &
 	local tp=$!
 	wait_for "$d/err" "sampling started"
 	bpftool prog run id "$root" data_in "$PKT" repeat "$repeat" >"$d/load.txt"
@@ -410,6 +410,29 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	assert_one_line_error "output format dot is only for graph tools"
 }
 
+@test "tailcalls: without --run-stats, profiling leaves the kernel's run statistics off (they tax every BPF program)" {
+	[ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 0 ] || skip_because "kernel.bpf_stats_enabled is already on (another process)"
+	local root
+	root=$(prog xdp_root)
+	"$B/tailcalls" -P "$root" -i 60 -o json -v >"$TC_DIR/nostats.json" 2>"$TC_DIR/nostats.err" 3>&- &
+	local tp=$!
+	wait_for "$TC_DIR/nostats.err" "sampling started"
+	# the kernel does not count: run_cnt of the root stays put under load
+	local before
+	before=$(run_cnt "$root")
+	bpftool prog run id "$root" data_in "$PKT" repeat 1000 >/dev/null
+	assert_eq "$(cat /proc/sys/kernel/bpf_stats_enabled)" 0 "kernel.bpf_stats_enabled while profiling"
+	assert_eq "$(run_cnt "$root")" "$before" "run_cnt of the root while profiling without --run-stats"
+	kill -INT "$tp"
+	wait "$tp"
+	# and the output says so instead of printing zeros
+	jq -e '.run_stats | startswith("off")' "$TC_DIR/nostats.json"
+	jq -e '[.nodes[] | select(.kind == "prog") | has("run_cnt")] | any | not' "$TC_DIR/nostats.json"
+	run "$B/tailcalls" --run-stats
+	[ "$status" -eq 2 ]
+	assert_one_line_error "--run-stats needs an interval"
+}
+
 @test "tailcalls [kernel]: nothing left loaded or attached, and run stats switched off, after exit, SIGINT and SIGKILL" {
 	[ "$(own_objects)" -eq 0 ] || skip_because "another tailcalls is running"
 	local root
@@ -418,7 +441,7 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	[ "$status" -eq 0 ]
 	wait_own_gone
 	for sig in INT KILL; do
-		"$B/tailcalls" -P "$root" -i 60 -v >/dev/null 2>"$TC_DIR/sig.err" 3>&- &
+		"$B/tailcalls" -P "$root" -i 60 --run-stats -v >/dev/null 2>"$TC_DIR/sig.err" 3>&- &
 		local tp=$!
 		wait_for "$TC_DIR/sig.err" "sampling started"
 		[ "$(own_objects)" -gt 0 ]
