@@ -4,9 +4,13 @@
 #     connect / send 1 KiB / close churn, without and with tcpchrono;
 #  2. one live-mode sweep over N established connections against `ss -ti`
 #     (and `ss -tip`, which also names owners, as tcpchrono does) over the
-#     same set; start-up time and peak RSS.
+#     same set; start-up time and peak RSS;
+#  3. the cost on a path tcpchrono does not observe: a system-call-bound
+#     `dd bs=1` to /dev/null, without tcpchrono, with it (default mode) and
+#     with --method syscalls (the only mode that hooks system calls).
 # Everything runs in a private network namespace on its loopback.
-# Environment: RUNS (5), CHURN_SECS (3), CONNS (10000), PART2_ONLY=1 skips 1.
+# Environment: RUNS (5), CHURN_SECS (3), CONNS (10000), DD_COUNT (1000000),
+# PART2_ONLY=1 skips 1, DD_ONLY=1 runs only 3.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -59,13 +63,61 @@ churn() {
 echo "# tcpchrono benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  kernel $(uname -r)  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc/loadavg)"
 mech=$("$B/tcpchrono" -i 0.01 -c 1 -o json 2>/dev/null | jq -r .owners)
 echo "# owners of accepted connections: $mech"
+
+# dd_secs [ARGS...]: median of RUNS dd runs (seconds, dd's own figure) with
+# tcpchrono ARGS running meanwhile (none: baseline).
+dd_secs() {
+	local p= i
+	if [ $# -gt 0 ]; then
+		"$B/tcpchrono" "$@" >/dev/null 2>"$tmp/dd.err" &
+		p=$!
+		for _ in $(seq 1 300); do
+			ls -l "/proc/$p/fd" 2>/dev/null | grep -q bpf_link && break
+			sleep 0.1
+		done
+		sleep 0.3
+	fi
+	for i in $(seq 1 "$RUNS"); do
+		dd if=/dev/zero of=/dev/null bs=1 count="${DD_COUNT:-1000000}" 2>&1 | awk '/copied/ { print $(NF-3) }'
+	done | median
+	if [ -n "$p" ]; then
+		kill -INT "$p"
+		wait "$p"
+	fi
+}
+part3() {
+	echo
+	echo "## 3. system-call-bound dd bs=1 count=${DD_COUNT:-1000000} to /dev/null (median of $RUNS; 3 rounds, interleaved)"
+	printf '%-40s %9s %9s %9s\n' "running meanwhile" "round 1" "round 2" "round 3"
+	local r n b d y
+	declare -A ddr
+	for r in 1 2 3; do
+		ddr[none$r]=$(dd_secs)
+		ddr[default$r]=$(dd_secs -o json)
+		ddr[sys$r]=$(dd_secs -o json --method syscalls)
+	done
+	printf '%-40s %9s %9s %9s\n' "none (baseline)" "${ddr[none1]}" "${ddr[none2]}" "${ddr[none3]}"
+	printf '%-40s %9s %9s %9s\n' "tcpchrono (default)" "${ddr[default1]}" "${ddr[default2]}" "${ddr[default3]}"
+	printf '%-40s %9s %9s %9s\n' "tcpchrono --method syscalls" "${ddr[sys1]}" "${ddr[sys2]}" "${ddr[sys3]}"
+	n=$(( 2 * ${DD_COUNT:-1000000} ))
+	b=$(printf '%s\n' "${ddr[none1]}" "${ddr[none2]}" "${ddr[none3]}" | median)
+	d=$(printf '%s\n' "${ddr[default1]}" "${ddr[default2]}" "${ddr[default3]}" | median)
+	y=$(printf '%s\n' "${ddr[sys1]}" "${ddr[sys2]}" "${ddr[sys3]}" | median)
+	echo "ratio default / none:  $(ratio "$d" "$b")"
+	echo "ratio syscalls / none: $(ratio "$y" "$b")  ($(awk -v a="$y" -v b="$b" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / n * 1e9 }') ns per system call, $n system calls)"
+}
+if [ -n "${DD_ONLY:-}" ]; then
+	part3
+	exit 0
+fi
+
 if [ -z "${PART2_ONLY:-}" ]; then
 echo
 echo "## 1. connect / 1 KiB / close churn on loopback (median of $RUNS x ${CHURN_SECS}s, runs interleaved)"
 echo "# cpu: user+system CPU of both ends of the churn per connection, where the BPF programs run;"
 echo "# tool cpu: tcpchrono's own CPU per connection (reading and printing 2 close events)"
-labels=("none (baseline)" "tcpchrono (close events, json to /dev/null)" "tcpchrono --method raw_tp" "tcpchrono -P 9 (all filtered out in BPF)")
-args=("" "-o json" "--method raw_tp -o json" "-P 9 -o json")
+labels=("none (baseline)" "tcpchrono (close events, json to /dev/null)" "tcpchrono --method raw_tp" "tcpchrono -P 9 (all filtered out in BPF)" "tcpchrono --method syscalls")
+args=("" "-o json" "--method raw_tp -o json" "-P 9 -o json" "--method syscalls -o json")
 declare -a res
 for i in $(seq 1 "$RUNS"); do
 	for k in "${!labels[@]}"; do
@@ -138,3 +190,4 @@ echo "ratio  ss -tin / tcpchrono sweep:  $(ratio "$ss_ms" "$sweeps")"
 echo "ratio  ss -tinp / tcpchrono sweep: $(ratio "$ssp_ms" "$sweeps")"
 echo "(ss times include its process start-up, a few ms; the sweep is what each live-mode interval costs)"
 exec 8>&-
+part3

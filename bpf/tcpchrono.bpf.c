@@ -6,11 +6,18 @@
  * tc_state / tc_state_raw: sock/inet_sock_set_state (tp_btf, raw_tp fallback).
  *   CLOSE -> SYN_SENT remembers the connecting process; LISTEN -> SYN_RECV
  *   remembers when a passive connection was set up; -> CLOSE reads the
- *   chronographs and emits one tc_record.
+ *   chronographs and emits one tc_record.  A state change made by the
+ *   process holding the socket (close(), shutdown(), or its backlog
+ *   processed on its way out of a socket call) names the owner of a
+ *   passive connection nobody has named yet.
  * tc_accept_fx: fexit on inet_accept, the accepting process (trampolines).
- * tc_sysexit / tc_sysexit_raw: fallback, accept()/accept4() returning an fd,
- *   resolved to its socket through the caller's file table.
- * tc_iter_files: iter/task_file, owners of sockets set up before we started.
+ * tc_accept_kr: kretprobe on inet_csk_accept, the same where kprobes exist
+ *   and trampolines do not.
+ * tc_sysexit / tc_sysexit_raw: only with --method syscalls: accept()/accept4()
+ *   returning an fd, resolved to its socket through the caller's file table.
+ *   Runs on every system call of every process.
+ * tc_iter_files: iter/task_file, owners of sockets set up before we started,
+ *   and (swept by the front end while some are pending) of accepted ones.
  * tc_iter_tcp: iter/tcp, live mode: one tc_record per connection.
  */
 #include "vmlinux.h"
@@ -30,6 +37,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
+#define ECONNABORTED 103
+#define PF_KTHREAD 0x00200000
 
 /* The kernel's HZ: jiffies -> microseconds as tcp_get_info() does. */
 extern int CONFIG_HZ __kconfig;
@@ -47,13 +56,30 @@ const volatile long nr_accept4 = -1;
 /* Wake the reader once this much is waiting; it also drains every 100 ms. */
 const volatile __u64 wakeup_bytes = 1;
 
+/* Passive connections set up, and those of them that since got an owner or
+ * closed without one: the front end sweeps file tables while some are
+ * pending.  scan_resolved: owners the sweeps found. */
+__u64 passive_opened;
+__u64 passive_settled;
+__u64 scan_resolved;
+
 struct conn_info {
 	__u64 start_ns;   /* 0: set up before we started */
 	__u32 pid;        /* 0: not known yet */
 	__u8 origin;
-	__u8 pad[3];
+	__u8 pending;     /* counted in passive_opened, not yet in passive_settled */
+	__u8 pad[2];
 	char comm[TC_COMM_LEN];
 };
+
+/* A pending passive connection got its owner or is gone: count it once. */
+static __always_inline void settle(struct conn_info *ci)
+{
+	if (ci->pending) {
+		ci->pending = 0;
+		__sync_fetch_and_add(&passive_settled, 1);
+	}
+}
 
 /* Socket address -> when and by whom it was set up. */
 struct {
@@ -163,7 +189,9 @@ static __always_inline struct tc_record *scratch_record(void)
 	return r;
 }
 
-static __always_inline void remember(const struct sock *sk, __u8 origin, bool owner)
+/* owner: the current process sets the connection up (connect).  Else a
+ * passive connection, counted as pending (for the sweeps) when counted. */
+static __always_inline void remember(const struct sock *sk, __u8 origin, bool owner, bool counted)
 {
 	__u64 key = (__u64)sk;
 	struct conn_info ci = { .start_ns = bpf_ktime_get_ns(), .origin = origin };
@@ -171,8 +199,16 @@ static __always_inline void remember(const struct sock *sk, __u8 origin, bool ow
 	if (owner) {
 		ci.pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(&ci.comm, sizeof(ci.comm));
+		bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
+		return;
 	}
-	bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
+	/* pending: counted until it gets an owner or closes */
+	struct conn_info *stale = bpf_map_lookup_elem(&conns, &key);
+	if (stale)
+		settle(stale); /* an entry left for an earlier socket at this address */
+	ci.pending = counted;
+	if (!bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) && counted)
+		__sync_fetch_and_add(&passive_opened, 1);
 }
 
 static __always_inline void closed(void *ctx, const struct sock *sk, int oldstate, __u16 family,
@@ -214,8 +250,59 @@ static __always_inline void closed(void *ctx, const struct sock *sk, int oldstat
 	}
 	events_submit_lazy(ctx, r, sizeof(*r), wakeup_bytes);
 out:
-	if (ci)
+	if (ci) {
+		settle(ci);
 		bpf_map_delete_elem(&conns, &key);
+	}
+}
+
+/*
+ * A passive connection whose owner is not known yet changes state while a
+ * process holds the socket lock (sk_lock.owned): lock_sock() in a socket
+ * call on this socket (close(), shutdown(), or the segments and timers
+ * deferred to release_sock() of any call), so current holds the socket.
+ * Softirq and timer work on a socket owned by a process is deferred to that
+ * process, never done in the context of whoever was interrupted (on
+ * loopback: the peer).  Not named: kernel threads (a delayed fput in a
+ * kworker) and tcp_abort() (ss -K, bpf_sock_destroy: ECONNABORTED), which
+ * lock sockets they do not hold.
+ */
+static __always_inline void owner_context(const struct sock *sk, int oldstate, int newstate,
+					  const bool btf)
+{
+	struct task_struct *task;
+	struct conn_info *ci;
+	__u64 key = (__u64)sk;
+	int owned, err;
+
+	owned = btf ? sk->sk_lock.owned : BPF_CORE_READ(sk, sk_lock.owned);
+	if (!owned)
+		return;
+	if (newstate == TCP_CLOSE) {
+		if (oldstate == TCP_LISTEN || oldstate == TCP_SYN_SENT || oldstate == TCP_CLOSE)
+			return;
+		err = btf ? sk->sk_err : BPF_CORE_READ(sk, sk_err);
+		if (err == ECONNABORTED)
+			return;
+	}
+	task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return;
+	ci = bpf_map_lookup_elem(&conns, &key);
+	if (ci && ci->pid)
+		return;
+	if (!ci) {
+		/* set up before we started and not seen by a scan */
+		struct conn_info fresh = {};
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+		ci = bpf_map_lookup_elem(&conns, &key);
+		if (!ci)
+			return;
+	}
+	ci->pid = bpf_get_current_pid_tgid() >> 32;
+	ci->origin = TC_ORIGIN_CLOSE;
+	bpf_get_current_comm(&ci->comm, sizeof(ci->comm));
+	settle(ci);
 }
 
 /* btf: sk is a BTF pointer (tp_btf) and can be read directly, which is
@@ -226,7 +313,8 @@ static __always_inline int on_state(void *ctx, const struct sock *sk, int oldsta
 	__u16 family, proto, type;
 
 	/* most transitions need nothing: decide before touching the socket */
-	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_CLOSE)
+	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_CLOSE &&
+	    newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE_WAIT)
 		return 0;
 	if (btf) {
 		family = sk->__sk_common.skc_family;
@@ -239,14 +327,22 @@ static __always_inline int on_state(void *ctx, const struct sock *sk, int oldsta
 	}
 	if (proto != IPPROTO_TCP || type != SOCK_STREAM || (family != AF_INET && family != AF_INET6))
 		return 0;
+	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV)
+		owner_context(sk, oldstate, newstate, btf);
 	switch (newstate) {
 	case TCP_SYN_SENT:
-		remember(sk, TC_ORIGIN_CONNECT, true);
+		remember(sk, TC_ORIGIN_CONNECT, true, false);
 		break;
 	case TCP_SYN_RECV:
-		/* passive open, in softirq: the owner comes with accept() */
-		if (oldstate == TCP_LISTEN)
-			remember(sk, TC_ORIGIN_ACCEPT, false);
+		/* passive open, in softirq: the owner comes with accept() or
+		 * later.  Sweeps are only worth it for connections the filters
+		 * may show; the remote port is not set yet, the local one (the
+		 * listener's) is. */
+		if (oldstate == TCP_LISTEN) {
+			__u16 lport = btf ? sk->__sk_common.skc_num : BPF_CORE_READ(sk, __sk_common.skc_num);
+			remember(sk, TC_ORIGIN_UNKNOWN, false,
+				 (!filter_family || family == filter_family) && port_match(lport, 0));
+		}
 		break;
 	case TCP_CLOSE:
 		closed(ctx, sk, oldstate, family, btf);
@@ -287,6 +383,7 @@ static __always_inline void accepted(const struct sock *sk)
 	ci->pid = bpf_get_current_pid_tgid() >> 32;
 	ci->origin = TC_ORIGIN_ACCEPT;
 	bpf_get_current_comm(&ci->comm, sizeof(ci->comm));
+	settle(ci);
 }
 
 /* inet_accept(sock, newsock, ...): the argument list changed in 6.10, newsock
@@ -297,6 +394,16 @@ int tc_accept_fx(__u64 *ctx)
 	struct socket *newsock = (struct socket *)ctx[1];
 
 	accepted(BPF_CORE_READ(newsock, sk));
+	return 0;
+}
+
+/* inet_csk_accept() returns the new sock (NULL on error), in the accepting
+ * process: called only by accept, with the same signature in 6.1 and 6.10+
+ * as far as the return value goes. */
+SEC("kretprobe/inet_csk_accept")
+int BPF_KRETPROBE(tc_accept_kr, struct sock *newsk)
+{
+	accepted(newsk);
 	return 0;
 }
 
@@ -326,7 +433,8 @@ static __always_inline int on_sys_exit(long id, long ret)
 	return 0;
 }
 
-/* Runs on every system call: the number is all it looks at before accept. */
+/* --method syscalls only: runs on every system call of every process (the
+ * number is all it looks at before accept). */
 #if defined(__TARGET_ARCH_x86)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
@@ -378,14 +486,22 @@ int tc_iter_files(struct bpf_iter__task_file *ctx)
 	if (ci && ci->pid)
 		return 0;
 	if (!ci) {
-		struct conn_info fresh = { .origin = TC_ORIGIN_SCAN };
+		/* listeners and unconnected sockets have no connection to name */
+		__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		if (state == TCP_LISTEN || state == TCP_CLOSE)
+			return 0;
+		struct conn_info fresh = {};
 		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
 		ci = bpf_map_lookup_elem(&conns, &key);
 		if (!ci)
 			return 0;
 	}
 	ci->pid = BPF_CORE_READ(task, tgid);
+	ci->origin = TC_ORIGIN_SCAN;
 	BPF_CORE_READ_STR_INTO(&ci->comm, task, comm);
+	if (ci->pending)
+		__sync_fetch_and_add(&scan_resolved, 1);
+	settle(ci);
 	return 0;
 }
 

@@ -15,10 +15,12 @@
 
 /* How the owner of a connection became known. */
 enum tc_origin {
-	TC_ORIGIN_UNKNOWN = 0,  /* set up before tcpchrono started, owner never seen */
+	TC_ORIGIN_UNKNOWN = 0,  /* owner never seen (pid 0) */
 	TC_ORIGIN_CONNECT,      /* connect(): CLOSE -> SYN_SENT, in the caller's context */
 	TC_ORIGIN_ACCEPT,       /* accept(): the accepting process */
 	TC_ORIGIN_SCAN,         /* found in a process's file table (iter/task_file) */
+	TC_ORIGIN_CLOSE,        /* the process that closed or shut it down (socket locked
+				 * by that process when it changed state) */
 };
 
 /* One connection: the close event, or one live-mode sample from iter/tcp. */
@@ -83,5 +85,129 @@ static __always_inline int tc_pass_limits(__u64 busy, __u64 rwnd, __u64 sndbuf,
 		return 0;
 	return 1;
 }
+
+/* ---- user space only: the front end and the unit tests ---------------- */
+#ifndef __bpf__
+#include <stdbool.h>
+#include <string.h>
+
+/* --method: one word for the state-change hook, one for the owners of
+ * accepted connections, comma-separated; a missing one is "auto". */
+enum tc_state_hook { TC_STATE_AUTO, TC_STATE_TP_BTF, TC_STATE_RAW_TP };
+enum tc_owner_hook {
+	TC_OWNER_AUTO,
+	TC_OWNER_FEXIT,     /* fexit inet_accept */
+	TC_OWNER_KPROBE,    /* kretprobe inet_csk_accept */
+	TC_OWNER_STATE,     /* the closing process + iter/task_file sweeps */
+	TC_OWNER_SYSCALLS,  /* raw_syscalls/sys_exit: every system call pays */
+};
+
+struct tc_method {
+	enum tc_state_hook state;
+	enum tc_owner_hook owner;
+};
+
+/* Returns 0, or -1 if a word is unknown or a hook is named twice. */
+static inline int tc_parse_method(const char *arg, struct tc_method *m)
+{
+	static const struct { const char *word; int state, owner; } words[] = {
+		{ "auto", TC_STATE_AUTO, TC_OWNER_AUTO }, { "tp_btf", TC_STATE_TP_BTF, -1 },
+		{ "raw_tp", TC_STATE_RAW_TP, -1 }, { "fexit", -1, TC_OWNER_FEXIT },
+		{ "kprobe", -1, TC_OWNER_KPROBE }, { "state", -1, TC_OWNER_STATE },
+		{ "syscalls", -1, TC_OWNER_SYSCALLS },
+	};
+	bool state_set = false, owner_set = false;
+	const char *p = arg;
+
+	m->state = TC_STATE_AUTO;
+	m->owner = TC_OWNER_AUTO;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i].word) == n && !strncmp(p, words[i].word, n))
+				break;
+		if (i == sizeof(words) / sizeof(words[0]))
+			return -1;
+		if (words[i].state > 0) {
+			if (state_set)
+				return -1;
+			state_set = true;
+			m->state = (enum tc_state_hook)words[i].state;
+		}
+		if (words[i].owner > 0) {
+			if (owner_set)
+				return -1;
+			owner_set = true;
+			m->owner = (enum tc_owner_hook)words[i].owner;
+		}
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
+/*
+ * When to sweep the file tables for owners of accepted connections (the
+ * "state" owner hook): only while a connection accepted at least
+ * TC_SWEEP_AGE seconds ago is still without an owner, and never more
+ * often than every `gap` seconds.  The gap is at least TC_SWEEP_MIN_GAP and
+ * 100 times what the last sweep took (sweeping costs at most 1% of a CPU);
+ * it doubles, up to TC_SWEEP_MAX_GAP, after a sweep that found nobody.
+ * opened / settled: the BPF side's counts of passive connections set up,
+ * and of those that got an owner or closed without one.
+ */
+#define TC_SWEEP_AGE 0.1
+#define TC_SWEEP_MIN_GAP 0.1
+#define TC_SWEEP_MAX_GAP 10.0
+
+struct tc_sweeper {
+	double last;         /* when the last sweep ended */
+	double gap;          /* seconds from one sweep to the next, at least */
+	double mark_t;       /* when mark_opened was read */
+	__u64 mark_opened;   /* opened at mark_t */
+	__u64 aged;          /* opened, TC_SWEEP_AGE to twice that ago */
+};
+
+static inline void tc_sweeper_init(struct tc_sweeper *s, double now, __u64 opened)
+{
+	s->last = now;
+	s->gap = TC_SWEEP_MIN_GAP;
+	s->mark_t = now;
+	s->mark_opened = opened;
+	s->aged = opened;
+}
+
+static inline bool tc_sweep_due(struct tc_sweeper *s, double now, __u64 opened, __u64 settled)
+{
+	if (now - s->mark_t >= TC_SWEEP_AGE) {
+		s->aged = s->mark_opened;
+		s->mark_opened = opened;
+		s->mark_t = now;
+	}
+	/* settled counts connections of any age: it can pass aged */
+	return (long long)(s->aged - settled) > 0 && now - s->last >= s->gap;
+}
+
+/* A sweep ran from start to end and gave `resolved` connections an owner. */
+static inline void tc_sweep_done(struct tc_sweeper *s, double start, double end, __u64 resolved)
+{
+	double base = (end - start) * 100;
+
+	if (base < TC_SWEEP_MIN_GAP)
+		base = TC_SWEEP_MIN_GAP;
+	if (resolved) {
+		s->gap = base;
+	} else {
+		s->gap *= 2;
+		if (s->gap > TC_SWEEP_MAX_GAP)
+			s->gap = TC_SWEEP_MAX_GAP;
+		if (s->gap < base)
+			s->gap = base;
+	}
+	s->last = end;
+}
+#endif /* !__bpf__ */
 
 #endif

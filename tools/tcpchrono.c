@@ -32,8 +32,6 @@
 
 /* ---- options -------------------------------------------------------- */
 
-enum method { M_AUTO, M_TP_BTF, M_RAW_TP };
-
 static struct {
 	int pid;
 	uint16_t ports[TC_MAX_PORTS];
@@ -43,7 +41,7 @@ static struct {
 	double limited_pct;
 	long top;          /* rows kept in live mode; 0 = all */
 	bool live;
-	enum method method;
+	struct tc_method method;
 	unsigned ringbuf_pages;
 	bool perf_buffer;
 } o;
@@ -60,7 +58,8 @@ static const struct argp_option options[] = {
 	{ "min-busy", OPT_MIN_BUSY, "MS", 0, "Only connections busy at least MS milliseconds (live mode: in the interval)", 1 },
 	{ "limited", OPT_LIMITED, "PCT", 0, "Only connections limited (rwnd + sndbuf) at least PCT% of their busy time", 1 },
 	{ "top", OPT_TOP, "N", OPTION_ARG_OPTIONAL, "Live mode: the N most limited connections each interval (default 10; interval 1 s unless -i)", 2 },
-	{ "method", OPT_METHOD, "HOW", 0, "Hooks: auto (best available), tp_btf, raw_tp (raw tracepoints only)", 2 },
+	{ "method", OPT_METHOD, "HOW[,HOW]", 0, "Hooks: auto (best available); state changes: tp_btf, raw_tp; "
+	  "owners of accepted connections: fexit, kprobe, state, syscalls (costs every system call; see the man page)", 2 },
 	{ "ringbuf-pages", OPT_RINGBUF_PAGES, "N", OPTION_HIDDEN, "Ring buffer size in pages (tests)", 2 },
 	{ "perf-buffer", OPT_PERF_BUFFER, NULL, OPTION_HIDDEN, "Use a perf buffer even if the kernel has a ring buffer", 2 },
 	{ 0 },
@@ -118,14 +117,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		o.live = true;
 		break;
 	case OPT_METHOD:
-		if (!strcmp(arg, "auto"))
-			o.method = M_AUTO;
-		else if (!strcmp(arg, "tp_btf"))
-			o.method = M_TP_BTF;
-		else if (!strcmp(arg, "raw_tp"))
-			o.method = M_RAW_TP;
-		else
-			die(EXIT_USAGE, "invalid --method '%s': expected auto, tp_btf or raw_tp (see --help)", arg);
+		if (tc_parse_method(arg, &o.method))
+			die(EXIT_USAGE, "invalid --method '%s': expected auto, or tp_btf or raw_tp and/or "
+			    "one of fexit, kprobe, state, syscalls, comma-separated (see --help)", arg);
 		break;
 	case OPT_RINGBUF_PAGES:
 		o.ringbuf_pages = opt_u32("--ringbuf-pages", arg, 1, 1u << 16);
@@ -233,8 +227,9 @@ static const char *const tcp_states[] = {
 
 static const char *const origins[] = {
 	[TC_ORIGIN_UNKNOWN] = "unknown", [TC_ORIGIN_CONNECT] = "connect",
-	[TC_ORIGIN_ACCEPT] = "accept", [TC_ORIGIN_SCAN] = "scan",
+	[TC_ORIGIN_ACCEPT] = "accept", [TC_ORIGIN_SCAN] = "scan", [TC_ORIGIN_CLOSE] = "close",
 };
+#define NORIGINS (sizeof(origins) / sizeof(origins[0]))
 
 static const char *const chronos[] = { "none", "busy", "rwnd_limited", "sndbuf_limited" };
 
@@ -249,7 +244,13 @@ static struct tcpchrono_bpf *skel;
 static struct evbuf *eb;
 static uint64_t nevents;
 static int write_err;
-static char mech_state[64], mech_owner[160], hz_text[64];
+static char mech_state[64], mech_owner[192], hz_text[64];
+/* "state" owners: sweeps of every file table while accepted connections
+ * are waiting for an owner (see tc_sweep_due) */
+static bool sweeping;
+static struct tc_sweeper sweeper;
+
+static long drain_iter(struct bpf_link *link, char **buf);
 
 /* Fields every connection record shares, close event or live sample. */
 struct ident_idx { int pid, comm, family, laddr, lport, raddr, rport, state, origin, chrono; };
@@ -268,7 +269,8 @@ static void rec_ident(struct record *rec, const struct tc_record *r, const struc
 	rec_str(rec, ix->raddr, inet_ntop(af, r->daddr, a, sizeof(a)));
 	rec_u64(rec, ix->rport, r->dport);
 	rec_str(rec, ix->state, state_name(r->state));
-	rec_str(rec, ix->origin, r->origin < 4 ? origins[r->origin] : "?");
+	/* an owner never learnt is unknown, whatever set the connection up */
+	rec_str(rec, ix->origin, !r->pid ? "unknown" : r->origin < NORIGINS ? origins[r->origin] : "?");
 	rec_str(rec, ix->chrono, r->chrono_type < 4 ? chronos[r->chrono_type] : "?");
 }
 
@@ -282,6 +284,36 @@ static void rec_pct(struct record *rec, int idx, uint64_t part, uint64_t busy)
 {
 	if (busy)
 		rec_dbl(rec, idx, 100.0 * (double)part / (double)busy);
+}
+
+/* ---- owner sweeps ---------------------------------------------------- */
+
+static uint64_t bss_read(const __u64 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* One pass of iter/task_file: names whoever holds a socket still unnamed. */
+static void owner_sweep(double start)
+{
+	uint64_t before = bss_read(&skel->bss->scan_resolved);
+	char *buf = NULL;
+	long len = drain_iter(skel->links.tc_iter_files, &buf);
+
+	free(buf);
+	if (len < 0)
+		note("owner scan failed: %s", errno_name((int)-len));
+	tc_sweep_done(&sweeper, start, now_mono(), bss_read(&skel->bss->scan_resolved) - before);
+}
+
+static void maybe_sweep(void)
+{
+	double now = now_mono();
+	uint64_t opened = bss_read(&skel->bss->passive_opened);
+	uint64_t settled = bss_read(&skel->bss->passive_settled);
+
+	if (tc_sweep_due(&sweeper, now, opened, settled))
+		owner_sweep(now);
 }
 
 /* ---- event mode ----------------------------------------------------- */
@@ -342,6 +374,8 @@ static void run_events(void)
 			err = evbuf_consume(eb);
 		if (err < 0)
 			die(EXIT_FAIL, "cannot read events: %s", errno_name(-err));
+		if (sweeping && !loop_stopping())
+			maybe_sweep();
 		uint64_t now = evbuf_lost(eb);
 		if (now > lost) {
 			warnx_("%" PRIu64 " close events lost (buffer full), %" PRIu64 " in total",
@@ -626,31 +660,40 @@ int main(int argc, char **argv)
 		die(EXIT_NOTFOUND, "no process with pid %d", o.pid);
 
 	/* probe: the state-change hook */
-	bool tp_btf = o.method != M_RAW_TP && probe_tp_btf("inet_sock_set_state");
-	if (!tp_btf && o.method == M_TP_BTF)
+	bool tp_btf = o.method.state != TC_STATE_RAW_TP && probe_tp_btf("inet_sock_set_state");
+	if (!tp_btf && o.method.state == TC_STATE_TP_BTF)
 		die(EXIT_NOFEATURE, "kernel lacks tp_btf for sock:inet_sock_set_state (try --method raw_tp)");
 	if (!tp_btf && !probe_raw_tp("inet_sock_set_state"))
 		die(EXIT_NOFEATURE, "kernel lacks the sock:inet_sock_set_state tracepoint (Linux 4.16+)");
 	snprintf(mech_state, sizeof(mech_state), "%s sock/inet_sock_set_state", tp_btf ? "tp_btf" : "raw_tp");
 
-	/* probe: who accepted a connection */
-	bool fexit = o.method == M_AUTO && probe_btf_func("inet_accept") && probe_fentry();
-	bool sys_tp_btf = false, sys_raw = false;
-#if defined(__x86_64__)
-	if (!fexit) {
-		sys_tp_btf = o.method != M_RAW_TP && probe_tp_btf("sys_exit");
-		sys_raw = !sys_tp_btf && probe_raw_tp("sys_exit");
-	}
-#endif
+	/* probe: who accepted a connection.  Only accept-time hooks by default;
+	 * without one, the process that closes it and file-table sweeps.  The
+	 * system-call hook only when asked for: every process pays for it. */
+	enum tc_owner_hook owner = o.method.owner;
 	bool scan = probe_iter("task_file") && probe_btf_func("bpf_sock_from_file");
-	snprintf(mech_owner, sizeof(mech_owner), "connect: sock/inet_sock_set_state, accept: %s%s",
-		 fexit ? "fexit inet_accept" : sys_tp_btf ? "tp_btf raw_syscalls/sys_exit"
-		 : sys_raw ? "raw_tp raw_syscalls/sys_exit" : "none",
-		 scan ? ", earlier: iter/task_file" : "");
-	if (!fexit)
-		note("fexit/inet_accept not used: %s", sys_tp_btf || sys_raw
-		     ? "accept() seen at system-call exit instead"
-		     : "owners of accepted connections come from the file-table scan only");
+	if (owner == TC_OWNER_AUTO || owner == TC_OWNER_FEXIT) {
+		bool ok = probe_btf_func("inet_accept") && probe_fentry();
+		if (ok)
+			owner = TC_OWNER_FEXIT;
+		else if (owner == TC_OWNER_FEXIT)
+			die(EXIT_NOFEATURE, "kernel lacks BPF trampolines for fexit/inet_accept "
+			    "(try --method kprobe or --method state)");
+		else
+			owner = probe_kprobe() ? TC_OWNER_KPROBE : TC_OWNER_STATE;
+	} else if (owner == TC_OWNER_KPROBE && !probe_kprobe()) {
+		die(EXIT_NOFEATURE, "kernel lacks kprobes for kretprobe/inet_csk_accept (try --method state)");
+	}
+	bool sys_tp_btf = false, sys_raw = false;
+	if (owner == TC_OWNER_SYSCALLS) {
+#if defined(__x86_64__)
+		sys_tp_btf = o.method.state != TC_STATE_RAW_TP && probe_tp_btf("sys_exit");
+		sys_raw = !sys_tp_btf && probe_raw_tp("sys_exit");
+#endif
+		if (!sys_tp_btf && !sys_raw)
+			die(EXIT_NOFEATURE, "--method syscalls needs the raw_syscalls:sys_exit tracepoint on x86_64");
+		warnx_("--method syscalls: a BPF program runs at the exit of every system call of every process");
+	}
 	if (o.live && !probe_iter("tcp"))
 		die(EXIT_NOFEATURE, "live mode needs the tcp iterator (iter/tcp, Linux 5.9+)");
 
@@ -674,7 +717,8 @@ int main(int argc, char **argv)
 		die(EXIT_FAIL, "cannot open BPF object: %s", errno_name(errno));
 	bpf_program__set_autoload(skel->progs.tc_state, tp_btf);
 	bpf_program__set_autoload(skel->progs.tc_state_raw, !tp_btf);
-	bpf_program__set_autoload(skel->progs.tc_accept_fx, fexit);
+	bpf_program__set_autoload(skel->progs.tc_accept_fx, owner == TC_OWNER_FEXIT);
+	bpf_program__set_autoload(skel->progs.tc_accept_kr, owner == TC_OWNER_KPROBE);
 	bpf_program__set_autoload(skel->progs.tc_sysexit, sys_tp_btf);
 	bpf_program__set_autoload(skel->progs.tc_sysexit_raw, sys_raw);
 	bpf_program__set_autoload(skel->progs.tc_iter_files, scan);
@@ -710,6 +754,17 @@ int main(int argc, char **argv)
 	attach(skel->progs.tc_state, &skel->links.tc_state, "tp_btf/inet_sock_set_state");
 	attach(skel->progs.tc_state_raw, &skel->links.tc_state_raw, "raw_tp/inet_sock_set_state");
 	attach(skel->progs.tc_accept_fx, &skel->links.tc_accept_fx, "fexit/inet_accept");
+	if (owner == TC_OWNER_KPROBE) {
+		skel->links.tc_accept_kr = bpf_program__attach(skel->progs.tc_accept_kr);
+		if (!skel->links.tc_accept_kr) {
+			if (o.method.owner == TC_OWNER_KPROBE)
+				die(EXIT_FAIL, "cannot attach kretprobe/inet_csk_accept: %s (try --method state)",
+				    errno_name(errno));
+			note("kretprobe/inet_csk_accept: %s: owners from closing processes and sweeps instead",
+			     errno_name(errno));
+			owner = TC_OWNER_STATE;
+		}
+	}
 	attach(skel->progs.tc_sysexit, &skel->links.tc_sysexit, "tp_btf/sys_exit");
 	attach(skel->progs.tc_sysexit_raw, &skel->links.tc_sysexit_raw, "raw_tp/sys_exit");
 	if (scan) {
@@ -722,6 +777,21 @@ int main(int argc, char **argv)
 		if (len < 0)
 			note("owner scan failed: %s", errno_name((int)-len));
 	}
+	const char *accept_how =
+		owner == TC_OWNER_FEXIT ? "fexit inet_accept" :
+		owner == TC_OWNER_KPROBE ? "kretprobe inet_csk_accept" :
+		sys_tp_btf ? "tp_btf raw_syscalls/sys_exit" :
+		sys_raw ? "raw_tp raw_syscalls/sys_exit" :
+		scan ? "closing process (sock/inet_sock_set_state) + iter/task_file sweeps" :
+		"closing process (sock/inet_sock_set_state)";
+	snprintf(mech_owner, sizeof(mech_owner), "connect: sock/inet_sock_set_state, accept: %s%s",
+		 accept_how, scan ? ", earlier: iter/task_file" : "");
+	if (owner != TC_OWNER_FEXIT)
+		note("owners of accepted connections: %s", accept_how);
+	/* live mode sweeps every interval anyway */
+	sweeping = !o.live && scan && owner != TC_OWNER_FEXIT && owner != TC_OWNER_KPROBE;
+	if (sweeping)
+		tc_sweeper_init(&sweeper, now_mono(), bss_read(&skel->bss->passive_opened));
 	if (o.live) {
 		skel->links.tc_iter_tcp = bpf_program__attach_iter(skel->progs.tc_iter_tcp, NULL);
 		if (!skel->links.tc_iter_tcp)

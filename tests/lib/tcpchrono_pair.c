@@ -9,6 +9,7 @@
  *                  [--conns N] [--hold] [--read-delay-us N]
  *   tcpchrono_pair --churn SEC [--port P] [-6]     connections per second
  *   tcpchrono_pair --open N [--port P] [-6]        N idle connections held
+ *   tcpchrono_pair --bpf-stats                     BPF run-time statistics on
  *
  * slow:   receiver SO_RCVBUF 4 KiB reads 1 KiB every 2 ms: rwnd-limited
  * sndbuf: sender SO_SNDBUF 8 KiB, paced at 4 MB/s (SO_MAX_PACING_RATE: TCP's
@@ -49,9 +50,15 @@
  * --churn SEC: connect, send 1 KiB, wait for the server's close, close;
  *   print {"conns":N,"seconds":S,"per_second":R,"cpu_us_per_conn":C}
  *   (C: user + system CPU of both ends per connection).
+ * --bpf-stats: turn on the kernel's BPF run-time statistics (run_cnt,
+ *   run_time_ns) with BPF_ENABLE_STATS, print {"bpf_stats":true}, keep them
+ *   on until stdin reaches end of file.  Unlike kernel.bpf_stats_enabled,
+ *   this changes no setting other programs read, and ends with the process.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>
 #include <arpa/inet.h>
@@ -521,6 +528,21 @@ static void open_many(void)
 	waitpid(child, NULL, 0);
 }
 
+static void bpf_stats(void)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.enable_stats.type = BPF_STATS_RUN_TIME;
+	int fd = (int)syscall(__NR_bpf, BPF_ENABLE_STATS, &attr, sizeof(attr));
+	if (fd < 0)
+		fail("BPF_ENABLE_STATS");
+	printf("{\"bpf_stats\":true}\n");
+	fflush(stdout);
+	wait_stdin_eof();
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -532,7 +554,7 @@ int main(int argc, char **argv)
 		{ "write-size", required_argument, 0, 'w' }, { "read-size", required_argument, 0, 'r' },
 		{ "nodelay", no_argument, 0, 'N' }, { "cork", no_argument, 0, 'K' },
 		{ "cc", required_argument, 0, 'c' }, { "pacing", required_argument, 0, 'a' }, { "retry", required_argument, 0, 'y' },
-		{ "stall-ms", required_argument, 0, 'T' },
+		{ "stall-ms", required_argument, 0, 'T' }, { "bpf-stats", no_argument, 0, 'B' },
 		{ 0 },
 	};
 	int c;
@@ -569,6 +591,7 @@ int main(int argc, char **argv)
 		case 'a': o.pacing = atol(optarg); break;
 		case 'y': o.retry = atoi(optarg); break;
 		case 'T': o.stall_ms = atol(optarg); break;
+		case 'B': bpf_stats(); return 0;
 		default: goto usage;
 		}
 	}
@@ -602,6 +625,6 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: tcpchrono_pair [--scenario slow|sndbuf|bulk] [--bytes N] [-6] [--port P] "
 			"[--conns N] [--hold] [--retry N] [--sndbuf N] [--rcvbuf N] [--read-size N] "
-			"[--read-delay-us N] [--write-size N] [--nodelay] | --churn SEC | --open N\n");
+			"[--read-delay-us N] [--write-size N] [--nodelay] | --churn SEC | --open N | --bpf-stats\n");
 	return 2;
 }

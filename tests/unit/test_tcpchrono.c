@@ -110,6 +110,119 @@ static void test_limits(void **state)
 	assert_true(tc_pass_limits(10ull * 1000000 * 86400 * 120, 10ull * 1000000 * 86400 * 120, 0, 0, 10000));
 }
 
+static void test_method_words(void **state)
+{
+	(void)state;
+	struct tc_method m;
+
+	assert_int_equal(tc_parse_method("auto", &m), 0);
+	assert_int_equal(m.state, TC_STATE_AUTO);
+	assert_int_equal(m.owner, TC_OWNER_AUTO);
+	assert_int_equal(tc_parse_method("raw_tp", &m), 0);
+	assert_int_equal(m.state, TC_STATE_RAW_TP);
+	assert_int_equal(m.owner, TC_OWNER_AUTO);   /* owners stay automatic */
+	assert_int_equal(tc_parse_method("kprobe", &m), 0);
+	assert_int_equal(m.state, TC_STATE_AUTO);
+	assert_int_equal(m.owner, TC_OWNER_KPROBE);
+	assert_int_equal(tc_parse_method("tp_btf,syscalls", &m), 0);
+	assert_int_equal(m.state, TC_STATE_TP_BTF);
+	assert_int_equal(m.owner, TC_OWNER_SYSCALLS);
+	assert_int_equal(tc_parse_method("state,raw_tp", &m), 0);  /* any order */
+	assert_int_equal(m.state, TC_STATE_RAW_TP);
+	assert_int_equal(m.owner, TC_OWNER_STATE);
+	assert_int_equal(tc_parse_method("fexit", &m), 0);
+	assert_int_equal(m.owner, TC_OWNER_FEXIT);
+}
+
+static void test_method_errors(void **state)
+{
+	(void)state;
+	struct tc_method m;
+	static const char *const bad[] = {
+		"", ",", "kprobes", "raw", "tp_btf,raw_tp", "fexit,state", "raw_tp,", ",raw_tp",
+		"syscalls,syscalls", "raw_tp,,state", "RAW_TP", "raw_tp state",
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tc_parse_method(bad[i], &m), -1);
+}
+
+/* Nothing pending: never a sweep, however long. */
+static void test_sweep_idle(void **state)
+{
+	(void)state;
+	struct tc_sweeper s;
+	tc_sweeper_init(&s, 100.0, 7);
+	for (double t = 100.0; t < 200.0; t += 0.1)
+		assert_false(tc_sweep_due(&s, t, 7, 7));
+	tc_sweeper_init(&s, 100.0, 0);
+	for (double t = 100.0; t < 200.0; t += 0.1)
+		assert_false(tc_sweep_due(&s, t, 0, 0));
+}
+
+/* Short connections that get their owner at once: no sweep. */
+static void test_sweep_churn_settled(void **state)
+{
+	(void)state;
+	struct tc_sweeper s;
+	__u64 opened = 0;
+	tc_sweeper_init(&s, 0, 0);
+	for (int i = 1; i <= 1000; i++) {
+		double t = i * 0.1;
+		opened += 50;
+		/* all but the 5 opened in the last few ms are settled */
+		assert_false(tc_sweep_due(&s, t, opened, opened - 5));
+	}
+}
+
+/* One connection without an owner: a sweep once it is old enough. */
+static void test_sweep_when_aged(void **state)
+{
+	(void)state;
+	struct tc_sweeper s;
+	tc_sweeper_init(&s, 10.0, 0);
+	/* opened just after start: not aged at the first mark */
+	assert_false(tc_sweep_due(&s, 10.05, 1, 0));
+	assert_false(tc_sweep_due(&s, 10.12, 1, 0));   /* mark: aged = 0 (before it) */
+	assert_true(tc_sweep_due(&s, 10.24, 1, 0));    /* mark: aged = 1, gap passed */
+	tc_sweep_done(&s, 10.24, 10.241, 1);           /* found it: 1 ms sweep */
+	assert_true(s.gap >= TC_SWEEP_MIN_GAP && s.gap <= 0.1001);
+	assert_false(tc_sweep_due(&s, 10.36, 1, 1));   /* settled */
+	/* another one, opened since: not aged yet */
+	assert_false(tc_sweep_due(&s, 10.48, 2, 1));
+}
+
+/* The gap: 100 x the sweep's cost, doubling while sweeps find nobody, capped. */
+static void test_sweep_backoff(void **state)
+{
+	(void)state;
+	struct tc_sweeper s;
+	double t = 0;
+	tc_sweeper_init(&s, 0, 0);
+	/* a stuck count (an entry evicted while pending): sweeps find nobody */
+	int sweeps = 0;
+	double last = 0, max_gap = 0;
+	for (int i = 1; i <= 20000; i++) {
+		t = i * 0.1;
+		if (tc_sweep_due(&s, t, 1, 0)) {
+			if (sweeps && t - last > max_gap)
+				max_gap = t - last;
+			tc_sweep_done(&s, t, t + 0.002, 0);
+			last = t + 0.002;
+			sweeps++;
+		}
+	}
+	assert_true(max_gap <= TC_SWEEP_MAX_GAP + 0.2);
+	assert_true(max_gap >= TC_SWEEP_MAX_GAP);
+	/* ~2000 s: about 200 sweeps at the cap, not 20000 */
+	assert_true(sweeps < 2000 / TC_SWEEP_MAX_GAP + 20);
+	/* a slow sweep (50 ms) spaces the next by 5 s even when it found someone */
+	tc_sweep_done(&s, t, t + 0.05, 1);
+	assert_true(s.gap >= 5.0 - 1e-9 && s.gap <= 5.0 + 1e-9);
+	/* a sweep that finds someone resets the backoff */
+	tc_sweep_done(&s, t, t + 0.001, 1);
+	assert_true(s.gap <= TC_SWEEP_MIN_GAP + 1e-9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +232,12 @@ int main(void)
 		cmocka_unit_test(test_hz_scaling_matches_kernel),
 		cmocka_unit_test(test_unknown_type_adds_nothing),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_method_words),
+		cmocka_unit_test(test_method_errors),
+		cmocka_unit_test(test_sweep_idle),
+		cmocka_unit_test(test_sweep_churn_settled),
+		cmocka_unit_test(test_sweep_when_aged),
+		cmocka_unit_test(test_sweep_backoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
