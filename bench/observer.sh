@@ -14,10 +14,12 @@
 # tcpchrono, wbtstat -d <loop> -i 1, tailcalls -i 1, fibstat -N <router netns> -i 1); rounds
 # alternate which side goes first and the order of the tools.  ratio = rate with / rate of the
 # same round's baseline (1.00: no cost; 0.97: 3% slower); medians and min-max over rounds.
-# The kernel's BPF statistics (kernel.bpf_stats_enabled=1 for the whole run, both sides; restored
-# on exit) give, for the tool's own programs (the prog ids its process holds, from
-# /proc/PID/fdinfo), runs and run time in each workload run; an idle interval with the tool
-# running gives its background rate (timers, other jobs on the machine).
+# The kernel's BPF statistics cost every BPF program two clock reads per run (tens of ns: more
+# than some tools' programs), so the timed runs of both sides run with them off; with the tool
+# running, each workload runs a second time with kernel.bpf_stats_enabled=1 (restored on exit),
+# which gives, for the tool's own programs (the prog ids its process holds, from
+# /proc/PID/fdinfo), runs and run time per workload op; an idle interval with the tool
+# running (statistics on) gives its background rate (timers, other jobs on the machine).
 #
 #   bench/observer.sh     OBS_ROUNDS (5), OBS_SECS (1), OBS_DD_COUNT (1500000), OBS_WBT_MB (256),
 #                         OBS_IDLE_SECS (1), OBS_TOOLS, OBS_WORKLOADS (space-separated subsets)
@@ -90,7 +92,8 @@ trap cleanup EXIT
 trap 'echo "observer bench: interrupted" >&2; exit 130' INT TERM
 
 saved[bpf_stats]=$(cat /proc/sys/kernel/bpf_stats_enabled)
-echo 1 >/proc/sys/kernel/bpf_stats_enabled
+stats() { echo "$1" >/proc/sys/kernel/bpf_stats_enabled; }
+stats 0
 
 # ---- workloads: setup_W builds the scenario (non-zero: the workload is skipped);
 # ---- run_W runs it once and prints "OPS SECONDS"
@@ -370,10 +373,6 @@ phase() { # TOOL|none ROUND
 	local t=$1 r=$2 w res ops secs rate s0 s1 d key
 	for w in "${WORKLOADS[@]}"; do
 		[ -n "${wl_ok[$w]:-}" ] || continue
-		if [ "$t" != none ]; then # programs loaded since the start count too
-			TOOL_IDS=$(printf "%s,%s" "$TOOL_IDS" "$(held_prog_ids "$TOOLPID")" | tr , "\n" | grep . | sort -un | paste -sd, -)
-			s0=$(prog_snap "$TOOL_IDS")
-		fi
 		res=$("run_$w") || { echo "  round $r $t $w: run failed" >>"$RAW"; continue; }
 		read -r ops secs <<<"$res"
 		rate=$(awk -v o="$ops" -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", o / s; else print 0 }')
@@ -382,20 +381,30 @@ phase() { # TOOL|none ROUND
 			echo "  round $r baseline $w: $ops ops in $secs s = $rate/s" >>"$RAW"
 			continue
 		fi
-		s1=$(prog_snap "$TOOL_IDS")
 		CUR_TOOL[$w]=$rate
+		# the same workload again with the statistics on: the tool's programs
+		# (programs loaded since the start count too)
+		TOOL_IDS=$(printf "%s,%s" "$TOOL_IDS" "$(held_prog_ids "$TOOLPID")" | tr , "\n" | grep . | sort -un | paste -sd, -)
+		stats 1
+		s0=$(prog_snap "$TOOL_IDS")
+		res=$("run_$w") || { stats 0; echo "  round $r $t $w: statistics run failed" >>"$RAW"; continue; }
+		s1=$(prog_snap "$TOOL_IDS")
+		stats 0
+		read -r ops secs <<<"$res"
 		key="$t,$w"
 		add "$key" "$ops" bops
 		bsecs[$key]=$(awk -v a="${bsecs[$key]:-0}" -v b="$secs" 'BEGIN { print a + b }')
 		d=$(prog_delta "$s0" "$s1")
 		account "$key" "$d"
-		echo "  round $r $t $w: $ops ops in $secs s = $rate/s; BPF runs, ns: $(tr '\n' ';' <<<"$d")" >>"$RAW"
+		echo "  round $r $t $w: $rate/s (statistics off); with statistics: $ops ops in $secs s, BPF runs, ns: $(tr '\n' ';' <<<"$d")" >>"$RAW"
 	done
 	if [ "$t" != none ]; then
 		key="$t,idle"
+		stats 1
 		s0=$(prog_snap "$TOOL_IDS")
 		sleep "$IDLE_SECS"
 		s1=$(prog_snap "$TOOL_IDS")
+		stats 0
 		d=$(prog_delta "$s0" "$s1")
 		add "$key" "$IDLE_SECS" bops
 		bsecs[$key]=$(awk -v a="${bsecs[$key]:-0}" -v b="$IDLE_SECS" 'BEGIN { print a + b }')

@@ -9,8 +9,16 @@
 #include "probe.h"
 #include "util.h"
 
+/* Records handed out per poll or consume call at most.  libbpf keeps
+ * consuming a ring buffer while producers keep writing, so under a sustained
+ * flood one call would never return and Ctrl-C would never be seen; past the
+ * budget the callback stops it (the record it returns on is consumed). */
+#define EVBUF_BUDGET 4096
+#define EVBUF_PAUSE (-ECANCELED)
+
 struct evbuf {
 	struct ring_buffer *rb;
+	unsigned taken; /* records in this call */
 	struct perf_buffer *pb;
 	int lost_fd;
 	uint64_t perf_lost;
@@ -35,7 +43,10 @@ void evbuf_configure(struct bpf_map *events, bool force_perf, volatile bool *use
 static int rb_cb(void *ctx, void *data, size_t size)
 {
 	struct evbuf *eb = ctx;
-	return eb->fn(eb->ctx, data, size);
+	int err = eb->fn(eb->ctx, data, size);
+	if (err < 0)
+		return err;
+	return ++eb->taken >= EVBUF_BUDGET ? EVBUF_PAUSE : 0;
 }
 
 static void pb_cb(void *ctx, int cpu, void *data, __u32 size)
@@ -74,17 +85,23 @@ fail:
 	return NULL;
 }
 
+/* perf buffers need no budget: libbpf reads each CPU's buffer up to the head
+ * it saw when it started. */
 int evbuf_poll(struct evbuf *eb, int timeout_ms)
 {
+	eb->taken = 0;
 	int err = eb->rb ? ring_buffer__poll(eb->rb, timeout_ms) : perf_buffer__poll(eb->pb, timeout_ms);
-	if (err == -EINTR)
+	if (err == -EINTR || err == EVBUF_PAUSE)
 		return 0;
 	return err < 0 ? err : 0;
 }
 
 int evbuf_consume(struct evbuf *eb)
 {
+	eb->taken = 0;
 	int err = eb->rb ? ring_buffer__consume(eb->rb) : perf_buffer__consume(eb->pb);
+	if (err == EVBUF_PAUSE)
+		return 0;
 	return err < 0 ? err : 0;
 }
 
