@@ -797,6 +797,7 @@ int main(int argc, char **argv)
 		if (!skel->links.tc_iter_tcp)
 			die(EXIT_FAIL, "cannot attach the tcp iterator: %s", errno_name(errno));
 	}
+	note("ready: programs attached%s", scan ? ", owners of earlier connections scanned" : "");
 
 	/* loop */
 	loop_init();

@@ -381,7 +381,10 @@ tp_names() {
 	bg_pid $!
 	exec 7>"$TC_DIR/hold.fifo"
 	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
-	start_tool ev -o json
+	start_tool ev -o json -v
+	# links come before the start-up scan: release the connection only after it
+	for _ in $(seq 1 600); do grep -q "^tcpchrono: note: ready" "$TC_DIR/ev.err" && break; sleep 0.1; done
+	grep -q "^tcpchrono: note: ready: .*owners of earlier connections scanned" "$TC_DIR/ev.err"
 	exec 7>&-
 	for _ in $(seq 1 300); do grep -q scenario "$TC_DIR/hold.rec" && break; sleep 0.1; done
 	stop_tool ev
