@@ -37,16 +37,21 @@ nsx sysctl -qw net.ipv4.tcp_tw_reuse=1
 # One churn run with tcpchrono ARGS running meanwhile (none: baseline).
 # Prints: connections/s, CPU us per connection of the churn (both ends,
 # user + system), CPU us per connection of tcpchrono itself.
+# until tcpchrono (pid $1) holds its links, and a moment more
+wait_attached() {
+	for _ in $(seq 1 300); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q bpf_link && break
+		sleep 0.1
+	done
+	sleep 0.3
+}
+
 churn() {
 	local p= out tc_cpu=0 t0 t1
 	if [ $# -gt 0 ]; then
 		"$B/tcpchrono" "$@" >/dev/null 2>"$tmp/tc.err" &
 		p=$!
-		for _ in $(seq 1 300); do
-			ls -l "/proc/$p/fd" 2>/dev/null | grep -q bpf_link && break
-			sleep 0.1
-		done
-		sleep 0.3
+		wait_attached "$p"
 		t0=$(awk '{print $14 + $15}' "/proc/$p/stat")
 	fi
 	out=$(nsx "$PAIR" --churn "$CHURN_SECS")
@@ -71,11 +76,7 @@ dd_secs() {
 	if [ $# -gt 0 ]; then
 		"$B/tcpchrono" "$@" >/dev/null 2>"$tmp/dd.err" &
 		p=$!
-		for _ in $(seq 1 300); do
-			ls -l "/proc/$p/fd" 2>/dev/null | grep -q bpf_link && break
-			sleep 0.1
-		done
-		sleep 0.3
+		wait_attached "$p"
 	fi
 	for i in $(seq 1 "$RUNS"); do
 		dd if=/dev/zero of=/dev/null bs=1 count="${DD_COUNT:-1000000}" 2>&1 | awk '/copied/ { print $(NF-3) }'

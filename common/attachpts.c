@@ -411,19 +411,16 @@ static void walk_cgroups(struct ap_list *l)
 
 /* ---- sockmaps ------------------------------------------------------------------ */
 
-static void walk_sockmaps(struct ap_list *l)
+static void walk_sockmaps(struct ap_list *l, const struct maplist *ml)
 {
 	static const uint32_t types[] = { BPF_SK_SKB_STREAM_PARSER, BPF_SK_SKB_STREAM_VERDICT,
 					  BPF_SK_MSG_VERDICT, 38 /* BPF_SK_SKB_VERDICT */ };
-	struct maplist ml;
 	/* types from the map iterator: only sockmaps are opened (never a prog array) */
-	if (maplist_read(&ml))
-		return;
-	for (int i = 0; i < ml.n; i++) {
+	for (int i = 0; i < ml->n; i++) {
 		struct bpf_map_info info;
-		if (ml.v[i].type != BPF_MAP_TYPE_SOCKMAP && ml.v[i].type != BPF_MAP_TYPE_SOCKHASH)
+		if (ml->v[i].type != BPF_MAP_TYPE_SOCKMAP && ml->v[i].type != BPF_MAP_TYPE_SOCKHASH)
 			continue;
-		int fd = maplist_open(&ml.v[i], &info);
+		int fd = maplist_open(&ml->v[i], &info);
 		if (fd < 0)
 			continue;
 		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
@@ -440,7 +437,6 @@ static void walk_sockmaps(struct ap_list *l)
 		}
 		close(fd);
 	}
-	maplist_free(&ml);
 }
 
 /* ---- perf events held by processes ----------------------------------------------- */
@@ -703,7 +699,7 @@ static void walk_links(struct ap_list *l, const struct netns_ref *ns, int nns)
 
 /* ---- all of it ------------------------------------------------------------------- */
 
-int attachpts_collect(struct attachpt **out, int *nnetns)
+int attachpts_collect(const struct maplist *maps, struct attachpt **out, int *nnetns)
 {
 	struct ap_list l = { 0 };
 	struct netns_ref *ns = NULL;
@@ -731,7 +727,7 @@ int attachpts_collect(struct attachpt **out, int *nnetns)
 	if (orig >= 0)
 		close(orig);
 	walk_cgroups(&l);
-	walk_sockmaps(&l);
+	walk_sockmaps(&l, maps);
 	walk_perf_fds(&l);
 	walk_links(&l, ns, nns);
 	free(ns);

@@ -44,9 +44,11 @@ struct netns_ref {
  * processes, each once.  Returns the count; *out malloc'd. */
 int netns_list(struct netns_ref **out);
 
+struct maplist;
 /* All attach points, in a stable order (per netns and interface, then
- * cgroups, links, perf events).  Returns the count or -errno; *out
+ * cgroups, links, perf events).  maps (common/maplist.h) says which maps are
+ * sockmaps; only those are opened.  Returns the count or -errno; *out
  * malloc'd.  *nnetns gets the number of namespaces entered. */
-int attachpts_collect(struct attachpt **out, int *nnetns);
+int attachpts_collect(const struct maplist *maps, struct attachpt **out, int *nnetns);
 
 #endif

@@ -285,7 +285,14 @@ static void collect(struct model *m, bool profiling)
 	int np;
 
 	memset(m, 0, sizeof(*m));
-	int nap = attachpts_collect(&m->ap, &m->nnetns);
+	/* every map, prog arrays with their slots, from the map iterator: a
+	 * prog array is never opened by id (common/maplist.h says why) */
+	struct maplist ml;
+	int err = maplist_read(&ml);
+	if (err)
+		die(err == -EPERM || err == -EACCES ? EXIT_PERM : EXIT_NOFEATURE,
+		    "cannot list BPF maps with a map iterator: %s", errno_name(-err));
+	int nap = attachpts_collect(&ml, &m->ap, &m->nnetns);
 	if (nap < 0)
 		die(EXIT_FAIL, "cannot enumerate attach points: %s", errno_name(-nap));
 	/* drop the tool's own (its sampling perf events, fentry counters) */
@@ -293,13 +300,6 @@ static void collect(struct model *m, bool profiling)
 		if (!has_id(own_progs, nown_progs, m->ap[i].prog_id))
 			m->ap[m->nap++] = m->ap[i];
 
-	/* prog arrays and their slots, read by the map iterator: a prog array
-	 * is never opened by id (common/maplist.h says why) */
-	struct maplist ml;
-	int err = maplist_read(&ml);
-	if (err)
-		die(err == -EPERM || err == -EACCES ? EXIT_PERM : EXIT_NOFEATURE,
-		    "cannot list BPF maps with a map iterator: %s", errno_name(-err));
 	for (int i = 0; i < ml.n; i++) {
 		const struct maplist_ent *e = &ml.v[i];
 		if (e->type != BPF_MAP_TYPE_PROG_ARRAY || has_id(own_maps, nown_maps, e->id))
