@@ -11,6 +11,7 @@
 #include "../bpf/owners.h"
 
 struct bpf_program;
+struct bpf_object;
 
 /* All ids of one kind, ascending.  Returns count, or -errno. */
 int bpfobj_ids(enum bpf_obj_kind kind, uint32_t **ids);
@@ -28,6 +29,11 @@ int proc_fdinfo_u64(int pid, int fd, const char *key, uint64_t *val);
 const char *map_type_name(uint32_t type);   /* "hash", "lru_hash", ... */
 int map_type_from_name(const char *name);   /* -1 if unknown */
 const char *prog_type_name(uint32_t type);
+
+/* Runs of the object's loaded programs the kernel skipped because a BPF
+ * program was already running on that CPU (bpf_prog_info.recursion_misses,
+ * 5.12+; 0 before): the missed_events of the output contract. */
+uint64_t bpfobj_recursion_misses(struct bpf_object *obj);
 
 /* Run an iterator program (attached without a target) and hand each
  * fixed-size record to fn.  Returns 0 or -errno. */

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "events.h"
+#include "output.h"
 #include "probe.h"
 #include "util.h"
 
@@ -25,6 +27,8 @@ struct evbuf {
 	evbuf_fn fn;
 	void *ctx;
 	int ncpus;
+	uint64_t lost_warned; /* lost count last warned about */
+	double warn_time;
 };
 
 void evbuf_configure(struct bpf_map *events, bool force_perf, volatile bool *use_perf)
@@ -79,10 +83,28 @@ struct evbuf *evbuf_open(struct bpf_map *events, struct bpf_map *lost, evbuf_fn 
 		if (!eb->pb)
 			goto fail;
 	}
+	out_set_lost(0);
 	return eb;
 fail:
 	free(eb);
 	return NULL;
+}
+
+/* After each poll: the lost count for the output contract (lost_events on
+ * every event line and snapshot) and one warning a second while it grows. */
+static void refresh_lost(struct evbuf *eb)
+{
+	uint64_t lost = evbuf_lost(eb);
+	out_set_lost(lost);
+	if (lost <= eb->lost_warned)
+		return;
+	double now = now_mono();
+	if (now - eb->warn_time < 1.0)
+		return;
+	warnx_("%" PRIu64 " events lost (%s full), %" PRIu64 " in total", lost - eb->lost_warned,
+	       eb->rb ? "ring buffer" : "perf buffer", lost);
+	eb->lost_warned = lost;
+	eb->warn_time = now;
 }
 
 /* perf buffers need no budget: libbpf reads each CPU's buffer up to the head
@@ -91,6 +113,7 @@ int evbuf_poll(struct evbuf *eb, int timeout_ms)
 {
 	eb->taken = 0;
 	int err = eb->rb ? ring_buffer__poll(eb->rb, timeout_ms) : perf_buffer__poll(eb->pb, timeout_ms);
+	refresh_lost(eb);
 	if (err == -EINTR || err == EVBUF_PAUSE)
 		return 0;
 	return err < 0 ? err : 0;
@@ -100,6 +123,7 @@ int evbuf_consume(struct evbuf *eb)
 {
 	eb->taken = 0;
 	int err = eb->rb ? ring_buffer__consume(eb->rb) : perf_buffer__consume(eb->pb);
+	refresh_lost(eb);
 	if (err == EVBUF_PAUSE)
 		return 0;
 	return err < 0 ? err : 0;

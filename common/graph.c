@@ -27,12 +27,6 @@ struct gedge {
 	struct record *rec;
 };
 
-struct gmeta {
-	char *key, *val, *help;
-	bool num;
-	double d;
-};
-
 struct graph {
 	const char *tool;
 	const struct graph_kind *kinds;
@@ -42,8 +36,7 @@ struct graph {
 	int nnodes, capnodes;
 	struct gedge *edges;
 	int nedges, capedges;
-	struct gmeta *meta;
-	int nmeta;
+	struct record *meta; /* of the meta schema; NULL when none declared */
 	/* id lookup: open addressing over node indexes + 1 */
 	int *hash;
 	int hcap;
@@ -52,37 +45,28 @@ struct graph {
 /* ---- building --------------------------------------------------------- */
 
 struct graph *graph_begin(const char *tool, const struct graph_kind *kinds, int nkinds,
-			  const struct schema *edge_schema)
+			  const struct schema *edge_schema, const struct schema *meta)
 {
 	struct graph *g = xcalloc(1, sizeof(*g));
 	g->tool = tool;
 	g->kinds = kinds;
 	g->nkinds = nkinds;
 	g->edge_schema = edge_schema;
+	/* the graph's records are checked like a snapshot's */
+	for (int i = 0; i < nkinds; i++)
+		record_free(event_new(kinds[i].schema));
+	record_free(event_new(edge_schema));
+	if (meta)
+		g->meta = event_new(meta);
 	return g;
 }
 
-static void add_meta(struct graph *g, const char *key, const char *val, const char *help, bool num, double d)
+static int meta_index(struct graph *g, const char *key)
 {
-	g->meta = xrealloc(g->meta, (g->nmeta + 1) * sizeof(*g->meta));
-	g->meta[g->nmeta].key = xstrdup(key);
-	g->meta[g->nmeta].val = xstrdup(val);
-	g->meta[g->nmeta].help = xstrdup(help ? help : key);
-	g->meta[g->nmeta].num = num;
-	g->meta[g->nmeta].d = d;
-	g->nmeta++;
-}
-
-static void number_string(char *buf, size_t len, double d)
-{
-	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-		snprintf(buf, len, "%.0f", d);
-		return;
-	}
-	snprintf(buf, len, "%.6f", d);
-	char *e = buf + strlen(buf) - 1;
-	while (e > buf && *e == '0' && e[-1] != '.')
-		*e-- = '\0';
+	for (int i = 0; g->meta && i < g->meta->schema->nfields; i++)
+		if (!strcmp(g->meta->schema->fields[i].name, key))
+			return i;
+	die(EXIT_FAIL, "internal error: %s: graph meta %s not declared", g->tool, key);
 }
 
 void graph_meta(struct graph *g, const char *key, const char *fmt, ...)
@@ -92,14 +76,12 @@ void graph_meta(struct graph *g, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	add_meta(g, key, buf, NULL, false, 0);
+	rec_str(g->meta, meta_index(g, key), buf);
 }
 
-void graph_meta_num(struct graph *g, const char *key, const char *help, double v)
+void graph_meta_num(struct graph *g, const char *key, double v)
 {
-	char buf[64];
-	number_string(buf, sizeof(buf), v);
-	add_meta(g, key, buf, help, true, v);
+	rec_dbl(g->meta, meta_index(g, key), v);
 }
 
 static uint64_t hash_str(const char *s)
@@ -217,12 +199,7 @@ void graph_free(struct graph *g)
 	}
 	for (int i = 0; i < g->nedges; i++)
 		record_free(g->edges[i].rec);
-	for (int i = 0; i < g->nmeta; i++) {
-		free(g->meta[i].key);
-		free(g->meta[i].val);
-		free(g->meta[i].help);
-	}
-	free(g->meta);
+	record_free(g->meta);
 	free(g->nodes);
 	free(g->edges);
 	free(g->hash);
@@ -234,36 +211,6 @@ void graph_free(struct graph *g)
 static bool is_number(const struct value *v)
 {
 	return v->t == V_U64 || v->t == V_I64 || v->t == V_DBL;
-}
-
-/* The value as the table would show it, into a memstream. */
-static void value_text(FILE *f, const struct field *fd, const struct value *v)
-{
-	switch (v->t) {
-	case V_NONE: break;
-	case V_STR: fputs(v->s, f); break;
-	case V_U64:
-		if (fd->table_scale)
-			fprintf(f, "%.*f", fd->table_prec, v->u / fd->table_scale);
-		else
-			fprintf(f, "%" PRIu64, v->u);
-		break;
-	case V_I64: fprintf(f, "%" PRId64, v->i); break;
-	case V_DBL:
-		fprintf(f, "%.*f", fd->table_prec, fd->table_scale ? v->d / fd->table_scale : v->d);
-		break;
-	case V_STRLIST:
-	case V_U64LIST:
-		for (int i = 0; i < v->n; i++) {
-			if (i)
-				fputc(',', f);
-			if (v->t == V_STRLIST)
-				fputs(v->sl[i], f);
-			else
-				fprintf(f, "%" PRIu64, v->ul[i]);
-		}
-		break;
-	}
 }
 
 static bool has_value(const struct value *v)
@@ -279,13 +226,7 @@ static bool has_value(const struct value *v)
 static void field_text(FILE *f, const struct field *fd, const struct value *v)
 {
 	const char *pct = strstr(fd->header, "%s");
-	char *val = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&val, &len);
-	if (!m)
-		die(EXIT_FAIL, "out of memory");
-	value_text(m, fd, v);
-	fclose(m);
+	char *val = out_table_cell(fd, v);
 	if (pct) {
 		fwrite(fd->header, 1, pct - fd->header, f);
 		fputs(val, f);
@@ -372,6 +313,19 @@ static void time_string(double ts, char *buf, size_t len)
 	strftime(buf, len, "%H:%M:%S", &tm);
 }
 
+/* "# name: value" for each meta value set (tree), or DOT comments */
+static void meta_lines(FILE *f, struct graph *g, const char *pre, const char *post, bool skip)
+{
+	for (int i = 0; !skip && g->meta && i < g->meta->schema->nfields; i++) {
+		const struct field *fd = &g->meta->schema->fields[i];
+		if (g->meta->v[i].t == V_NONE)
+			continue;
+		char *c = out_table_cell(fd, &g->meta->v[i]);
+		fprintf(f, "%s%s: %s%s", pre, fd->name, c, post);
+		free(c);
+	}
+}
+
 static void render_tree(FILE *f, struct graph *g, double ts)
 {
 	const struct out_config *cfg = out_get_config();
@@ -380,8 +334,7 @@ static void render_tree(FILE *f, struct graph *g, double ts)
 		time_string(ts, tb, sizeof(tb));
 		fprintf(f, "%s\n", tb);
 	}
-	for (int i = 0; i < g->nmeta && !cfg->no_header; i++)
-		fprintf(f, "# %s: %s\n", g->meta[i].key, g->meta[i].val);
+	meta_lines(f, g, "# ", "\n", cfg->no_header);
 	for (int i = 0; i < g->nnodes; i++)
 		g->nodes[i].state = 0;
 	char empty[1] = "";
@@ -396,37 +349,6 @@ static void render_tree(FILE *f, struct graph *g, double ts)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static void json_number(FILE *f, double d)
-{
-	char buf[64];
-	number_string(buf, sizeof(buf), d);
-	fputs(buf, f);
-}
-
-static void json_value(FILE *f, const struct field *fd, const struct value *v)
-{
-	switch (v->t) {
-	case V_NONE: fputs(fd->flags & FF_LIST ? "[]" : "null", f); break;
-	case V_STR: json_write_string(f, v->s); break;
-	case V_U64: fprintf(f, "%" PRIu64, v->u); break;
-	case V_I64: fprintf(f, "%" PRId64, v->i); break;
-	case V_DBL: json_number(f, v->d); break;
-	case V_STRLIST:
-	case V_U64LIST:
-		fputc('[', f);
-		for (int i = 0; i < v->n; i++) {
-			if (i)
-				fputc(',', f);
-			if (v->t == V_STRLIST)
-				json_write_string(f, v->sl[i]);
-			else
-				fprintf(f, "%" PRIu64, v->ul[i]);
-		}
-		fputc(']', f);
-		break;
-	}
-}
-
 static void json_fields(FILE *f, const struct record *r)
 {
 	const struct schema *s = r->schema;
@@ -436,7 +358,18 @@ static void json_fields(FILE *f, const struct record *r)
 		fputc(',', f);
 		json_write_string(f, s->fields[j].name);
 		fputc(':', f);
-		json_value(f, &s->fields[j], &r->v[j]);
+		out_json_value(f, &s->fields[j], &r->v[j]);
+	}
+}
+
+/* every field of a meta record, whatever its flags */
+static void json_fields_all(FILE *f, const struct record *r)
+{
+	for (int j = 0; j < r->schema->nfields; j++) {
+		fputc(',', f);
+		json_write_string(f, r->schema->fields[j].name);
+		fputc(':', f);
+		out_json_value(f, &r->schema->fields[j], &r->v[j]);
 	}
 }
 
@@ -444,15 +377,12 @@ static void render_json(FILE *f, struct graph *g, double ts)
 {
 	fprintf(f, "{\"ts\":%.6f,\"tool\":", ts);
 	json_write_string(f, g->tool);
-	for (int i = 0; i < g->nmeta; i++) {
-		fputc(',', f);
-		json_write_string(f, g->meta[i].key);
-		fputc(':', f);
-		if (g->meta[i].num)
-			json_number(f, g->meta[i].d);
-		else
-			json_write_string(f, g->meta[i].val);
+	if (out_get_config()->instance) {
+		fputs(",\"run\":", f);
+		json_write_string(f, out_get_config()->instance);
 	}
+	if (g->meta)
+		json_fields_all(f, g->meta);
 	fputs(",\"nodes\":[", f);
 	for (int i = 0; i < g->nnodes; i++) {
 		fputs(i ? ",{\"id\":" : "{\"id\":", f);
@@ -476,29 +406,6 @@ static void render_json(FILE *f, struct graph *g, double ts)
 
 /* ---- Prometheus ------------------------------------------------------------- */
 
-static void prom_labels(FILE *f, const struct gnode *n, const char *kind)
-{
-	const struct schema *s = n->rec->schema;
-	fputs("{kind=", f);
-	prom_write_label_value(f, kind);
-	for (int j = 0; j < s->nfields; j++) {
-		const struct field *fd = &s->fields[j];
-		const struct value *v = &n->rec->v[j];
-		if (fd->kind != FK_LABEL || !(fd->flags & FF_PROM))
-			continue;
-		fprintf(f, ",%s=", fd->name);
-		if (v->t == V_STR)
-			prom_write_label_value(f, v->s);
-		else if (v->t == V_U64)
-			fprintf(f, "\"%" PRIu64 "\"", v->u);
-		else if (v->t == V_I64)
-			fprintf(f, "\"%" PRId64 "\"", v->i);
-		else
-			fputs("\"\"", f);
-	}
-	fputc('}', f);
-}
-
 static int field_index(const struct schema *s, const char *name)
 {
 	for (int j = 0; j < s->nfields; j++)
@@ -507,32 +414,12 @@ static int field_index(const struct schema *s, const char *name)
 	return -1;
 }
 
-static void render_prom(FILE *f, struct graph *g, double ts)
+static int render_prom(FILE *f, struct graph *g, double ts)
 {
-	const char *tool = g->tool;
-	fprintf(f, "# HELP bpfscope_%s_info Facts about this %s graph: mechanisms in use.\n", tool, tool);
-	fprintf(f, "# TYPE bpfscope_%s_info gauge\n", tool);
-	fprintf(f, "bpfscope_%s_info{version=", tool);
-	prom_write_label_value(f, BPFSCOPE_VERSION);
-	for (int i = 0; i < g->nmeta; i++) {
-		if (g->meta[i].num)
-			continue;
-		fprintf(f, ",%s=", g->meta[i].key);
-		prom_write_label_value(f, g->meta[i].val);
-	}
-	fputs("} 1\n", f);
-	fprintf(f, "# HELP bpfscope_%s_snapshot_timestamp_seconds Unix time the graph was taken.\n", tool);
-	fprintf(f, "# TYPE bpfscope_%s_snapshot_timestamp_seconds gauge\n", tool);
-	fprintf(f, "bpfscope_%s_snapshot_timestamp_seconds %.3f\n", tool, ts);
-	for (int i = 0; i < g->nmeta; i++) {
-		if (!g->meta[i].num)
-			continue;
-		fprintf(f, "# HELP bpfscope_%s_%s %s\n", tool, g->meta[i].key, g->meta[i].help);
-		fprintf(f, "# TYPE bpfscope_%s_%s gauge\n", tool, g->meta[i].key);
-		fprintf(f, "bpfscope_%s_%s ", tool, g->meta[i].key);
-		json_number(f, g->meta[i].d);
-		fputc('\n', f);
-	}
+	struct prom_writer *pw = prom_begin(f, g->tool, "graph");
+	static const char *const kind_key[] = { "kind" };
+
+	prom_standard(pw, g->meta, NULL, NULL, 0, ts);
 	/* one metric family per field name, whatever kinds carry it */
 	for (int k = 0; k < g->nkinds; k++) {
 		const struct schema *s = g->kinds[k].schema;
@@ -547,9 +434,7 @@ static void render_prom(FILE *f, struct graph *g, double ts)
 			}
 			if (seen)
 				continue;
-			fprintf(f, "# HELP bpfscope_%s_%s %s\n", tool, fd->name, fd->help ? fd->help : fd->name);
-			fprintf(f, "# TYPE bpfscope_%s_%s %s\n", tool, fd->name,
-				fd->kind == FK_COUNTER ? "counter" : "gauge");
+			prom_family(pw, fd->name, fd->kind, fd->help);
 			for (int i = 0; i < g->nnodes; i++) {
 				const struct gnode *n = &g->nodes[i];
 				int jj = field_index(n->rec->schema, fd->name);
@@ -558,39 +443,23 @@ static void render_prom(FILE *f, struct graph *g, double ts)
 				const struct value *v = &n->rec->v[jj];
 				if (!is_number(v))
 					continue;
-				fprintf(f, "bpfscope_%s_%s", tool, fd->name);
-				prom_labels(f, n, g->kinds[n->kind].name);
-				fputc(' ', f);
-				if (v->t == V_U64)
-					fprintf(f, "%" PRIu64, v->u);
-				else if (v->t == V_I64)
-					fprintf(f, "%" PRId64, v->i);
-				else
-					json_number(f, v->d);
-				fputc('\n', f);
+				const char *kind_val[] = { g->kinds[n->kind].name };
+				prom_sample(pw, n->rec, kind_key, kind_val, 1, v);
 			}
 		}
 	}
+	return prom_end(pw);
 }
 
 /* ---- DOT --------------------------------------------------------------------- */
 
 void dot_write_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fputc(' ', f);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	out_write_string(f, s, ESC_DOT);
 }
 
+/* Table text (already escaped: no control bytes) quoted for DOT, with the
+ * record's fields on lines of their own. */
 static void dot_label(FILE *f, const struct record *r, const char *sep)
 {
 	char *txt = NULL;
@@ -598,9 +467,18 @@ static void dot_label(FILE *f, const struct record *r, const char *sep)
 	FILE *m = open_memstream(&txt, &len);
 	if (!m)
 		die(EXIT_FAIL, "out of memory");
-	record_text(m, r, sep);
+	record_text(m, r, "\x01"); /* no field text holds a control byte */
 	fclose(m);
-	dot_write_string(f, txt);
+	fputc('"', f);
+	for (const char *p = txt; *p; p++) {
+		if (*p == '\x01')
+			fputs(sep, f);
+		else if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
 	free(txt);
 }
 
@@ -608,14 +486,7 @@ static void render_dot(FILE *f, struct graph *g, double ts)
 {
 	fprintf(f, "digraph bpfscope_%s {\n", g->tool);
 	fprintf(f, "\t// ts %.6f\n", ts);
-	for (int i = 0; i < g->nmeta; i++) {
-		fputs("\t// ", f);
-		fputs(g->meta[i].key, f);
-		fputs(": ", f);
-		for (const char *p = g->meta[i].val; *p; p++)
-			fputc(*p == '\n' ? ' ' : *p, f);
-		fputc('\n', f);
-	}
+	meta_lines(f, g, "\t// ", "\n", false);
 	fputs("\trankdir=LR;\n\tnode [fontname=\"monospace\", fontsize=10];\n"
 	      "\tedge [fontname=\"monospace\", fontsize=9];\n", f);
 	for (int i = 0; i < g->nnodes; i++) {
@@ -623,7 +494,7 @@ static void render_dot(FILE *f, struct graph *g, double ts)
 		fputc('\t', f);
 		dot_write_string(f, n->id);
 		fputs(" [label=", f);
-		dot_label(f, n->rec, "\n");
+		dot_label(f, n->rec, "\\n");
 		if (g->kinds[n->kind].dot_attrs)
 			fprintf(f, ", %s", g->kinds[n->kind].dot_attrs);
 		if (n->alert)
@@ -647,14 +518,15 @@ static void render_dot(FILE *f, struct graph *g, double ts)
 
 /* ---- writing ------------------------------------------------------------------- */
 
-void graph_render(FILE *f, struct graph *g, enum out_format fmt, double ts)
+int graph_render(FILE *f, struct graph *g, enum out_format fmt, double ts)
 {
 	switch (fmt) {
 	case OUT_TABLE: render_tree(f, g, ts); break;
 	case OUT_JSON: render_json(f, g, ts); break;
-	case OUT_PROM: render_prom(f, g, ts); break;
+	case OUT_PROM: return render_prom(f, g, ts);
 	case OUT_DOT: render_dot(f, g, ts); break;
 	}
+	return 0;
 }
 
 int graph_end(struct graph *g)
@@ -670,16 +542,25 @@ int graph_end(struct graph *g)
 		die(EXIT_FAIL, "out of memory");
 	if (cfg->format == OUT_TABLE && printed_before && !cfg->file)
 		fputc('\n', m);
-	graph_render(m, g, cfg->format, now_wall());
+	if (cfg->state) {
+		for (int i = 0; i < g->nnodes; i++)
+			state_apply("graph", g->nodes[i].rec);
+		state_apply_meta("graph", g->meta);
+	}
+	err = graph_render(m, g, cfg->format, now_wall());
 	fclose(m);
 	printed_before = true;
-	if (cfg->file) {
+	if (err) {
+		/* an internal error, reported by the renderer */
+	} else if (cfg->file) {
 		err = write_file_atomic(cfg->file, buf, len);
 	} else if ((len && fwrite(buf, 1, len, stdout) != len) || fflush(stdout)) {
 		if (errno == EPIPE)
 			exit(EXIT_OK); /* reader went away (| head): not an error */
 		err = -errno;
 	}
+	if (!err)
+		err = state_save();
 	free(buf);
 	graph_free(g);
 	return err;

@@ -36,14 +36,16 @@ struct graph_kind {
 
 struct graph;
 
+/* meta: the graph-level facts (fields of its own schema, registered with
+ * the kinds' schemas and the edge schema); NULL: none. */
 struct graph *graph_begin(const char *tool, const struct graph_kind *kinds, int nkinds,
-			  const struct schema *edge_schema);
-/* Graph-level facts: "# key: value" in the tree, top-level JSON fields,
- * labels of the info metric in prom, a comment in DOT. */
+			  const struct schema *edge_schema, const struct schema *meta);
+/* Graph-level facts by meta field name: "# key: value" in the tree,
+ * top-level JSON fields, info labels (FK_LABEL) or metrics of their own
+ * (FK_COUNTER/FK_GAUGE) in prom, a comment in DOT. */
 void graph_meta(struct graph *g, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* A numeric fact: a JSON number, a gauge of its own in prom (with help). */
-void graph_meta_num(struct graph *g, const char *key, const char *help, double v);
+void graph_meta_num(struct graph *g, const char *key, double v);
 
 /* A node of kinds[kind] with a unique id; an existing node of that id is
  * returned as is.  Nodes render in the order they were added. */
@@ -61,7 +63,7 @@ int graph_end(struct graph *g);
 void graph_free(struct graph *g);
 
 /* Exposed for unit tests. */
-void graph_render(FILE *f, struct graph *g, enum out_format fmt, double ts);
+int graph_render(FILE *f, struct graph *g, enum out_format fmt, double ts);
 void dot_write_string(FILE *f, const char *s);
 
 #endif

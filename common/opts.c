@@ -18,6 +18,9 @@ enum {
 	OPT_FILE = 0x1000,
 	OPT_WIDE,
 	OPT_NOHDR,
+	OPT_INSTANCE,
+	OPT_STATE,
+	OPT_LIST_FIELDS,
 };
 
 static const struct argp_option common_options[] = {
@@ -29,6 +32,9 @@ static const struct argp_option common_options[] = {
 	{ "wide", OPT_WIDE, NULL, 0, "Table: show every column", 0 },
 	{ "no-header", OPT_NOHDR, NULL, 0, "Table: omit headers and # lines", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf debug output and mechanism notes", 0 },
+	{ "instance", OPT_INSTANCE, "NAME", 0, "Name this run: label run=NAME on every Prometheus series, \"run\" in JSON", 0 },
+	{ "state", OPT_STATE, "PATH", 0, "Keep counters across runs in PATH, so periodic runs (cron) count on", 0 },
+	{ "list-fields", OPT_LIST_FIELDS, NULL, 0, "Print every output field as JSON Lines (bpfscope-output(7)) and exit", 0 },
 	{ 0 },
 };
 
@@ -126,6 +132,23 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 	case OPT_NOHDR:
 		copts.no_header = true;
 		break;
+	case OPT_INSTANCE:
+		if (!*arg || strlen(arg) > 64)
+			usage_error("invalid --instance '%s': expected a name of 1 to 64 characters", arg);
+		for (const char *p = arg; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			      *p == '_' || *p == '-' || *p == '.'))
+				usage_error("invalid --instance '%s': use letters, digits, '_', '-' and '.'", arg);
+		copts.instance = arg;
+		break;
+	case OPT_STATE:
+		if (!*arg)
+			usage_error("invalid --state '': expected a path");
+		copts.state = arg;
+		break;
+	case OPT_LIST_FIELDS:
+		copts.list_fields = true;
+		break;
 	case ARGP_KEY_ARG:
 		/* BCC style: interval [count] */
 		if (copts.npos == 0) {
@@ -173,7 +196,20 @@ void opts_parse(const struct argp *argp, int argc, char **argv, void *input)
 		.wide = copts.wide,
 		.no_header = copts.no_header,
 		.file = copts.file,
+		.instance = copts.instance,
+		.state = copts.state,
 	};
+	if (copts.list_fields) {
+		out_list_fields(stdout);
+		exit(fflush(stdout) ? EXIT_FAIL : EXIT_OK);
+	}
+	/* one exposition per output: promtool and node_exporter reject a
+	 * stream of them */
+	if (copts.format == OUT_PROM && !copts.file) {
+		if (copts.count > 1)
+			usage_error("-o prom writes one exposition to standard output: use -c 1, or --file PATH");
+		copts.count = 1;
+	}
 	out_configure(&oc);
 	if (copts.count > 1 && !copts.interval_set)
 		copts.interval = 1.0;

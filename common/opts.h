@@ -18,6 +18,9 @@ struct common_opts {
 	bool no_header;
 	enum out_format format;
 	const char *file;
+	const char *instance; /* --instance */
+	const char *state;    /* --state */
+	bool list_fields;     /* --list-fields */
 	int npos;         /* positional interval [count] consumed */
 	bool allow_dot;   /* set before opts_parse by tools that draw graphs: accept -o dot */
 };

@@ -298,7 +298,7 @@ static const struct field nfields[N_NFIELDS] = {
 	[N_SEL] = { "selections", "SELECT", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
 		    "Multipath decisions that chose the nexthop (fexit; absent without)", 0, 0 },
 };
-static const struct schema nh_schema = { "fibstat", "nexthops", nfields, N_NFIELDS };
+static const struct schema nh_schema = { "fibstat", "nexthops", nfields, N_NFIELDS, NULL };
 
 enum {
 	W_NETNS, W_FAMILY, W_PROTO, W_SRC, W_SPORT, W_DST, W_DPORT, W_TABLE, W_ROUTE, W_NH, W_GW, W_DEV,
@@ -322,7 +322,7 @@ static const struct field wfields[W_NFIELDS] = {
 	[W_BYTES] = { "bytes", "BYTES", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE, "L3 bytes of the flow", 0, 0 },
 	[W_PPS] = { "pps", "PKT/s", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
 };
-static const struct schema flow_schema = { "fibstat", "flows", wfields, W_NFIELDS };
+static const struct schema flow_schema = { "fibstat", "flows", wfields, W_NFIELDS, NULL };
 
 enum {
 	L_NETNS, L_FAMILY, L_TABLE, L_VRF, L_IIF, L_OIF, L_LOOKUPS, L_FOUND, L_MISS, L_UNREACH, L_PROHIBIT,
@@ -345,7 +345,7 @@ static const struct field lfields[L_NFIELDS] = {
 	[L_ERROR] = { "error", "ERR", FK_COUNTER, FF_ALL, "Lookups that failed otherwise", 0, 0 },
 	[L_LPS] = { "lookups_per_second", "LKP/s", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
 };
-static const struct schema lk_schema = { "fibstat", "lookups", lfields, L_NFIELDS };
+static const struct schema lk_schema = { "fibstat", "lookups", lfields, L_NFIELDS, NULL };
 
 enum {
 	E_FAMILY, E_TABLE, E_VRF, E_RESULT, E_ERRNO, E_PROTO, E_SRC, E_SPORT, E_DST, E_DPORT, E_IIF, E_OIF, E_MARK,
@@ -367,7 +367,7 @@ static const struct field efields[E_NFIELDS] = {
 	[E_OIF] = { "oif", "OIF", FK_LABEL, FF_JSON | FF_WIDE, NULL, 0, 0 },
 	[E_MARK] = { "mark", "MARK", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
 };
-static const struct schema ev_schema = { "fibstat", "events", efields, E_NFIELDS };
+static const struct schema ev_schema = { "fibstat", "events", efields, E_NFIELDS, NULL };
 
 static const char *const result_names[FS_NRESULTS] = {
 	"found", "miss", "unreachable", "prohibit", "blackhole", "error",

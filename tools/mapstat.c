@@ -165,7 +165,7 @@ static struct field fields[NFIELDS] = {
 	[F_LEVEL] = { "level", "LEVEL", FK_TEXT, FF_JSON, NULL, 0, 0 },
 };
 
-static const struct schema map_schema = { "mapstat", "maps", fields, NFIELDS };
+static const struct schema map_schema = { "mapstat", "maps", fields, NFIELDS, NULL };
 
 enum { P_MAP, P_PREFIXLEN, P_ENTRIES, PNFIELDS };
 static const struct field pfields[PNFIELDS] = {
@@ -173,7 +173,7 @@ static const struct field pfields[PNFIELDS] = {
 	[P_PREFIXLEN] = { "prefixlen", "PREFIXLEN", FK_LABEL, FF_ALL, "Prefix length in bits", 0, 0 },
 	[P_ENTRIES] = { "prefix_entries", "ENTRIES", FK_GAUGE, FF_ALL, "Entries with this prefix length", 0, 0 },
 };
-static const struct schema prefix_schema = { "mapstat", "prefixes", pfields, PNFIELDS };
+static const struct schema prefix_schema = { "mapstat", "prefixes", pfields, PNFIELDS, NULL };
 
 enum { O_PID, O_COMM, O_MAPS, O_MEM, O_LIMIT, O_LIMIT_PCT, O_ACCOUNTING, ONFIELDS };
 static const struct field ofields[ONFIELDS] = {
@@ -188,7 +188,7 @@ static const struct field ofields[ONFIELDS] = {
 			  "owned_memlock_bytes as a percentage of RLIMIT_MEMLOCK", 0, 1 },
 	[O_ACCOUNTING] = { "charged_to", "CHARGED-TO", FK_TEXT, FF_TABLE | FF_JSON, NULL, 0, 0 },
 };
-static const struct schema owner_schema = { "mapstat", "owners", ofields, ONFIELDS };
+static const struct schema owner_schema = { "mapstat", "owners", ofields, ONFIELDS, NULL };
 
 static const char *const method_names[] = {
 	[CM_NONE] = "none", [CM_KFUNC] = "kfunc", [CM_CORE] = "core",

@@ -105,73 +105,92 @@ TOOL_ARGP(options, parse, doc);
 
 enum { A_HOOK, A_TARGET, A_DETAIL, A_NETNS, A_NETNS_INO, A_IFINDEX, A_PROG, A_LINK, A_PID, ANF };
 static const struct field afields[ANF] = {
-	[A_HOOK] = { "hook", "%s", FK_LABEL, FF_ALL, "Attach hook", 0, 0 },
-	[A_TARGET] = { "target", "%s", FK_LABEL, FF_ALL, "Interface, cgroup, tracepoint or function", 0, 0 },
-	[A_DETAIL] = { "detail", "%s", FK_TEXT, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[A_NETNS] = { "netns", "netns=%s", FK_LABEL, FF_ALL, "Network namespace", 0, 0 },
-	[A_NETNS_INO] = { "netns_ino", "netns_ino=%s", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[A_IFINDEX] = { "ifindex", "ifindex=%s", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[A_PROG] = { "prog_id", "prog=%s", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[A_LINK] = { "link_id", "link=%s", FK_GAUGE, FF_JSON | FF_TABLE, NULL, 0, 0 },
-	[A_PID] = { "pid", "pid=%s", FK_GAUGE, FF_JSON | FF_TABLE, NULL, 0, 0 },
+	[A_HOOK] = { "hook", "%s", FK_LABEL, FF_ALL, "Attach hook", 0, 0, 0 },
+	[A_TARGET] = { "target", "%s", FK_LABEL, FF_ALL, "Interface, cgroup, tracepoint or function", 0, 0, 0 },
+	[A_DETAIL] = { "detail", "%s", FK_TEXT, FF_TABLE | FF_JSON, "Attach details (mode, priority, flags)", 0, 0, 0 },
+	[A_NETNS] = { "netns", "netns=%s", FK_LABEL, FF_ALL, HELP_NETNS, 0, 0, 0 },
+	[A_NETNS_INO] = { "netns_ino", "netns_ino=%s", FK_LABEL, FF_JSON, "Network namespace inode number", 0, 0, 0 },
+	[A_IFINDEX] = { "ifindex", "ifindex=%s", FK_LABEL, FF_JSON | FF_WIDE, HELP_IFINDEX, 0, 0, 0 },
+	[A_PROG] = { "prog_id", "prog=%s", FK_LABEL, FF_JSON, HELP_PROG_ID, 0, 0, 0 },
+	[A_LINK] = { "link_id", "link=%s", FK_LABEL, FF_JSON | FF_TABLE, "BPF link ID", 0, 0, 0 },
+	[A_PID] = { "pid", "pid=%s", FK_LABEL, FF_JSON | FF_TABLE, HELP_PID, 0, 0, 0 },
 };
-static const struct schema attach_schema = { "tailcalls", "attach", afields, ANF };
+static const struct schema attach_schema = { "tailcalls", "attach", afields, ANF, NULL };
 
 enum {
 	P_ID, P_NAME, P_TYPE, P_TAG, P_DEPTH, P_FLAGS, P_FUNCS, P_BYTES, P_SAMPLES, P_CPU, P_BPF,
 	P_FSAMPLES, P_RUNCNT, P_RUNTIME, P_AVG, P_ENTRIES, PNF
 };
 static struct field pfields[PNF] = {
-	[P_ID] = { "prog_id", "prog %s", FK_LABEL, FF_ALL, "Program id", 0, 0 },
-	[P_NAME] = { "name", "%s", FK_LABEL, FF_ALL, "Program name", 0, 0 },
-	[P_TYPE] = { "type", "(%s)", FK_LABEL, FF_ALL, "Program type", 0, 0 },
-	[P_TAG] = { "tag", "tag=%s", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
+	[P_ID] = { "prog_id", "prog %s", FK_LABEL, FF_ALL, HELP_PROG_ID, 0, 0, 0 },
+	[P_NAME] = { "prog_name", "%s", FK_LABEL, FF_ALL, HELP_PROG_NAME, 0, 0, 0 },
+	[P_TYPE] = { "prog_type", "(%s)", FK_LABEL, FF_ALL, "BPF program type (xdp, sched_cls, ...)", 0, 0, 0 },
+	[P_TAG] = { "tag", "tag=%s", FK_TEXT, FF_JSON | FF_WIDE, "Program tag (hash of its instructions)", 0, 0, 0 },
 	[P_DEPTH] = { "depth", "depth=%s", FK_GAUGE, FF_ALL,
-		      "Longest chain of tail calls from an entry program to this program", 0, 0 },
-	[P_FLAGS] = { "flags", "!%s", FK_TEXT, FF_TABLE | FF_JSON | FF_LIST, NULL, 0, 0 },
-	[P_FUNCS] = { "functions", "funcs=%s", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST, NULL, 0, 0 },
+		      "Longest chain of tail calls from an entry program to this program", 0, 0, 0 },
+	[P_FLAGS] = { "flags", "!%s", FK_TEXT, FF_TABLE | FF_JSON | FF_LIST, "Findings: cycle, too_deep, ...", 0, 0, 0 },
+	[P_FUNCS] = { "functions", "funcs=%s", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST, "BPF functions of the program", 0, 0, 0 },
 	[P_BYTES] = { "jited_bytes", "jited=%s", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		      "Size of the program's JIT image in bytes", 0, 0 },
+		      "Size of the program's JIT image in bytes", 0, 0, 0 },
 	[P_SAMPLES] = { "samples", "samples=%s", FK_GAUGE, FF_ALL,
-			"CPU samples that hit the program's JIT image during the interval", 0, 0 },
-	[P_CPU] = { "cpu_percent", "cpu=%s%", FK_GAUGE, FF_ALL,
-		    "Share of all CPU time (all CPUs) spent in the program, from samples (percent)", 0, 2 },
-	[P_BPF] = { "bpf_percent", "bpf=%s%", FK_GAUGE, FF_ALL,
-		    "Share of the samples in BPF programs that hit this program", 0, 1 },
+			"CPU samples that hit the program's JIT image during the interval", 0, 0, 0 },
+	[P_CPU] = { "cpu_ratio", "cpu=%s%", FK_GAUGE, FF_ALL,
+		    "Share of all CPU time (all CPUs) spent in the program during the interval, from samples (0-1)", 0.01, 2, 0 },
+	[P_BPF] = { "bpf_ratio", "bpf=%s%", FK_GAUGE, FF_ALL,
+		    "Share of the samples in BPF programs that hit this program (0-1)", 0.01, 1, 0 },
 	[P_FSAMPLES] = { "function_samples", "func_samples=%s", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST,
-			 NULL, 0, 0 },
-	[P_RUNCNT] = { "run_cnt", "runs=%s", FK_GAUGE, FF_ALL,
+			 "Samples per BPF function, in the order of functions", 0, 0, 0 },
+	[P_RUNCNT] = { "runs", "runs=%s", FK_GAUGE, FF_ALL,
 		       "Runs the kernel dispatched during the interval (BPF_ENABLE_STATS; tail calls not counted)",
-		       0, 0 },
+		       0, 0, 0 },
 	[P_RUNTIME] = { "run_time_seconds", "run=%sms", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
 			"Time in the program during the interval, tail-called programs included (BPF_ENABLE_STATS)",
-			1e-3, 3 },
-	[P_AVG] = { "avg_run_seconds", "avg=%sus", FK_GAUGE, FF_ALL, "Average time per dispatched run", 1e-6, 2 },
+			1e-3, 3, 0 },
+	[P_AVG] = { "avg_run_seconds", "avg=%sus", FK_GAUGE, FF_ALL, "Average time per dispatched run", 1e-6, 2, 0 },
 	[P_ENTRIES] = { "entries", "entries=%s", FK_GAUGE, FF_ALL,
-			"Entries counted with fentry during the interval, tail calls included", 0, 0 },
+			"Entries counted with fentry during the interval, tail calls included", 0, 0, 0 },
 };
-static const struct schema prog_schema = { "tailcalls", "progs", pfields, PNF };
+static const struct schema prog_schema = { "tailcalls", "progs", pfields, PNF, NULL };
 
 enum { M_ID, M_NAME, M_USED, M_MAX, M_EMPTY, M_FLAGS, MNF };
 static const struct field mfields[MNF] = {
-	[M_ID] = { "map_id", "prog_array %s", FK_LABEL, FF_ALL, "Prog array map id", 0, 0 },
-	[M_NAME] = { "name", "%s", FK_LABEL, FF_ALL, "Map name", 0, 0 },
-	[M_USED] = { "used_slots", "used=%s", FK_GAUGE, FF_ALL, "Populated slots", 0, 0 },
-	[M_MAX] = { "max_entries", "max=%s", FK_GAUGE, FF_ALL, "Slots", 0, 0 },
-	[M_EMPTY] = { "empty_slots", "empty=%s", FK_TEXT, FF_TABLE | FF_JSON | FF_LIST, NULL, 0, 0 },
-	[M_FLAGS] = { "flags", "!%s", FK_TEXT, FF_TABLE | FF_JSON | FF_LIST, NULL, 0, 0 },
+	[M_ID] = { "map_id", "prog_array %s", FK_LABEL, FF_ALL, HELP_MAP_ID, 0, 0, 0 },
+	[M_NAME] = { "map_name", "%s", FK_LABEL, FF_ALL, HELP_MAP_NAME, 0, 0, 0 },
+	[M_USED] = { "used_slots", "used=%s", FK_GAUGE, FF_ALL, "Populated slots", 0, 0, 0 },
+	[M_MAX] = { "max_entries", "max=%s", FK_GAUGE, FF_ALL, "Slots", 0, 0, 0 },
+	[M_EMPTY] = { "empty_slots", "empty=%s", FK_TEXT, FF_TABLE | FF_JSON | FF_LIST, "Empty slots that some program calls", 0, 0, 0 },
+	[M_FLAGS] = { "flags", "!%s", FK_TEXT, FF_TABLE | FF_JSON | FF_LIST, "Findings about the array", 0, 0, 0 },
 };
-static const struct schema array_schema = { "tailcalls", "prog_arrays", mfields, MNF };
+static const struct schema array_schema = { "tailcalls", "prog_arrays", mfields, MNF, NULL };
 
 enum { E_TYPE, E_SLOT, E_CALLS, E_CALLS_TEXT, E_FLAGS, ENF };
 static const struct field efields[ENF] = {
-	[E_TYPE] = { "type", "TYPE", FK_TEXT, FF_JSON, NULL, 0, 0 },
-	[E_SLOT] = { "slot", "[%s]", FK_GAUGE, FF_JSON | FF_TABLE, NULL, 0, 0 },
-	[E_CALLS] = { "calls", "CALLS", FK_TEXT, FF_JSON, NULL, 0, 0 },
-	[E_CALLS_TEXT] = { "calls_text", "calls %s", FK_TEXT, FF_TABLE, NULL, 0, 0 },
-	[E_FLAGS] = { "flags", "!%s", FK_TEXT, FF_JSON | FF_TABLE | FF_LIST, NULL, 0, 0 },
+	[E_TYPE] = { "edge", "EDGE", FK_TEXT, FF_JSON, "attach, uses or slot", 0, 0, 0 },
+	[E_SLOT] = { "slot", "[%s]", FK_LABEL, FF_JSON | FF_TABLE, "Prog array slot", 0, 0, 0 },
+	[E_CALLS] = { "calls", "CALLS", FK_TEXT, FF_JSON, "Slots a program calls: a list, or null when not known", 0, 0, 0 },
+	[E_CALLS_TEXT] = { "calls_text", "calls %s", FK_TEXT, FF_TABLE, NULL, 0, 0, 0 },
+	[E_FLAGS] = { "flags", "!%s", FK_TEXT, FF_JSON | FF_TABLE | FF_LIST, "Findings about the edge", 0, 0, 0 },
 };
-static const struct schema edge_schema = { "tailcalls", "edges", efields, ENF };
+enum { G_NETNS, G_UNREAD, G_SLOTS, G_SAMPLING, G_RUNSTATS, G_FENTRY, G_ENTRY, G_INTERVAL, G_S_ALL, G_S_USER,
+       G_S_KERNEL, G_S_BPF, G_S_LOST, GNF };
+static const struct field gfields[GNF] = {
+	[G_NETNS] = { "netns_scanned", "", FK_GAUGE, 0, "Network namespaces searched for XDP and TC programs", 0, 0, 0 },
+	[G_UNREAD] = { "prog_arrays_unread", "", FK_GAUGE, 0, "Prog arrays whose slots could not be read (see CAVEATS)", 0, 0, 0 },
+	[G_SLOTS] = { "prog_array_slots", "", FK_LABEL, 0, "How prog array slots are read", 0, 0, 0 },
+	[G_SAMPLING] = { "sampling", "", FK_LABEL, 0, "CPU sampling in use (-i)", 0, 0, 0 },
+	[G_RUNSTATS] = { "run_stats", "", FK_LABEL, 0, "Source of run counts and run time", 0, 0, 0 },
+	[G_FENTRY] = { "fentry_tail_call_entry", "", FK_LABEL, 0, "Whether fentry sees tail-call entries on this kernel", 0, 0, 0 },
+	[G_ENTRY] = { "entry_counts", "", FK_LABEL, 0, "Source of entry counts: fentry or unavailable", 0, 0, 0 },
+	[G_INTERVAL] = { "interval_seconds", "", FK_GAUGE, 0, "Length of the interval measured", 0, 0, 0 },
+	[G_S_ALL] = { "samples_all", "", FK_GAUGE, 0, "CPU samples taken during the interval, all CPUs", 0, 0, 0 },
+	[G_S_USER] = { "samples_user", "", FK_GAUGE, 0, "Samples in user space", 0, 0, 0 },
+	[G_S_KERNEL] = { "samples_kernel", "", FK_GAUGE, 0, "Samples in the kernel outside BPF programs", 0, 0, 0 },
+	[G_S_BPF] = { "samples_bpf", "", FK_GAUGE, 0, "Samples in the JIT image of some BPF program", 0, 0, 0 },
+	[G_S_LOST] = { "samples_lost", "", FK_GAUGE, 0, "Samples not recorded during the interval: the address table was full", 0, 0, 0 },
+};
+static const struct schema graph_meta_schema = { "tailcalls", "graph", gfields, GNF, NULL };
+static const struct schema edge_schema = { "tailcalls", "edges", efields, ENF, &graph_meta_schema };
+OUT_REGISTER(&attach_schema, &prog_schema, &array_schema, &edge_schema);
 
 enum { K_ATTACH, K_PROG, K_ARRAY };
 static const struct graph_kind kinds[] = {
@@ -930,8 +949,8 @@ static void add_prog_node(struct graph *g, const struct model *m, const struct t
 			fs[pf->hits[k].func] += pf->hits[k].n;
 	}
 	rec_u64(n, P_SAMPLES, samples);
-	rec_dbl(n, P_CPU, pf->total ? 100.0 * samples / pf->total : 0);
-	rec_dbl(n, P_BPF, pf->in_progs ? 100.0 * samples / pf->in_progs : 0);
+	rec_dbl(n, P_CPU, pf->total ? (double)samples / pf->total : 0);
+	rec_dbl(n, P_BPF, pf->in_progs ? (double)samples / pf->in_progs : 0);
 	for (int k = 0; r && k < nf; k++)
 		rec_list_u64(n, P_FSAMPLES, fs[k]);
 	free(fs);
@@ -962,26 +981,24 @@ static void add_prog_node(struct graph *g, const struct model *m, const struct t
 static int emit(const struct model *m, const struct profile *pf, const struct model *prev)
 {
 	const struct tailgraph *tg = &m->tg;
-	struct graph *g = graph_begin("tailcalls", kinds, 3, &edge_schema);
+	struct graph *g = graph_begin("tailcalls", kinds, 3, &edge_schema, &graph_meta_schema);
 	char a[160], b[32];
 
-	graph_meta_num(g, "netns_scanned", "Network namespaces searched for XDP and TC programs", m->nnetns);
-	if (m->unknown_slots)
-		graph_meta(g, "prog_arrays", "%s: the slots of %d arrays were not read (see CAVEATS)",
-			   maplist_mechanism(), m->unknown_slots);
+	graph_meta_num(g, "netns_scanned", m->nnetns);
+	graph_meta(g, "prog_array_slots", "%s", maplist_mechanism());
+	graph_meta_num(g, "prog_arrays_unread", m->unknown_slots);
 	if (pf && pf->valid) {
 		graph_meta(g, "sampling", "perf_event cpu-clock at %u Hz on %d CPUs, JIT image attribution",
 			   o.freq, nperf);
 		graph_meta(g, "run_stats", "%s", stats_note);
 		graph_meta(g, "fentry_tail_call_entry", "%s", fentry_verdict);
 		graph_meta(g, "entry_counts", "%s", fentry_fires ? "fentry" : "unavailable");
-		graph_meta_num(g, "interval_seconds", "Length of the interval measured", pf->seconds);
-		graph_meta_num(g, "samples_all", "CPU samples taken during the interval, all CPUs", (double)pf->total);
-		graph_meta_num(g, "samples_user", "Samples in user space", (double)pf->user);
-		graph_meta_num(g, "samples_kernel", "Samples in the kernel outside BPF programs",
-			       (double)pf->kernel + (double)pf->in_range - (double)pf->in_progs);
-		graph_meta_num(g, "samples_bpf", "Samples in the JIT image of some BPF program", (double)pf->in_progs);
-		graph_meta_num(g, "samples_lost", "Samples not recorded: the address table was full", (double)pf->lost);
+		graph_meta_num(g, "interval_seconds", pf->seconds);
+		graph_meta_num(g, "samples_all", (double)pf->total);
+		graph_meta_num(g, "samples_user", (double)pf->user);
+		graph_meta_num(g, "samples_kernel", (double)pf->kernel + (double)pf->in_range - (double)pf->in_progs);
+		graph_meta_num(g, "samples_bpf", (double)pf->in_progs);
+		graph_meta_num(g, "samples_lost", (double)pf->lost);
 	}
 
 	/* attach points and what they run */

@@ -170,7 +170,7 @@ static const struct field efields[ENFIELDS] = {
 	[E_RETRANS] = { "retrans_segs", "RETRANS", FK_COUNTER, EW, NULL, 0, 0 },
 	[E_CHRONO] = { "chrono_running", "RUNNING", FK_TEXT, EW, NULL, 0, 0 },
 };
-static const struct schema ev_schema = { "tcpchrono", "connections", efields, ENFIELDS };
+static const struct schema ev_schema = { "tcpchrono", "connections", efields, ENFIELDS, NULL };
 
 /* Live mode: per-interval deltas, most limited first, and running totals. */
 enum {
@@ -209,7 +209,7 @@ static const struct field lfields[LNFIELDS] = {
 	[L_RX_T] = { "bytes_received_total", "RX-TOT(KiB)", FK_COUNTER, LT, "Bytes received (tcpi_bytes_received)", 1024, 0 },
 	[L_RETRANS_T] = { "retrans_segs_total", "RETRANS-TOT", FK_COUNTER, LT, "Segments retransmitted (tcpi_total_retrans)", 0, 0 },
 };
-static const struct schema live_schema = { "tcpchrono", "connections", lfields, LNFIELDS };
+static const struct schema live_schema = { "tcpchrono", "connections", lfields, LNFIELDS, NULL };
 
 /* Event mode, at exit: how many events were shown and lost. */
 enum { S_EVENTS, S_LOST, SNFIELDS };
@@ -217,7 +217,7 @@ static const struct field sfields[SNFIELDS] = {
 	[S_EVENTS] = { "events", "EVENTS", FK_COUNTER, FF_ALL, "Close events shown", 0, 0 },
 	[S_LOST] = { "lost_events", "LOST", FK_COUNTER, FF_ALL, "Close events lost (buffer full)", 0, 0 },
 };
-static const struct schema summary_schema = { "tcpchrono", "summary", sfields, SNFIELDS };
+static const struct schema summary_schema = { "tcpchrono", "summary", sfields, SNFIELDS, NULL };
 
 static const char *const tcp_states[] = {
 	[1] = "ESTABLISHED", [2] = "SYN_SENT", [3] = "SYN_RECV", [4] = "FIN_WAIT1",

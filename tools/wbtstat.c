@@ -162,7 +162,7 @@ static const struct field dfields[D_NFIELDS] = {
 		      "Maximum write latency over the interval's wbt_stat windows", 0, 0 },
 	[D_SOURCE] = { "state_source", "SOURCE", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
 };
-static const struct schema dev_schema = { "wbtstat", "devices", dfields, D_NFIELDS };
+static const struct schema dev_schema = { "wbtstat", "devices", dfields, D_NFIELDS, NULL };
 
 enum {
 	P_PID, P_COMM, P_DEVICE, P_CALLS, P_PAUSES, P_PAUSED, P_PAUSED_PCT, P_MAXPAUSE,
@@ -190,7 +190,7 @@ static const struct field pfields[P_NFIELDS] = {
 	[P_DEV_RL] = { "dirty_ratelimit_kbps", "DEVLIM(KiB/s)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
 		       "Device's balanced dirty rate limit at the last check", 0, 0 },
 };
-static const struct schema proc_schema = { "wbtstat", "processes", pfields, P_NFIELDS };
+static const struct schema proc_schema = { "wbtstat", "processes", pfields, P_NFIELDS, NULL };
 
 enum { H_PID, H_COMM, H_DEVICE, H_LOW, H_HIGH, H_COUNT, H_BAR, H_NFIELDS };
 
@@ -203,7 +203,7 @@ static const struct field hfields[H_NFIELDS] = {
 	[H_COUNT] = { "hist_pauses_total", "COUNT", FK_COUNTER, FF_ALL, "Pauses with a length in the bucket", 0, 0 },
 	[H_BAR] = { "distribution", "DISTRIBUTION", FK_TEXT, FF_TABLE, NULL, 0, 0 },
 };
-static const struct schema hist_schema = { "wbtstat", "pause_hist", hfields, H_NFIELDS };
+static const struct schema hist_schema = { "wbtstat", "pause_hist", hfields, H_NFIELDS, NULL };
 
 enum {
 	E_EVENT, E_DEVICE, E_DETAIL, E_DIRECTION, E_STEP, E_REASON, E_WINDOW, E_BG, E_NORMAL, E_MAX,
@@ -234,7 +234,7 @@ static const struct field efields[E_NFIELDS] = {
 	[E_LOST] = { "lost", "LOST", FK_COUNTER, FF_JSON, NULL, 0, 0 },
 	[E_MECH] = { "mechanism", "MECHANISM", FK_TEXT, FF_JSON, NULL, 0, 0 },
 };
-static const struct schema event_schema = { "wbtstat", "events", efields, E_NFIELDS };
+static const struct schema event_schema = { "wbtstat", "events", efields, E_NFIELDS, NULL };
 
 /* ---- hooks ---------------------------------------------------------- */
 

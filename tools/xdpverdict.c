@@ -153,7 +153,7 @@ static struct field fields[NFIELDS] = {
 	[F_REDIRECT_PPS] = { "redirect_pps", "REDIR/s", FK_GAUGE, RATE, NULL, 0, 0 },
 	[F_ERR_PPS] = { "errors_pps", "ERR/s", FK_GAUGE, RATE, NULL, 0, 0 },
 };
-static const struct schema row_schema = { "xdpverdict", "interfaces", fields, NFIELDS };
+static const struct schema row_schema = { "xdpverdict", "interfaces", fields, NFIELDS, NULL };
 
 enum {
 	E_NETNS, E_IFACE, E_IFINDEX, E_PROG_ID, E_PROG, E_KIND, E_ACTION, E_ERROR, E_ERRNO,
@@ -177,7 +177,7 @@ static struct field efields[ENFIELDS] = {
 	[E_DROPS] = { "drops", "DROPS", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
 	[E_LOST] = { "lost_events", "LOST", FK_COUNTER, FF_JSON | FF_WIDE, NULL, 0, 0 },
 };
-static const struct schema event_schema = { "xdpverdict", "events", efields, ENFIELDS };
+static const struct schema event_schema = { "xdpverdict", "events", efields, ENFIELDS, NULL };
 
 static const char *const action_names[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
 

@@ -59,7 +59,7 @@ static const struct field tf[T_N] = {
 	[T_RATIO] = { "ratio", "RATIO", FK_GAUGE, FF_ALL, "A gauge", 0, 2 },
 	[T_LIST] = { "items", "ITEMS", FK_TEXT, FF_JSON | FF_TABLE | FF_LIST, NULL, 0, 0 },
 };
-static const struct schema ts = { "unit", "rows", tf, T_N };
+static const struct schema ts = { "unit", "rows", tf, T_N, NULL };
 
 static struct snapshot *sample(void)
 {
@@ -124,7 +124,7 @@ static void test_prom_counter_suffix(void **state)
 		{ "dev", "DEV", FK_LABEL, FF_ALL, "Device", 0, 0 },
 		{ "packets", "PKTS", FK_COUNTER, FF_ALL, "Packets", 0, 0 },
 	};
-	static const struct schema sc = { "unit2", "rows", f, 2 };
+	static const struct schema sc = { "unit2", "rows", f, 2, NULL };
 	struct out_config c = { .format = OUT_PROM };
 	out_configure(&c);
 	struct snapshot *sn = snap_begin(&sc);

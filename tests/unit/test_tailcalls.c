@@ -26,19 +26,25 @@ static const struct field nf[NN] = {
 	[N_N] = { "samples", "samples=%s", FK_GAUGE, FF_ALL, "Samples", 0, 0 },
 	[N_FLAGS] = { "flags", "!%s", FK_TEXT, FF_TABLE | FF_JSON | FF_LIST, NULL, 0, 0 },
 };
-static const struct schema ns = { "t", "nodes", nf, NN };
+static const struct schema ns = { "t", "nodes", nf, NN, NULL };
 enum { E_SLOT, EN };
 static const struct field ef[EN] = {
 	[E_SLOT] = { "slot", "[%s]", FK_GAUGE, FF_JSON | FF_TABLE, NULL, 0, 0 },
 };
-static const struct schema es = { "t", "edges", ef, EN };
+enum { G_MECH, G_SAMPLES, GN };
+static const struct field gf[GN] = {
+	[G_MECH] = { "mechanism", "", FK_LABEL, 0, "Mechanism", 0, 0, 0 },
+	[G_SAMPLES] = { "samples_all", "", FK_GAUGE, 0, "All samples", 0, 0, 0 },
+};
+static const struct schema gms = { "t", "graph", gf, GN, NULL };
+static const struct schema es = { "t", "edges", ef, EN, &gms };
 static const struct graph_kind gk[] = { { "thing", &ns, "shape=box" } };
 
 static struct graph *sample_graph(void)
 {
-	struct graph *g = graph_begin("t", gk, 1, &es);
+	struct graph *g = graph_begin("t", gk, 1, &es, &gms);
 	graph_meta(g, "mechanism", "unit \"test\"");
-	graph_meta_num(g, "samples_total", "All samples", 10);
+	graph_meta_num(g, "samples_all", 10);
 	struct record *r = graph_node(g, 0, "a");
 	rec_u64(r, N_ID, 1);
 	rec_str(r, N_NAME, "root \"x\"");
@@ -101,7 +107,7 @@ static void test_graph_tree_cycle_only(void **state)
 {
 	(void)state;
 	/* nodes no root reaches (a pure cycle) are still printed */
-	struct graph *g = graph_begin("t", gk, 1, &es);
+	struct graph *g = graph_begin("t", gk, 1, &es, &gms);
 	rec_u64(graph_node(g, 0, "x"), N_ID, 1);
 	rec_u64(graph_node(g, 0, "y"), N_ID, 2);
 	graph_edge(g, "x", "y", false);
@@ -157,7 +163,7 @@ static void test_dot_escaping(void **state)
 static void test_graph_many_nodes(void **state)
 {
 	(void)state;
-	struct graph *g = graph_begin("t", gk, 1, &es);
+	struct graph *g = graph_begin("t", gk, 1, &es, &gms);
 	char id[32];
 	for (int i = 0; i < 5000; i++) {
 		snprintf(id, sizeof(id), "n%d", i);

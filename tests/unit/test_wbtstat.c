@@ -91,14 +91,14 @@ static const struct field af[A_N] = {
 	[A_DEV] = { "device", "DEVICE", FK_LABEL, FF_ALL, "Disk", 0, 0 },
 	[A_VAL] = { "steps_total", "STEPS", FK_COUNTER, FF_ALL, "Steps", 0, 0 },
 };
-static const struct schema as = { "unit", "devices", af, A_N };
+static const struct schema as = { "unit", "devices", af, A_N, NULL };
 
 enum { P_PID, P_PAUSED, P_N };
 static const struct field pf[P_N] = {
 	[P_PID] = { "pid", "PID", FK_LABEL, FF_ALL, "Process", 0, 0 },
 	[P_PAUSED] = { "paused_seconds_total", "PAUSED(ms)", FK_COUNTER, FF_ALL, "Paused", 0.001, 0 },
 };
-static const struct schema ps = { "unit", "processes", pf, P_N };
+static const struct schema ps = { "unit", "processes", pf, P_N, NULL };
 
 static struct snapshot *two_kinds(int nproc)
 {
