@@ -987,8 +987,11 @@ static void render_table(FILE *f, struct snapshot *sn, double ts)
 	free(w);
 	/* appended record kinds: one more table each, when not empty */
 	for (struct snapshot *p = sn->next; p && !sn->appended; p = p->next) {
-		if (!p->nrec)
-			continue;
+		bool visible = false;
+		for (int j = 0; j < p->schema->nfields; j++)
+			visible |= table_visible(&p->schema->fields[j]);
+		if (!p->nrec || !visible)
+			continue; /* empty, or records for JSON/prom only */
 		fputc_unlocked('\n', f);
 		render_table(f, p, ts);
 	}

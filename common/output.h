@@ -179,9 +179,11 @@ void snap_meta_u64(struct snapshot *sn, const char *key, uint64_t v);
 struct record *snap_add(struct snapshot *sn);
 /* A second kind of record in the same snapshot (devices, then processes):
  * extra (from snap_begin with its own schema) renders after sn's records as
- * another table (omitted when empty), another array in the same JSON
- * object (omitted when its schema has no JSON field), and more metrics
- * under the same info line.  Its own meta is not rendered.  sn takes
+ * another table (omitted when empty or without a table field), another
+ * array in the same JSON object (omitted when its schema has no JSON
+ * field), and more metrics under the same info line.  So one metric with a
+ * label per verdict (prom) can sit beside one column per verdict (table,
+ * JSON): an appended schema with FF_PROM fields only.  Its own meta is not rendered.  sn takes
  * ownership of extra; metric names must differ. */
 void snap_append(struct snapshot *sn, struct snapshot *extra);
 /* Render and write; frees the snapshot.  Returns 0 or -errno. */
