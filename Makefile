@@ -102,12 +102,13 @@ demo: deps
 	@demo/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(addprefix $(BUILD)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(addprefix man/man8/,$(addsuffix .8,$(TOOLS))) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/man7/bpfscope-output.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 
 lint:
-	mandoc -Tlint -W warning $(addprefix man/man8/,$(addsuffix .8,$(TOOLS)))
+	mandoc -Tlint -W warning $(addprefix man/man8/,$(addsuffix .8,$(TOOLS))) man/man7/bpfscope-output.7
 
 # Regenerate vmlinux.h from the running kernel (explicit only; checked in).
 vmlinux:

@@ -904,6 +904,11 @@ static void table_meta(FILE *f, struct snapshot *sn)
 		if (m->v[i].t == V_NONE)
 			continue;
 		char *c = out_table_cell(fd, &m->v[i]);
+		if (m->v[i].t == V_DBL && !fd->table_scale && !fd->table_prec) {
+			free(c); /* no display precision declared: the value in full */
+			c = xcalloc(1, 32);
+			out_format_double(c, m->v[i].d);
+		}
 		fprintf(f, "# %s: %s\n", fd->name, c);
 		free(c);
 	}
@@ -1485,6 +1490,19 @@ static void state_loss(const char *tool, const char *view)
 		state_counter(key, &v);
 		missed_events = v.t == V_U64 ? v.u : (uint64_t)v.d;
 	}
+}
+
+/* Unit tests: forget the loaded state, as a new process would start. */
+void state_forget(void)
+{
+	for (int i = 0; i < nst; i++)
+		free(st[i].key);
+	free(st);
+	st = NULL;
+	nst = 0;
+	st_loaded = false;
+	free(st_header);
+	st_header = NULL;
 }
 
 int state_save(void)

@@ -269,5 +269,6 @@ int write_file_atomic(const char *path, const char *data, size_t len);
 void state_apply(const char *view, struct record *r);
 void state_apply_meta(const char *view, struct record *meta);
 int state_save(void);
+void state_forget(void); /* unit tests */
 
 #endif

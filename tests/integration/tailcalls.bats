@@ -129,19 +129,19 @@ wait_for() { # FILE PATTERN
 	# slots: what bpftool reads from the prog array
 	local want_slots
 	want_slots=$(slots "$stages" | jq -c --arg m "map:$stages" '[.[] | [$m, "prog:\(.[1])", "slot", .[0]]]')
-	assert_eq "$(jq -c '[.edges[] | select(.type == "slot") | [.from, .to, .type, .slot]] | sort' <<<"$output")" \
+	assert_eq "$(jq -c '[.edges[] | select(.edge == "slot") | [.from, .to, .edge, .slot]] | sort' <<<"$output")" \
 		"$(jq -c sort <<<"$want_slots")" "slot edges"
 	# uses: xdp_root picks its slot at run time, xdp_parse always tail-calls slot 1
-	assert_eq "$(jq -c '[.edges[] | select(.type != "slot") | [.from, .to, .type, .calls]] | sort' <<<"$output")" \
+	assert_eq "$(jq -c '[.edges[] | select(.edge != "slot") | [.from, .to, .edge, .calls]] | sort' <<<"$output")" \
 		"$(jq -nc --arg a "$att" "[[\$a, \"prog:$root\", \"attach\", null], [\"prog:$root\", \"map:$stages\", \"uses\", null], [\"prog:$parse\", \"map:$stages\", \"uses\", [1]]] | sort")" "other edges"
 	# the attach point: as ip link shows it inside the namespace
 	ip -n "$NS" link show tcb | grep -q "prog/xdp id $root "
 	assert_jq_each \
 		".nodes[] | select(.id == \"map:$stages\") | .empty_slots == $(gaps "$stages")" \
-		".nodes[] | select(.id == \"map:$stages\") | .flags == [\"empty_slots\"] and .used_slots == 3 and .max_entries == 8 and .name == \"stages\"" \
+		".nodes[] | select(.id == \"map:$stages\") | .flags == [\"empty_slots\"] and .used_slots == 3 and .max_entries == 8 and .map_name == \"stages\"" \
 		".nodes[] | select(.id == \"$att\") | .hook == \"xdp\" and .target == \"tcb\" and .netns == \"$NS\" and .ifindex == $ifindex and .link_id == $XDP_LINK and .detail == \"drv\"" \
-		"[.nodes[] | select(.kind == \"prog\") | [.prog_id, .name, .depth, .flags]] | sort == ([[$root, \"xdp_root\", 0, []], [$parse, \"xdp_parse\", 1, [\"tail_call_only\"]], [$heavy, \"xdp_heavy\", 2, [\"tail_call_only\"]], [$rare, \"xdp_rare\", 1, [\"tail_call_only\"]]] | sort)" \
-		'[.nodes[] | select(.kind == "prog") | .type] | unique == ["xdp"]'
+		"[.nodes[] | select(.kind == \"prog\") | [.prog_id, .prog_name, .depth, .flags]] | sort == ([[$root, \"xdp_root\", 0, []], [$parse, \"xdp_parse\", 1, [\"tail_call_only\"]], [$heavy, \"xdp_heavy\", 2, [\"tail_call_only\"]], [$rare, \"xdp_rare\", 1, [\"tail_call_only\"]]] | sort)" \
+		'[.nodes[] | select(.kind == "prog") | .prog_type] | unique == ["xdp"]'
 }
 
 @test "tailcalls [kernel]: TC chain: its own pipeline, and a prog array no program uses flagged unused" {
@@ -154,7 +154,7 @@ wait_for() { # FILE PATTERN
 	tc -n "$NS" filter show dev tcb ingress | grep -q " id $root "
 	assert_eq "$(jq -c '[.nodes[].id] | sort' <<<"$output")" \
 		"$(jq -nc --arg a "$att" "[\$a, \"prog:$root\", \"prog:$stage\", \"map:$chain\", \"map:$orphan\"] | sort")" nodes
-	assert_eq "$(jq -c '[.edges[] | [.from, .to, .type, .slot, .calls]] | sort' <<<"$output")" \
+	assert_eq "$(jq -c '[.edges[] | [.from, .to, .edge, .slot, .calls]] | sort' <<<"$output")" \
 		"$(jq -nc --arg a "$att" "[[\$a, \"prog:$root\", \"attach\", null, null], [\"prog:$root\", \"map:$chain\", \"uses\", null, [0]], [\"map:$chain\", \"prog:$stage\", \"slot\", 0, null], [\"map:$orphan\", \"prog:$stage\", \"slot\", 0, null]] | sort")" edges
 	assert_eq "$(slots "$orphan")" "[[0,$stage]]" "orphan slots (bpftool)"
 	# no loaded program lists the orphan among its maps
@@ -163,7 +163,7 @@ wait_for() { # FILE PATTERN
 		".nodes[] | select(.id == \"map:$orphan\") | .flags == [\"unused\"]" \
 		".nodes[] | select(.id == \"map:$chain\") | .flags == [] and .empty_slots == []" \
 		".nodes[] | select(.id == \"$att\") | .hook == \"tc\" and .target == \"tcb\" and .netns == \"$NS\" and .link_id == null" \
-		".nodes[] | select(.id == \"prog:$stage\") | .flags == [\"tail_call_only\"] and .type == \"sched_cls\""
+		".nodes[] | select(.id == \"prog:$stage\") | .flags == [\"tail_call_only\"] and .prog_type == \"sched_cls\""
 }
 
 @test "tailcalls [kernel]: two-program cycle flagged on both programs and all four edges; the kernel loops it 33 times" {
@@ -218,15 +218,15 @@ wait_for() { # FILE PATTERN
 	[ "$TP_LINK" != 0 ] && want_link=$TP_LINK
 	assert_jq_each \
 		"[.nodes[] | select(.kind == \"attach\") | [.hook, .target, .pid, .link_id, .prog_id]] == [[\"tracepoint\", $(jq .tracepoint <<<"$pe"), $(jq .pid <<<"$pe"), $want_link, $tp]]" \
-		"[.edges[] | [.from, .to, .type, .slot, .calls]] | map(.[2]) | sort == [\"attach\", \"slot\", \"uses\"]" \
-		".edges[] | select(.type == \"slot\") | .to == \"prog:$(prog tp_stage)\" and .slot == 0"
+		"[.edges[] | [.from, .to, .edge, .slot, .calls]] | map(.[2]) | sort == [\"attach\", \"slot\", \"uses\"]" \
+		".edges[] | select(.edge == \"slot\") | .to == \"prog:$(prog tp_stage)\" and .slot == 0"
 	[ -n "$CG" ] || skip_because "no cgroup2 hierarchy mounted"
 	bpftool cgroup show "$CG" -j | jq -e "[.[] | select(.id == $cg and .attach_type == \"cgroup_inet_ingress\")] | length == 1"
 	run "$B/tailcalls" -P "$cg" -o json
 	[ "$status" -eq 0 ]
 	assert_jq_each \
 		"[.nodes[] | select(.kind == \"attach\") | [.hook, .target, .detail, .link_id, .prog_id]] == [[\"cgroup\", \"${CG#"$CG_ROOT"}\", \"cgroup_inet_ingress\", $CG_LINK, $cg]]" \
-		"[.edges[] | [.from, .to, .type, .slot, .calls]] | map(select(.[2] != \"attach\")) | sort == ([[\"prog:$cg\", \"map:$(map cg_chain)\", \"uses\", null, [0]], [\"map:$(map cg_chain)\", \"prog:$(prog cg_stage)\", \"slot\", 0, null]] | sort)"
+		"[.edges[] | [.from, .to, .edge, .slot, .calls]] | map(select(.[2] != \"attach\")) | sort == ([[\"prog:$cg\", \"map:$(map cg_chain)\", \"uses\", null, [0]], [\"map:$(map cg_chain)\", \"prog:$(prog cg_stage)\", \"slot\", 0, null]] | sort)"
 }
 
 @test "tailcalls: every netns is searched: the whole-system graph has both attach points of the test namespace" {
@@ -256,8 +256,12 @@ wait_for() { # FILE PATTERN
 @test "tailcalls: the default tree shows the pipeline with its slots and flags" {
 	run "$B/tailcalls" -P "$(prog xdp_root)"
 	[ "$status" -eq 0 ]
-	[[ "${lines[1]}" == "xdp  tcb  drv  netns=$NS  link=$XDP_LINK" ]]
-	[[ "${lines[2]}" == "\`-- prog $(prog xdp_root)  xdp_root  (xdp)  depth=0" ]]
+	# the graph facts first ("# name: value"), then the tree
+	[[ "${lines[0]}" == "# netns_scanned: "* ]]
+	grep -q "^# prog_array_slots: iter/bpf_map" <<<"$output"
+	mapfile -t tree < <(grep -v '^#' <<<"$output")
+	[[ "${tree[0]}" == "xdp  tcb  drv  netns=$NS  link=$XDP_LINK" ]]
+	[[ "${tree[1]}" == "\`-- prog $(prog xdp_root)  xdp_root  (xdp)  depth=0" ]]
 	[[ "$output" == *"[3] prog $(prog xdp_rare)  xdp_rare  (xdp)  depth=1  !tail_call_only"* ]]
 	[[ "$output" == *"prog_array $(map stages)  stages  used=3  max=8  empty=2  !empty_slots"* ]]
 }
@@ -265,15 +269,20 @@ wait_for() { # FILE PATTERN
 @test "tailcalls: Prometheus output is valid exposition text" {
 	run "$B/tailcalls" -P "$(prog xdp_root)" -o prom
 	[ "$status" -eq 0 ]
-	grep -q "^bpfscope_tailcalls_depth{kind=\"prog\",prog_id=\"$(prog xdp_heavy)\",name=\"xdp_heavy\",type=\"xdp\"} 2$" <<<"$output"
-	grep -q "^bpfscope_tailcalls_max_entries{kind=\"prog_array\",map_id=\"$(map stages)\",name=\"stages\"} 8$" <<<"$output"
+	grep -q "^bpfscope_tailcalls_depth{prog_id=\"$(prog xdp_heavy)\",prog_name=\"xdp_heavy\",prog_type=\"xdp\",kind=\"prog\",view=\"graph\"} 2$" <<<"$output"
+	grep -q "^bpfscope_tailcalls_max_entries{map_id=\"$(map stages)\",map_name=\"stages\",kind=\"prog_array\",view=\"graph\"} 8$" <<<"$output"
+	# this test's namespace and the initial one at least
+	[ "$(sed -n 's/^bpfscope_tailcalls_netns_scanned{view="graph"} \([0-9]*\)$/\1/p' <<<"$output")" -ge 2 ]
 	command -v promtool >/dev/null || skip_because "promtool not installed"
-	promtool check metrics <<<"$output"
+	# valid and lint-clean: promtool prints nothing
+	lint=$(promtool check metrics <<<"$output" 2>&1)
+	[ -z "$lint" ] || { echo "$lint"; false; }
 	# and a profiled interval
 	run "$B/tailcalls" -P "$(prog xdp_root)" -i 0.5 -c 1 -o prom
 	[ "$status" -eq 0 ]
-	grep -q "^bpfscope_tailcalls_samples{kind=\"prog\",prog_id=\"$(prog xdp_rare)\",name=\"xdp_rare\",type=\"xdp\"} 0$" <<<"$output"
-	promtool check metrics <<<"$output"
+	grep -q "^bpfscope_tailcalls_samples{prog_id=\"$(prog xdp_rare)\",prog_name=\"xdp_rare\",prog_type=\"xdp\",kind=\"prog\",view=\"graph\"} 0$" <<<"$output"
+	lint=$(promtool check metrics <<<"$output" 2>&1)
+	[ -z "$lint" ] || { echo "$lint"; false; }
 }
 
 # One profiled interval of the XDP pipeline under BPF_PROG_TEST_RUN load,
@@ -337,7 +346,7 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	# shares: consistent with the samples, and the run was sampled
 	[ "$(jq '.samples_bpf >= ([.nodes[] | .samples // 0] | add)' "$TC_DIR/profile/out.json")" = true ]
 	[ "$(jq '.samples_lost' "$TC_DIR/profile/out.json")" -eq 0 ]
-	[ "$(pnode xdp_heavy bpf_percent | cut -d. -f1)" -gt 50 ]
+	[ "$(jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog xdp_heavy)) | .bpf_ratio > 0.5" "$TC_DIR/profile/out.json")" = true ]
 	jq -e ".sampling | startswith(\"perf_event cpu-clock at $(cat "$TC_DIR/profile/hz") Hz\")" "$TC_DIR/profile/out.json"
 }
 
@@ -346,13 +355,13 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	local repeat; repeat=$(cat "$TC_DIR/profile/repeat")
 	jq -e '.run_stats == "bpf_enable_stats"' "$TC_DIR/profile/out.json"
 	# the tool reports exactly what the kernel counted
-	assert_eq "$(pnode xdp_root run_cnt)" "$(pdelta runs xdp_root)" "xdp_root run_cnt vs kernel"
+	assert_eq "$(pnode xdp_root runs)" "$(pdelta runs xdp_root)" "xdp_root run_cnt vs kernel"
 	[ "$(pdelta runs xdp_root)" -ge "$repeat" ]
 	jq -e ".nodes[] | select(.prog_id == $(prog xdp_root) and .kind == \"prog\") | .run_time_seconds > 0" "$TC_DIR/profile/out.json"
 	# tail-called stages ran $repeat times (their own counters) yet the kernel counts none
 	for s in xdp_parse xdp_heavy xdp_rare; do
 		assert_eq "$(pdelta runs $s)" 0 "$s kernel run_cnt"
-		assert_eq "$(pnode $s run_cnt)" 0 "$s run_cnt"
+		assert_eq "$(pnode $s runs)" 0 "$s run_cnt"
 		assert_eq "$(pnode $s avg_run_seconds)" null "$s avg_run_seconds"
 	done
 	echo "# kernel $KERNEL: run_cnt root $(pdelta runs xdp_root) for $repeat test runs; tail-called stages 0" >&3
@@ -435,7 +444,7 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	wait "$tp"
 	# and the output says so instead of printing zeros
 	jq -e '.run_stats | startswith("off")' "$TC_DIR/nostats.json"
-	jq -e '[.nodes[] | select(.kind == "prog") | has("run_cnt")] | any | not' "$TC_DIR/nostats.json"
+	jq -e '[.nodes[] | select(.kind == "prog") | has("runs")] | any | not' "$TC_DIR/nostats.json"
 	run "$B/tailcalls" --run-stats
 	[ "$status" -eq 2 ]
 	assert_one_line_error "--run-stats needs an interval"

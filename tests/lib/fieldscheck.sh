@@ -8,7 +8,8 @@
 # Prints each difference; exits 1 when there is one.
 set -euo pipefail
 bin=$1 page=$2
-standard=" ts tool type run view version start_time_seconds snapshot_timestamp_seconds lost_events missed_events info "
+# (and a graph's structure: id, kind, from, to)
+standard=" ts tool type run view version start_time_seconds snapshot_timestamp_seconds lost_events missed_events info id kind from to "
 
 schema=$("$bin" --list-fields | jq -r 'select(.json or .prom != null) | .name' | sort -u)
 documented=$(awk '

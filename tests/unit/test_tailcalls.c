@@ -78,7 +78,7 @@ static void test_graph_json(void **state)
 	struct graph *g = sample_graph();
 	char *out = render(g, OUT_JSON);
 	assert_string_equal(out,
-		"{\"ts\":1700000000.500000,\"tool\":\"t\",\"mechanism\":\"unit \\\"test\\\"\",\"samples_total\":10,"
+		"{\"ts\":1700000000.500000,\"tool\":\"t\",\"mechanism\":\"unit \\\"test\\\"\",\"samples_all\":10,"
 		"\"nodes\":[{\"id\":\"a\",\"kind\":\"thing\",\"node_id\":1,\"name\":\"root \\\"x\\\"\",\"samples\":7,\"flags\":[]},"
 		"{\"id\":\"b\",\"kind\":\"thing\",\"node_id\":2,\"name\":\"leaf\",\"samples\":null,\"flags\":[\"cycle\"]}],"
 		"\"edges\":[{\"from\":\"a\",\"to\":\"b\",\"slot\":3},{\"from\":\"b\",\"to\":\"b\",\"slot\":0}]}\n");
@@ -95,7 +95,7 @@ static void test_graph_tree(void **state)
 	char *out = render(g, OUT_TABLE);
 	assert_string_equal(out,
 		"# mechanism: unit \"test\"\n"
-		"# samples_total: 10\n"
+		"# samples_all: 10\n"
 		"node 1  root \"x\"  samples=7\n"
 		"`-- [3] ! node 2  leaf  !cycle\n"
 		"    `-- [0] ! node 2  leaf  !cycle  (see above)\n");
@@ -139,10 +139,10 @@ static void test_graph_prom(void **state)
 	(void)state;
 	struct graph *g = sample_graph();
 	char *out = render(g, OUT_PROM);
-	assert_non_null(strstr(out, "bpfscope_t_info{version=\"" BPFSCOPE_VERSION "\",mechanism=\"unit \\\"test\\\"\"} 1\n"));
-	assert_non_null(strstr(out, "# HELP bpfscope_t_samples_total All samples\n# TYPE bpfscope_t_samples_total gauge\nbpfscope_t_samples_total 10\n"));
+	assert_non_null(strstr(out, "bpfscope_t_info{version=\"" BPFSCOPE_VERSION "\",mechanism=\"unit \\\"test\\\"\",view=\"graph\"} 1\n"));
+	assert_non_null(strstr(out, "# HELP bpfscope_t_samples_all All samples\n# TYPE bpfscope_t_samples_all gauge\nbpfscope_t_samples_all{view=\"graph\"} 10\n"));
 	assert_non_null(strstr(out, "# TYPE bpfscope_t_samples gauge\n"));
-	assert_non_null(strstr(out, "bpfscope_t_samples{kind=\"thing\",node_id=\"1\",name=\"root \\\"x\\\"\"} 7\n"));
+	assert_non_null(strstr(out, "bpfscope_t_samples{node_id=\"1\",name=\"root \\\"x\\\"\",kind=\"thing\",view=\"graph\"} 7\n"));
 	assert_null(strstr(out, "node_id=\"2\"")); /* no value, no sample */
 	free(out);
 	graph_free(g);
@@ -156,7 +156,8 @@ static void test_dot_escaping(void **state)
 	FILE *m = open_memstream(&buf, &len);
 	dot_write_string(m, "a\"b\\c\nd\x01");
 	fclose(m);
-	assert_string_equal(buf, "\"a\\\"b\\\\c\\nd \"");
+	/* the one escaping rule (bpfscope-output(7)), quoted for DOT */
+	assert_string_equal(buf, "\"a\\\"b\\\\\\\\c\\\\x0ad\\\\x01\"");
 	free(buf);
 }
 
