@@ -137,7 +137,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	scenario_ready
 	local rc=0
 	short_runs 10 "$B/mapstat" -o json || rc=1
-	short_runs 10 "$B/mapstat" -i 0.1 -c 2 -o prom || rc=1
+	short_runs 10 "$B/mapstat" -i 0.1 -c 2 -o prom --file "$LK_TMP/lk.prom" || rc=1
 	short_runs 5 "$B/mapstat" --owners -o json || rc=1
 	exercise "$B/mapstat" -i 0.1 -o json || rc=1
 	finish $rc
@@ -149,7 +149,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	scenario_ready
 	local rc=0
 	short_runs 10 "$B/xdpverdict" -N "$XV_NSA" -o json 0.1 2 || rc=1
-	short_runs 5 "$B/xdpverdict" -N "$XV_NSA" --source tracepoint -o prom 0.1 2 || rc=1
+	short_runs 5 "$B/xdpverdict" -N "$XV_NSA" --source tracepoint -o prom --file "$LK_TMP/lk.prom" 0.1 2 || rc=1
 	short_runs 5 "$B/xdpverdict" --all-netns -o json 0.1 1 || rc=1
 	exercise "$B/xdpverdict" -N "$XV_NSA" -o json 0.1 || rc=1
 	# --events prints nothing until an exception: started, stopped by signals, and as a pair
@@ -197,7 +197,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	local rc=0
 	# issue 12's reproducer: back to back, each run's self-test opens its own prog array
 	short_runs 8 "$B/tailcalls" -i 0.05 -c 1 -o json || rc=1
-	short_runs 4 "$B/tailcalls" -P "$TC_ROOT" -i 0.1 -c 2 -o prom || rc=1
+	short_runs 4 "$B/tailcalls" -P "$TC_ROOT" -i 0.1 -c 2 -o prom --file "$LK_TMP/lk.prom" || rc=1
 	exercise "$B/tailcalls" -i 0.1 -o json || rc=1
 	finish $rc
 }
@@ -212,7 +212,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	local rc=0
 	short_runs 8 "$B/fibstat" -N "$FIB_R" -i 0.1 -c 2 -o json || rc=1
 	short_runs 4 "$B/fibstat" -N "$FIB_R" --flows -i 0.1 -c 2 -o json || rc=1
-	short_runs 4 "$B/fibstat" -N "$FIB_R" -t -i 0.1 -c 2 -o prom || rc=1
+	short_runs 4 "$B/fibstat" -N "$FIB_R" -t -i 0.1 -c 2 -o prom --file "$LK_TMP/lk.prom" || rc=1
 	exercise "$B/fibstat" -N "$FIB_R" -i 0.1 -o json || rc=1
 	local sig
 	for sig in INT TERM KILL; do

@@ -56,13 +56,13 @@ mkmaps_env() {
 	return 1
 }
 
-@test "valgrind: mapstat table, prom (intervals), --owners json, --prefixes" {
+@test "valgrind: mapstat table, prom (an interval), --owners json, --prefixes" {
 	mkmaps_env
 	local lpm mk
 	lpm=$(jq -r '.maps[] | select(.name == "ms_lpm") | .id' "$VG_DIR/maps.json")
 	mk=$(jq -r .pid "$VG_DIR/maps.json")
 	vg "$B/mapstat" -p "$mk"
-	vg "$B/mapstat" -o prom --method walk -i 0.2 -c 2
+	vg "$B/mapstat" -o prom --method walk -i 0.2 -c 1
 	prom_ok
 	vg "$B/mapstat" --owners -o json
 	json_ok
@@ -77,7 +77,7 @@ mkmaps_env() {
 	vg "$B/xdpverdict" --all-netns 0.3 2
 	vg "$B/xdpverdict" -N "$XV_NSA" --source driver -o json 0.3 2
 	json_ok
-	vg "$B/xdpverdict" -N "$XV_NSA" --source tracepoint -o prom 0.3 2
+	vg "$B/xdpverdict" -N "$XV_NSA" --source tracepoint -o prom 0.3 1
 	prom_ok
 	vg "$B/xdpverdict" --events -N "$XV_NSA" -o json -c 2
 	json_ok
@@ -89,7 +89,7 @@ mkmaps_env() {
 	vg "$B/tcpchrono" -P "$port" -c 2
 	vg "$B/tcpchrono" -i 0.3 -c 2 -o json
 	json_ok
-	vg "$B/tcpchrono" --top=3 -i 0.3 -c 2 -o prom
+	vg "$B/tcpchrono" --top=3 -i 0.3 -c 1 -o prom
 	prom_ok
 }
 
@@ -139,7 +139,7 @@ mkmaps_env() {
 	fib_sinks_start 4
 	ip -n "$FIB_R" route add unreachable 10.77.0.0/24
 	bg sh -c "while :; do ip netns exec $FIB_C $FIB_UDPFLOWS send --src $FIB_SRC4 --dst $FIB_DST4 --dport $FIB_DPORT --sport-base $FIB_SPORT --flows 8 --packets 2 >/dev/null 2>&1; ip netns exec $FIB_C $FIB_UDPFLOWS send --src $FIB_SRC4 --dst 10.77.0.5 --dport $FIB_DPORT --sport-base $FIB_SPORT --flows 1 --packets 1 >/dev/null 2>&1; sleep 0.1; done"
-	vg "$B/fibstat" -N "$FIB_R" -i 0.3 -c 2 -o prom
+	vg "$B/fibstat" -N "$FIB_R" -i 0.3 -c 1 -o prom
 	prom_ok
 	vg "$B/fibstat" -N "$FIB_R" --flows -i 0.3 -c 2 -o json
 	json_ok
