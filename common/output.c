@@ -1333,29 +1333,70 @@ struct state_ent {
 	char *key;
 	double base;   /* total of earlier runs */
 	double cur;    /* base + this run's latest value */
-	bool used;
+	double seen;   /* Unix time the series was last written */
 };
 
+/* Series not written for this long are dropped from the state file, so one
+ * of many short-lived series (connections, flows) does not stay forever.
+ * One that comes back later counts from 0 again, after a gap Prometheus
+ * has already marked stale. */
+#define STATE_KEEP_SECONDS 3600
+
 static struct state_ent *st;
-static int nst;
+static int nst, stcap;
+static int *st_hash; /* indexes + 1, open addressing */
+static int st_hcap;
 static bool st_loaded;
 static char *st_header;
 
-static struct state_ent *state_find(const char *key, bool create)
+static uint64_t str_hash(const char *s)
 {
-	for (int i = 0; i < nst; i++)
-		if (!strcmp(st[i].key, key))
-			return &st[i];
-	if (!create)
-		return NULL;
-	st = xrealloc(st, (nst + 1) * sizeof(*st));
-	memset(&st[nst], 0, sizeof(*st));
-	st[nst].key = xstrdup(key);
-	return &st[nst++];
+	return hash_bytes(s, strlen(s));
 }
 
-/* Load once: "bpfscope-state 1 TOOL VIEW", "start SECONDS", then
- * "VALUE KEY" lines.  A file of another tool or view is refused. */
+static void state_rehash(void)
+{
+	free(st_hash);
+	st_hcap = st_hcap ? st_hcap * 2 : 256;
+	st_hash = xcalloc(st_hcap, sizeof(int));
+	for (int i = 0; i < nst; i++) {
+		int k = (int)(str_hash(st[i].key) % (uint64_t)st_hcap);
+		while (st_hash[k])
+			k = (k + 1) % st_hcap;
+		st_hash[k] = i + 1;
+	}
+}
+
+static struct state_ent *state_find(const char *key, bool create)
+{
+	if (st_hcap) {
+		int k = (int)(str_hash(key) % (uint64_t)st_hcap);
+		for (; st_hash[k]; k = (k + 1) % st_hcap)
+			if (!strcmp(st[st_hash[k] - 1].key, key))
+				return &st[st_hash[k] - 1];
+	}
+	if (!create)
+		return NULL;
+	if (nst == stcap) {
+		stcap = stcap ? stcap * 2 : 64;
+		st = xrealloc(st, stcap * sizeof(*st));
+	}
+	memset(&st[nst], 0, sizeof(*st));
+	st[nst].key = xstrdup(key);
+	nst++;
+	if (nst * 2 >= st_hcap) {
+		state_rehash();
+	} else {
+		int k = (int)(str_hash(key) % (uint64_t)st_hcap);
+		while (st_hash[k])
+			k = (k + 1) % st_hcap;
+		st_hash[k] = nst;
+	}
+	return &st[nst - 1];
+}
+
+/* Load once: "bpfscope-state 1 TOOL VIEW", "START start", then
+ * "VALUE SEEN KEY" lines.  A file of another tool or view is refused. */
 static void state_load(const char *tool, const char *view)
 {
 	char want[256];
@@ -1384,20 +1425,21 @@ static void state_load(const char *tool, const char *view)
 				    config.state, tool, view, line);
 			continue;
 		}
-		char *sp = strchr(line, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
-		char *end;
+		char *end, *p;
 		double v = strtod(line, &end);
-		if (*end || !isfinite(v) || v < 0)
+		if (end == line || *end != ' ' || !isfinite(v) || v < 0)
 			continue;
-		if (!strcmp(sp + 1, "start") && lineno == 2) {
+		p = end + 1;
+		if (lineno == 2 && !strcmp(p, "start")) {
 			start_time = v;
 			continue;
 		}
-		struct state_ent *e = state_find(sp + 1, true);
+		double seen = strtod(p, &end);
+		if (end == p || *end != ' ' || !end[1])
+			continue;
+		struct state_ent *e = state_find(end + 1, true);
 		e->base = e->cur = v;
+		e->seen = seen;
 	}
 	free(line);
 	fclose(f);
@@ -1434,7 +1476,7 @@ static void state_counter(const char *key, struct value *v)
 	struct state_ent *e = state_find(key, true);
 	double run = v->t == V_U64 ? (double)v->u : v->t == V_I64 ? (double)v->i : v->d;
 	e->cur = e->base + run;
-	e->used = true;
+	e->seen = now_wall();
 	if (v->t == V_U64 && e->base == floor(e->base) && e->base < 9007199254740992.0)
 		v->u += (uint64_t)e->base;
 	else {
@@ -1498,8 +1540,10 @@ void state_forget(void)
 	for (int i = 0; i < nst; i++)
 		free(st[i].key);
 	free(st);
+	free(st_hash);
 	st = NULL;
-	nst = 0;
+	st_hash = NULL;
+	nst = stcap = st_hcap = 0;
 	st_loaded = false;
 	free(st_header);
 	st_header = NULL;
@@ -1518,9 +1562,14 @@ int state_save(void)
 	fprintf(m, "%s\n", st_header);
 	out_format_double(num, floor(start_time * 1000) / 1000);
 	fprintf(m, "%s start\n", num);
+	double now = now_wall();
 	for (int i = 0; i < nst; i++) {
+		if (now - st[i].seen > STATE_KEEP_SECONDS)
+			continue;
+		char seen[32];
 		out_format_double(num, st[i].cur);
-		fprintf(m, "%s %s\n", num, st[i].key);
+		out_format_double(seen, floor(st[i].seen));
+		fprintf(m, "%s %s %s\n", num, seen, st[i].key);
 	}
 	fclose(m);
 	int err = write_file_atomic(config.state, buf, len);

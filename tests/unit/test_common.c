@@ -334,6 +334,31 @@ static void test_state_file(void **state)
 	assert_int_equal(got[0], 10);
 	assert_int_equal(got[1], 20);
 	assert_int_equal(got[2], 30);
+	/* a series not written for over an hour is dropped from the file */
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fprintf(f, "5 1000 rows/rows/value/id=9/name=\"gone\"\n");
+	fclose(f);
+	struct out_config c = { .format = OUT_JSON, .state = path };
+	out_configure(&c);
+	struct snapshot *sn = snap_begin(&ts);
+	struct record *r = snap_add(sn);
+	rec_u64(r, T_ID, 1);
+	rec_str(r, T_NAME, "x");
+	rec_u64(r, T_VAL, 1);
+	state_apply("rows", r);
+	assert_int_equal(rec_get(r, T_VAL)->u, 31);
+	assert_int_equal(state_save(), 0);
+	snap_free(sn);
+	state_forget();
+	char buf[512] = {};
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_true(fread(buf, 1, sizeof(buf) - 1, f) > 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "bpfscope-state 1 unit rows\n"));
+	assert_non_null(strstr(buf, "31 "));
+	assert_null(strstr(buf, "gone"));
 	unlink(path);
 	rmdir(dir);
 }
