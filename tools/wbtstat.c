@@ -297,10 +297,7 @@ static char mechanism[160];
 static unsigned hz;
 static const char *hz_source = "";
 static uint64_t page_bytes = 4096;
-/* Upper bounds of the BPF side's pause slots in seconds: slot s holds
- * pauses of floor(us) in [2^(s-1), 2^s - 1], so under 2^s us; the last
- * slot takes everything longer. */
-static double pause_le[WBT_PAUSE_SLOTS];
+static double pause_le[WBT_PAUSE_SLOTS]; /* wbt_pause_le() */
 static bool have_debugfs;
 static struct evbuf *eb;
 
@@ -1078,7 +1075,7 @@ int main(int argc, char **argv)
 		die(EXIT_NOTFOUND, "no process with pid %d", o.pid);
 	page_bytes = (uint64_t)sysconf(_SC_PAGESIZE);
 	for (int s = 0; s < WBT_PAUSE_SLOTS; s++)
-		pause_le[s] = s == WBT_PAUSE_SLOTS - 1 ? INFINITY : ldexp(1, s) / 1e6;
+		pause_le[s] = wbt_pause_le(s);
 	have_debugfs = !access(DEBUGFS_BLOCK, R_OK);
 	if (!have_debugfs)
 		note("%s not available (debugfs not mounted?): limits and window come from wbt events", DEBUGFS_BLOCK);
