@@ -120,7 +120,7 @@ static const struct field mfields[M_NFIELDS] = {
 			0, 0, 0 },
 	[M_UNTRACKED] = { "untracked", "", FK_COUNTER, 0,
 			  "Tracepoint hits not counted because wbtstat's maps were full "
-			  "(256 disks, 4096 processes)", 0, 0, 0 },
+			  "(256 disks, 4096 process and disk pairs)", 0, 0, 0 },
 };
 static const struct schema snap_meta_schema = { "wbtstat", "devices", mfields, M_NFIELDS, NULL };
 
@@ -832,7 +832,8 @@ static void add_meta(struct snapshot *sn)
 	snap_meta_u64(sn, "untracked", untracked);
 	if (untracked && !untracked_warned) {
 		warnx_("%" PRIu64 " tracepoint hits not counted: wbtstat's maps are full "
-		       "(%d disks, %d processes); counted in untracked", untracked, WBT_MAX_DEVS, WBT_MAX_PROCS);
+		       "(%d disks, %d process and disk pairs); counted in untracked", untracked,
+		       WBT_MAX_DEVS, WBT_MAX_PROCS);
 		untracked_warned = true;
 	}
 	out_set_missed(bpfobj_recursion_misses(skel->obj));
