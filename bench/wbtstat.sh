@@ -169,7 +169,7 @@ awk -v ns="$bpf_ns" -v n="$bpf_cnt" -v ms="$wall_total" 'BEGIN {
 if [ -s "$WS/wbtstat.last" ]; then
 	last=$(grep '^{' "$WS/wbtstat.last" | tail -1)
 	echo "events in wbtstat's last round: $(jq -r --arg d "$DEV" \
-		'[.devices[] | select(.device == $d) | (.timer_ok_total + .timer_exceeded_total + .timer_unknown_total
-		  + .timer_unknown_writes_total) ] | add // 0' <<<"$last") wbt timer runs, $(jq -r \
-		'[.processes[].throttle_checks_total] | add // 0' <<<"$last") balance_dirty_pages checks"
+		'[.devices[] | select(.device == $d) | (.timer_ok + .timer_exceeded + .timer_unknown
+		  + .timer_unknown_writes) ] | add // 0' <<<"$last") wbt timer runs, $(jq -r \
+		'[.processes[].throttle_checks] | add // 0' <<<"$last") balance_dirty_pages checks"
 fi

@@ -155,6 +155,14 @@ static inline unsigned long long wbt_inflight_sum(const char *text)
 	return sum;
 }
 
+/* Upper bound, in seconds, of pause slot s (the histogram's le): the BPF
+ * side puts a pause of floor(ns / 1000) us into hist_log2_slot(), so slot s
+ * holds pauses under 2^s us; the last slot also takes every longer one. */
+static inline double wbt_pause_le(unsigned int s)
+{
+	return s >= WBT_PAUSE_SLOTS - 1 ? INFINITY : ldexp(1, (int)s) / 1e6;
+}
+
 /* Mean latency in microseconds over the windows between two readings of the
  * cumulative (sum of mean * samples, samples); returns 0 when there were none. */
 static inline int wbt_interval_mean_us(unsigned long long sum_now, unsigned long long n_now,

@@ -104,137 +104,178 @@ TOOL_ARGP(options, parse, doc);
 
 /* ---- fields: described once ---------------------------------------- */
 
+/* Facts about a snapshot: the mechanisms (static, _info labels) and the
+ * tracepoint hits wbtstat's maps had no room for (a counter). */
+enum { M_MECH, M_HZ, M_HZ_SOURCE, M_DEBUGFS, M_UNTRACKED, M_NFIELDS };
+
+static const struct field mfields[M_NFIELDS] = {
+	[M_MECH] = { "mechanism", "", FK_LABEL, 0,
+		     "Hooks in use: tp_btf or raw_tp (one per tracepoint group when they differ)", 0, 0, 0 },
+	[M_HZ] = { "kernel_hz", "", FK_GAUGE, 0,
+		   "Kernel tick rate (CONFIG_HZ) used to convert pause lengths from jiffies", 0, 0, 0 },
+	[M_HZ_SOURCE] = { "kernel_hz_source", "", FK_LABEL, 0,
+			  "Where kernel_hz came from: the kernel config (/proc/config.gz, /boot) or measured", 0, 0, 0 },
+	[M_DEBUGFS] = { "debugfs", "", FK_LABEL, 0,
+			"Directory live wbt state is read from, or unavailable (window and limits from wbt events)",
+			0, 0, 0 },
+	[M_UNTRACKED] = { "untracked", "", FK_COUNTER, 0,
+			  "Tracepoint hits not counted because wbtstat's maps were full "
+			  "(256 disks, 4096 process and disk pairs)", 0, 0, 0 },
+};
+static const struct schema snap_meta_schema = { "wbtstat", "devices", mfields, M_NFIELDS, NULL };
+
 enum {
-	D_DEVICE, D_DEV, D_WBT, D_STATE, D_ENABLED, D_MINLAT, D_WINDOW, D_STEP, D_BG, D_NORMAL,
+	D_DEVICE, D_DEVT, D_WBT, D_STATE, D_ENABLED, D_MINLAT, D_WINDOW, D_STEP, D_BG, D_NORMAL,
 	D_MAX, D_INFLIGHT, D_UNKNOWN_CNT, D_DOWN, D_UP, D_T_EXCEEDED, D_T_OK, D_T_UNKW, D_T_UNK,
 	D_LAT_EVENTS, D_LAT_MAX, D_TARGET_CHANGES, D_R_SAMPLES, D_R_MEAN, D_R_MIN, D_R_MAX,
 	D_W_SAMPLES, D_W_MEAN, D_W_MIN, D_W_MAX, D_SOURCE, D_NFIELDS
 };
 
 static const struct field dfields[D_NFIELDS] = {
-	[D_DEVICE] = { "device", "DEVICE", FK_LABEL, FF_ALL, "Disk", 0, 0 },
-	[D_DEV] = { "dev", "MAJ:MIN", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[D_WBT] = { "wbt", "WBT", FK_TEXT, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[D_STATE] = { "enable_state", "STATE", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
+	[D_DEVICE] = F_DEVICE(FF_ALL),
+	[D_DEVT] = { "devt", "MAJ:MIN", FK_TEXT, FF_JSON | FF_WIDE, "Device number of the disk, MAJ:MIN", 0, 0, 0 },
+	[D_WBT] = { "wbt", "WBT", FK_TEXT, FF_TABLE | FF_JSON,
+		    "Writeback throttling: on, off, or none (the queue cannot run it)", 0, 0, 0 },
+	[D_STATE] = { "enable_state", "STATE", FK_TEXT, FF_JSON | FF_WIDE,
+		      "wbt's enable state: on-default, on-manual, off-default or off-manual", 0, 0, 0 },
 	[D_ENABLED] = { "enabled", "ENABLED", FK_GAUGE, FF_JSON | FF_PROM,
-			"1 if writeback throttling is on for the disk, 0 if off (absent: not supported)", 0, 0 },
-	[D_MINLAT] = { "min_lat_us", "TGT(us)", FK_GAUGE, FF_ALL, "Read latency target (wbt_lat_usec)", 0, 0 },
-	[D_WINDOW] = { "window_us", "WIN(us)", FK_GAUGE, FF_ALL, "Current monitoring window", 0, 0 },
+			"1 if writeback throttling is on for the disk, 0 if off (absent: not supported)", 0, 0, 0 },
+	[D_MINLAT] = { "min_latency_seconds", "TGT(us)", FK_GAUGE, FF_ALL,
+		       "Read latency target (wbt_lat_usec)", 1e-6, 0, 0 },
+	[D_WINDOW] = { "window_seconds", "WIN(us)", FK_GAUGE, FF_ALL, "Current monitoring window", 1e-6, 0, 0 },
 	[D_STEP] = { "step", "STEP", FK_GAUGE, FF_ALL,
-		     "Scale step (positive: depth scaled down, negative: scaled up), as of the last wbt event", 0, 0 },
-	[D_BG] = { "wb_background", "BG", FK_GAUGE, FF_ALL, "In-flight limit for background writeback", 0, 0 },
-	[D_NORMAL] = { "wb_normal", "NORM", FK_GAUGE, FF_ALL, "In-flight limit for normal writeback", 0, 0 },
+		     "Scale step (positive: depth scaled down, negative: scaled up), as of the last wbt event", 0, 0, 0 },
+	[D_BG] = { "wb_background", "BG", FK_GAUGE, FF_ALL, "In-flight limit for background writeback", 0, 0, 0 },
+	[D_NORMAL] = { "wb_normal", "NORM", FK_GAUGE, FF_ALL, "In-flight limit for normal writeback", 0, 0, 0 },
 	[D_MAX] = { "max_depth", "MAX", FK_GAUGE, FF_ALL,
-		    "In-flight limit for high-priority writeback (max_depth), as of the last wbt event", 0, 0 },
-	[D_INFLIGHT] = { "inflight", "INFL", FK_GAUGE, FF_ALL, "Throttled writes in flight", 0, 0 },
+		    "In-flight limit for high-priority writeback (max_depth), as of the last wbt event", 0, 0, 0 },
+	[D_INFLIGHT] = { "inflight", "INFL", FK_GAUGE, FF_ALL, "Throttled writes in flight", 0, 0, 0 },
 	[D_UNKNOWN_CNT] = { "unknown_windows", "UNKWIN", FK_GAUGE, FF_JSON | FF_WIDE | FF_PROM,
-			    "Consecutive windows without enough samples to decide", 0, 0 },
-	[D_DOWN] = { "steps_down_total", "DOWN", FK_COUNTER, FF_ALL, "Scale-down steps (wbt_step)", 0, 0 },
-	[D_UP] = { "steps_up_total", "UP", FK_COUNTER, FF_ALL, "Scale-up steps (wbt_step)", 0, 0 },
-	[D_T_EXCEEDED] = { "timer_exceeded_total", "EXCEED", FK_COUNTER, FF_ALL,
-			   "Windows whose read latency exceeded the target (wbt_timer)", 0, 0 },
-	[D_T_OK] = { "timer_ok_total", "OK", FK_COUNTER, FF_ALL, "Windows within the latency target", 0, 0 },
-	[D_T_UNKW] = { "timer_unknown_writes_total", "UNKW", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-		       "Windows with writes but too few read samples", 0, 0 },
-	[D_T_UNK] = { "timer_unknown_total", "UNK", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-		      "Windows without enough samples", 0, 0 },
-	[D_LAT_EVENTS] = { "lat_exceeded_total", "LATEV", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-			   "Latencies reported over the target (wbt_lat)", 0, 0 },
-	[D_LAT_MAX] = { "lat_exceeded_max_us", "LATMAX(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-			"Largest latency wbt_lat reported in the interval", 0, 0 },
-	[D_TARGET_CHANGES] = { "target_changes_total", "TGTCHG", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-			       "Latency-target changes seen at wbt timer runs", 0, 0 },
-	[D_R_SAMPLES] = { "read_samples_total", "RSAMP", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-			  "Read completions in the windows wbt_stat reported", 0, 0 },
-	[D_R_MEAN] = { "read_lat_mean_us", "RMEAN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		       "Mean read latency over the interval's wbt_stat windows", 0, 0 },
-	[D_R_MIN] = { "read_lat_min_us", "RMIN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		      "Minimum read latency over the interval's wbt_stat windows", 0, 0 },
-	[D_R_MAX] = { "read_lat_max_us", "RMAX(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		      "Maximum read latency over the interval's wbt_stat windows", 0, 0 },
-	[D_W_SAMPLES] = { "write_samples_total", "WSAMP", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-			  "Write completions in the windows wbt_stat reported", 0, 0 },
-	[D_W_MEAN] = { "write_lat_mean_us", "WMEAN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		       "Mean write latency over the interval's wbt_stat windows", 0, 0 },
-	[D_W_MIN] = { "write_lat_min_us", "WMIN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		      "Minimum write latency over the interval's wbt_stat windows", 0, 0 },
-	[D_W_MAX] = { "write_lat_max_us", "WMAX(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		      "Maximum write latency over the interval's wbt_stat windows", 0, 0 },
-	[D_SOURCE] = { "state_source", "SOURCE", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
+			    "Consecutive windows without enough samples to decide", 0, 0, 0 },
+	[D_DOWN] = { "steps_down", "DOWN", FK_COUNTER, FF_ALL, "Scale-down steps (wbt_step)", 0, 0, 0 },
+	[D_UP] = { "steps_up", "UP", FK_COUNTER, FF_ALL, "Scale-up steps (wbt_step)", 0, 0, 0 },
+	[D_T_EXCEEDED] = { "timer_exceeded", "EXCEED", FK_COUNTER, FF_ALL,
+			   "Windows whose read latency exceeded the target (wbt_timer)", 0, 0, 0 },
+	[D_T_OK] = { "timer_ok", "OK", FK_COUNTER, FF_ALL, "Windows within the latency target", 0, 0, 0 },
+	[D_T_UNKW] = { "timer_unknown_writes", "UNKW", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+		       "Windows with writes but too few read samples", 0, 0, 0 },
+	[D_T_UNK] = { "timer_unknown", "UNK", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+		      "Windows without enough samples", 0, 0, 0 },
+	[D_LAT_EVENTS] = { "latency_exceeded", "LATEV", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+			   "Latencies reported over the target (wbt_lat)", 0, 0, 0 },
+	[D_LAT_MAX] = { "latency_exceeded_max_seconds", "LATMAX(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+			"Largest latency wbt_lat reported in the interval", 1e-6, 0, 0 },
+	[D_TARGET_CHANGES] = { "target_changes", "TGTCHG", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+			       "Latency-target changes seen at wbt timer runs", 0, 0, 0 },
+	[D_R_SAMPLES] = { "read_samples", "RSAMP", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+			  "Read completions in the windows wbt_stat reported", 0, 0, 0 },
+	[D_R_MEAN] = { "read_latency_mean_seconds", "RMEAN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+		       "Mean read latency over the interval's wbt_stat windows", 1e-6, 0, 0 },
+	[D_R_MIN] = { "read_latency_min_seconds", "RMIN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+		      "Minimum read latency over the interval's wbt_stat windows", 1e-6, 0, 0 },
+	[D_R_MAX] = { "read_latency_max_seconds", "RMAX(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+		      "Maximum read latency over the interval's wbt_stat windows", 1e-6, 0, 0 },
+	[D_W_SAMPLES] = { "write_samples", "WSAMP", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+			  "Write completions in the windows wbt_stat reported", 0, 0, 0 },
+	[D_W_MEAN] = { "write_latency_mean_seconds", "WMEAN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+		       "Mean write latency over the interval's wbt_stat windows", 1e-6, 0, 0 },
+	[D_W_MIN] = { "write_latency_min_seconds", "WMIN(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+		      "Minimum write latency over the interval's wbt_stat windows", 1e-6, 0, 0 },
+	[D_W_MAX] = { "write_latency_max_seconds", "WMAX(us)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+		      "Maximum write latency over the interval's wbt_stat windows", 1e-6, 0, 0 },
+	[D_SOURCE] = { "state_source", "SOURCE", FK_TEXT, FF_JSON | FF_WIDE,
+		       "Where the state came from: debugfs, debugfs+events, sysfs+events or sysfs", 0, 0, 0 },
 };
-static const struct schema dev_schema = { "wbtstat", "devices", dfields, D_NFIELDS, NULL };
+static const struct schema dev_schema = { "wbtstat", "devices", dfields, D_NFIELDS, &snap_meta_schema };
 
 enum {
-	P_PID, P_COMM, P_DEVICE, P_CALLS, P_PAUSES, P_PAUSED, P_PAUSED_PCT, P_MAXPAUSE,
+	P_PID, P_COMM, P_DEVICE, P_CALLS, P_PAUSES, P_PAUSED, P_PAUSED_RATIO, P_MAXPAUSE, P_HIST,
 	P_DIRTIED, P_DIRTY_RATE, P_TASK_RL, P_DEV_RL, P_NFIELDS
 };
 
 static const struct field pfields[P_NFIELDS] = {
-	[P_PID] = { "pid", "PID", FK_LABEL, FF_ALL, "Process id", 0, 0 },
-	[P_COMM] = { "comm", "COMM", FK_LABEL, FF_ALL, "Process name", 0, 0 },
-	[P_DEVICE] = { "device", "DEVICE", FK_LABEL, FF_ALL, "Disk (or bdi MAJ:MIN) being written", 0, 0 },
-	[P_CALLS] = { "throttle_checks_total", "CHECKS", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-		      "balance_dirty_pages() throttling decisions", 0, 0 },
-	[P_PAUSES] = { "pauses_total", "PAUSES", FK_COUNTER, FF_ALL, "Times the process was put to sleep", 0, 0 },
-	[P_PAUSED] = { "paused_seconds_total", "PAUSED(ms)", FK_COUNTER, FF_ALL,
-		       "Time the process was put to sleep for", 0.001, 0 },
-	[P_PAUSED_PCT] = { "paused_percent", "PAUSED%", FK_GAUGE, FF_ALL,
-			   "Share of the interval the process spent in throttling pauses", 0, 1 },
-	[P_MAXPAUSE] = { "max_pause_seconds", "MAXP(ms)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE, "Longest single pause", 0.001, 0 },
-	[P_DIRTIED] = { "dirtied_pages_total", "DIRTIED", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-			"Pages dirtied between pauses", 0, 0 },
-	[P_DIRTY_RATE] = { "dirty_rate_kbps", "DIRTY(KiB/s)", FK_GAUGE, FF_ALL,
-			   "Pages dirtied per second between pauses over the interval, in KiB/s", 0, 0 },
-	[P_TASK_RL] = { "task_ratelimit_kbps", "ALLOWED(KiB/s)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-			"Dirtying rate balance_dirty_pages() last allowed the process", 0, 0 },
-	[P_DEV_RL] = { "dirty_ratelimit_kbps", "DEVLIM(KiB/s)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-		       "Device's balanced dirty rate limit at the last check", 0, 0 },
+	[P_PID] = F_PID(FF_ALL),
+	[P_COMM] = F_COMM(FF_ALL),
+	[P_DEVICE] = F_DEVICE(FF_ALL),
+	[P_CALLS] = { "throttle_checks", "CHECKS", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+		      "balance_dirty_pages() throttling decisions", 0, 0, 0 },
+	[P_PAUSES] = { "pauses", "PAUSES", FK_COUNTER, FF_ALL, "Times the process was put to sleep", 0, 0, 0 },
+	[P_PAUSED] = { "paused_seconds", "PAUSED(ms)", FK_COUNTER, FF_ALL,
+		       "Time the process was put to sleep for", 0.001, 0, 0 },
+	[P_PAUSED_RATIO] = { "paused_ratio", "PAUSED%", FK_GAUGE, FF_ALL,
+			     "Share of the interval the process spent in throttling pauses (0-1)", 0.01, 1, 0 },
+	[P_MAXPAUSE] = { "max_pause_seconds", "MAXP(ms)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+			 "Longest single pause", 0.001, 0, 0 },
+	[P_HIST] = { "pause_seconds", "HIST", FK_HIST, FF_JSON | FF_PROM,
+		     "Lengths of the process's throttling pauses (log2 buckets of microseconds)", 0, 0, 0 },
+	[P_DIRTIED] = { "dirtied_pages", "DIRTIED", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+			"Pages dirtied between pauses", 0, 0, 0 },
+	[P_DIRTY_RATE] = { "dirty_bytes_per_second", "DIRTY(KiB/s)", FK_GAUGE, FF_ALL,
+			   "Rate of dirtying between pauses over the interval", 1024, 0, 0 },
+	[P_TASK_RL] = { "task_ratelimit_bytes_per_second", "ALLOWED(KiB/s)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+			"Dirtying rate balance_dirty_pages() last allowed the process", 1024, 0, 0 },
+	[P_DEV_RL] = { "dirty_ratelimit_bytes_per_second", "DEVLIM(KiB/s)", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+		       "Device's balanced dirty rate limit at the last check", 1024, 0, 0 },
 };
 static const struct schema proc_schema = { "wbtstat", "processes", pfields, P_NFIELDS, NULL };
 
+/* The pause histograms as a bar chart: table only (JSON and Prometheus
+ * have pause_seconds). */
 enum { H_PID, H_COMM, H_DEVICE, H_LOW, H_HIGH, H_COUNT, H_BAR, H_NFIELDS };
 
 static const struct field hfields[H_NFIELDS] = {
-	[H_PID] = { "pid", "PID", FK_LABEL, FF_ALL, "Process id", 0, 0 },
-	[H_COMM] = { "comm", "COMM", FK_LABEL, FF_ALL, "Process name", 0, 0 },
-	[H_DEVICE] = { "device", "DEVICE", FK_LABEL, FF_ALL, "Disk", 0, 0 },
-	[H_LOW] = { "low_us", "FROM(us)", FK_LABEL, FF_ALL, "Lowest pause length in the bucket", 0, 0 },
-	[H_HIGH] = { "high_us", "TO(us)", FK_LABEL, FF_ALL, "Highest pause length in the bucket", 0, 0 },
-	[H_COUNT] = { "hist_pauses_total", "COUNT", FK_COUNTER, FF_ALL, "Pauses with a length in the bucket", 0, 0 },
-	[H_BAR] = { "distribution", "DISTRIBUTION", FK_TEXT, FF_TABLE, NULL, 0, 0 },
+	[H_PID] = F_PID(FF_TABLE),
+	[H_COMM] = F_COMM(FF_TABLE),
+	[H_DEVICE] = F_DEVICE(FF_TABLE),
+	[H_LOW] = { "pause_low_seconds", "FROM(us)", FK_GAUGE, FF_TABLE, "Shortest pause length in the bucket", 1e-6, 0, 0 },
+	[H_HIGH] = { "pause_high_seconds", "TO(us)", FK_GAUGE, FF_TABLE, "Longest pause length in the bucket", 1e-6, 0, 0 },
+	[H_COUNT] = { "pauses", "COUNT", FK_GAUGE, FF_TABLE, "Pauses with a length in the bucket", 0, 0, 0 },
+	[H_BAR] = { "distribution", "DISTRIBUTION", FK_TEXT, FF_TABLE, "Bar of the count", 0, 0, 0 },
 };
-static const struct schema hist_schema = { "wbtstat", "pause_hist", hfields, H_NFIELDS, NULL };
+static const struct schema bar_schema = { "wbtstat", "pause_hist", hfields, H_NFIELDS, NULL };
+
+/* --events: the stream's facts, then one record per event. */
+enum { EM_MECH, EM_NFIELDS };
+static const struct field emfields[EM_NFIELDS] = {
+	[EM_MECH] = { "mechanism", "", FK_LABEL, 0,
+		      "Hooks in use (tp_btf or raw_tp) and the event transport (ringbuf or perfbuf)", 0, 0, 0 },
+};
+static const struct schema event_meta_schema = { "wbtstat", "events", emfields, EM_NFIELDS, NULL };
 
 enum {
-	E_EVENT, E_DEVICE, E_DETAIL, E_DIRECTION, E_STEP, E_REASON, E_WINDOW, E_BG, E_NORMAL, E_MAX,
-	E_LAT, E_OLD_TARGET, E_TARGET, E_PID, E_COMM, E_PAUSE, E_PAUSED, E_TASK_RL, E_DIRTIED,
-	E_LOST, E_MECH, E_NFIELDS
+	E_TYPE, E_DEVICE, E_DETAIL, E_DIRECTION, E_STEP, E_REASON, E_WINDOW, E_BG, E_NORMAL, E_MAX,
+	E_LAT, E_OLD_TARGET, E_TARGET, E_PID, E_COMM, E_PAUSE, E_PAUSED, E_TASK_RL, E_DIRTIED, E_NFIELDS
 };
 
 static const struct field efields[E_NFIELDS] = {
-	[E_EVENT] = { "event", "EVENT ", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_DEVICE] = { "device", "DEVICE  ", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_DETAIL] = { "detail", "DETAIL", FK_TEXT, FF_TABLE, NULL, 0, 0 },
-	[E_DIRECTION] = { "direction", "DIR", FK_TEXT, FF_JSON, NULL, 0, 0 },
-	[E_STEP] = { "step", "STEP", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_REASON] = { "reason", "REASON", FK_TEXT, FF_JSON, NULL, 0, 0 },
-	[E_WINDOW] = { "window_us", "WIN", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_BG] = { "wb_background", "BG", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_NORMAL] = { "wb_normal", "NORM", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_MAX] = { "max_depth", "MAX", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_LAT] = { "lat_us", "LAT", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_OLD_TARGET] = { "old_min_lat_us", "OLD", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_TARGET] = { "min_lat_us", "TGT", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_PID] = { "pid", "PID", FK_LABEL, FF_JSON, NULL, 0, 0 },
-	[E_COMM] = { "comm", "COMM", FK_LABEL, FF_JSON, NULL, 0, 0 },
-	[E_PAUSE] = { "pause_ms", "PAUSE", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_PAUSED] = { "paused_ms", "PAUSED", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_TASK_RL] = { "task_ratelimit_kbps", "ALLOWED", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_DIRTIED] = { "dirtied_pages", "DIRTIED", FK_GAUGE, FF_JSON, NULL, 0, 0 },
-	[E_LOST] = { "lost", "LOST", FK_COUNTER, FF_JSON, NULL, 0, 0 },
-	[E_MECH] = { "mechanism", "MECHANISM", FK_TEXT, FF_JSON, NULL, 0, 0 },
+	[E_TYPE] = { "type", "TYPE", FK_LABEL, FF_TABLE | FF_JSON | FF_LEFT, HELP_TYPE, 0, 0, 6 },
+	[E_DEVICE] = F_DEVICE(FF_TABLE | FF_JSON),
+	[E_DETAIL] = { "detail", "DETAIL", FK_TEXT, FF_TABLE, "The event in words", 0, 0, 0 },
+	[E_DIRECTION] = { "direction", "DIR", FK_TEXT, FF_JSON, "step: up or down", 0, 0, 0 },
+	[E_STEP] = { "step", "STEP", FK_GAUGE, FF_JSON, "step: the new scale step", 0, 0, 0 },
+	[E_REASON] = { "reason", "REASON", FK_TEXT, FF_JSON,
+		       "step: the verdict of the window that caused it (latency exceeded, latency ok, "
+		       "writes only, too few samples, other)", 0, 0, 0 },
+	[E_WINDOW] = { "window_seconds", "WIN", FK_GAUGE, FF_JSON, "step: the new monitoring window", 0, 0, 0 },
+	[E_BG] = { "wb_background", "BG", FK_GAUGE, FF_JSON, "step: new in-flight limit for background writeback", 0, 0, 0 },
+	[E_NORMAL] = { "wb_normal", "NORM", FK_GAUGE, FF_JSON, "step: new in-flight limit for normal writeback", 0, 0, 0 },
+	[E_MAX] = { "max_depth", "MAX", FK_GAUGE, FF_JSON, "step: new in-flight limit for high-priority writeback", 0, 0, 0 },
+	[E_LAT] = { "latency_seconds", "LAT", FK_GAUGE, FF_JSON,
+		    "step: the read latency that exceeded the target (when that was the reason)", 0, 0, 0 },
+	[E_OLD_TARGET] = { "old_min_latency_seconds", "OLD", FK_GAUGE, FF_JSON, "target: the previous read latency target", 0, 0, 0 },
+	[E_TARGET] = { "min_latency_seconds", "TGT", FK_GAUGE, FF_JSON, "target: the new read latency target (0: wbt off)", 0, 0, 0 },
+	[E_PID] = F_PID(FF_JSON),
+	[E_COMM] = F_COMM(FF_JSON),
+	[E_PAUSE] = { "pause_seconds", "PAUSE", FK_GAUGE, FF_JSON, "pause: length of the pause", 0, 0, 0 },
+	[E_PAUSED] = { "paused_seconds", "PAUSED", FK_GAUGE, FF_JSON,
+		       "pause: time already paused in the same balance_dirty_pages() call", 0, 0, 0 },
+	[E_TASK_RL] = { "task_ratelimit_bytes_per_second", "ALLOWED", FK_GAUGE, FF_JSON,
+			"pause: dirtying rate allowed to the process", 0, 0, 0 },
+	[E_DIRTIED] = { "dirtied_pages", "DIRTIED", FK_GAUGE, FF_JSON, "pause: pages dirtied since the previous pause", 0, 0, 0 },
 };
-static const struct schema event_schema = { "wbtstat", "events", efields, E_NFIELDS, NULL };
+static const struct schema event_schema = { "wbtstat", "events", efields, E_NFIELDS, &event_meta_schema };
+
+OUT_REGISTER(&dev_schema, &proc_schema, &bar_schema, &event_schema);
 
 /* ---- hooks ---------------------------------------------------------- */
 
@@ -255,7 +296,8 @@ static struct hook hooks[NHOOKS];
 static char mechanism[160];
 static unsigned hz;
 static const char *hz_source = "";
-static long page_kib = 4;
+static uint64_t page_bytes = 4096;
+static double pause_le[WBT_PAUSE_SLOTS]; /* wbt_pause_le() */
 static bool have_debugfs;
 static struct evbuf *eb;
 
@@ -582,9 +624,10 @@ static int read_devs(struct dev_entry **out, uint64_t old_epoch)
 	return n;
 }
 
-static double ns_to_us(uint64_t ns)
+/* Nearest double to the exact value (ns * 1e-9 is not). */
+static double ns_to_s(uint64_t ns)
 {
-	return ns / 1000.0;
+	return ns / 1e9;
 }
 
 static void fill_device(struct record *r, const struct disk *d, const struct dev_entry *e,
@@ -593,7 +636,7 @@ static void fill_device(struct record *r, const struct disk *d, const struct dev
 	const char *source = "sysfs";
 
 	rec_str(r, D_DEVICE, d->name);
-	rec_str(r, D_DEV, d->majmin);
+	rec_str(r, D_DEVT, d->majmin);
 	if (!d->wbt_attr) {
 		rec_str(r, D_WBT, "none");
 		rec_str(r, D_SOURCE, source);
@@ -607,14 +650,14 @@ static void fill_device(struct record *r, const struct disk *d, const struct dev
 	if (d->dbg) {
 		source = "debugfs";
 		rec_str(r, D_STATE, wbt_enable_state_name(d->enabled));
-		rec_dbl(r, D_MINLAT, ns_to_us(d->min_lat_ns));
-		rec_dbl(r, D_WINDOW, ns_to_us(d->win_ns));
+		rec_dbl(r, D_MINLAT, ns_to_s(d->min_lat_ns));
+		rec_dbl(r, D_WINDOW, ns_to_s(d->win_ns));
 		rec_u64(r, D_BG, d->bg);
 		rec_u64(r, D_NORMAL, d->normal);
 		rec_u64(r, D_INFLIGHT, d->inflight);
 		rec_u64(r, D_UNKNOWN_CNT, d->unknown_cnt);
 	} else if (d->wbt_init) {
-		rec_u64(r, D_MINLAT, d->lat_usec);
+		rec_dbl(r, D_MINLAT, d->lat_usec / 1e6);
 	}
 	if (e) {
 		const struct wbt_dev *w = &e->v;
@@ -625,7 +668,7 @@ static void fill_device(struct record *r, const struct disk *d, const struct dev
 				rec_u64(r, D_UNKNOWN_CNT, w->unknown_cnt);
 			}
 			if (w->have & WBT_HAVE_LIMITS) {
-				rec_dbl(r, D_WINDOW, ns_to_us(w->window_ns));
+				rec_dbl(r, D_WINDOW, ns_to_s(w->window_ns));
 				rec_u64(r, D_BG, w->bg);
 				rec_u64(r, D_NORMAL, w->normal);
 			}
@@ -668,20 +711,20 @@ static void fill_device(struct record *r, const struct disk *d, const struct dev
 	next_prev->w_sum = w->w_sum_ns;
 	double mean;
 	if (wbt_interval_mean_us(w->r_sum_ns, w->r_samples, p.r_sum, p.r_samples, &mean))
-		rec_dbl(r, D_R_MEAN, mean);
+		rec_dbl(r, D_R_MEAN, mean / 1e6);
 	if (wbt_interval_mean_us(w->w_sum_ns, w->w_samples, p.w_sum, p.w_samples, &mean))
-		rec_dbl(r, D_W_MEAN, mean);
+		rec_dbl(r, D_W_MEAN, mean / 1e6);
 	if (e && e->slot_ok) {
 		if (e->slot.rmin_ns != ~0ULL)
-			rec_dbl(r, D_R_MIN, ns_to_us(e->slot.rmin_ns));
+			rec_dbl(r, D_R_MIN, ns_to_s(e->slot.rmin_ns));
 		if (e->slot.rmax_ns)
-			rec_dbl(r, D_R_MAX, ns_to_us(e->slot.rmax_ns));
+			rec_dbl(r, D_R_MAX, ns_to_s(e->slot.rmax_ns));
 		if (e->slot.wmin_ns != ~0ULL)
-			rec_dbl(r, D_W_MIN, ns_to_us(e->slot.wmin_ns));
+			rec_dbl(r, D_W_MIN, ns_to_s(e->slot.wmin_ns));
 		if (e->slot.wmax_ns)
-			rec_dbl(r, D_W_MAX, ns_to_us(e->slot.wmax_ns));
+			rec_dbl(r, D_W_MAX, ns_to_s(e->slot.wmax_ns));
 		if (e->slot.lat_max_ns)
-			rec_dbl(r, D_LAT_MAX, ns_to_us(e->slot.lat_max_ns));
+			rec_dbl(r, D_LAT_MAX, ns_to_s(e->slot.lat_max_ns));
 	}
 }
 
@@ -708,6 +751,19 @@ static int cmp_procs(const void *a, const void *b)
 	if (x->key.tgid != y->key.tgid)
 		return x->key.tgid < y->key.tgid ? -1 : 1;
 	return strcmp(x->device, y->device);
+}
+
+static int cmp_proc_keys(const void *a, const void *b)
+{
+	const struct proc_entry *x = a, *y = b;
+	int c;
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	if ((c = strcmp(x->device, y->device)))
+		return c;
+	if (x->v.last_ns != y->v.last_ns)
+		return x->v.last_ns > y->v.last_ns ? -1 : 1;
+	return 0;
 }
 
 static int read_procs(struct proc_entry **out)
@@ -749,6 +805,15 @@ static int read_procs(struct proc_entry **out)
 	for (int i = 0; i < ngone; i++)
 		bpf_map_delete_elem(fd, &gone[i]);
 	free(gone);
+	/* one record per process and disk name (a disk added again has a new
+	 * bdi with the same name): the latest */
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_proc_keys);
+	int m = 0;
+	for (int i = 0; i < n; i++)
+		if (!m || v[m - 1].key.tgid != v[i].key.tgid || strcmp(v[m - 1].device, v[i].device))
+			v[m++] = v[i];
+	n = m;
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_procs);
 	*out = v;
@@ -757,10 +822,21 @@ static int read_procs(struct proc_entry **out)
 
 static void add_meta(struct snapshot *sn)
 {
+	static bool untracked_warned;
+	uint64_t untracked = skel->bss->untracked;
+
 	snap_meta(sn, "mechanism", "%s", mechanism);
-	snap_meta(sn, "hz", "%u (%s)", hz, hz_source);
-	snap_meta(sn, "debugfs", "%s", have_debugfs ? DEBUGFS_BLOCK : "not mounted: limits from wbt events");
-	snap_meta(sn, "untracked", "%llu", (unsigned long long)skel->bss->untracked);
+	snap_meta_u64(sn, "kernel_hz", hz);
+	snap_meta(sn, "kernel_hz_source", "%s", hz_source);
+	snap_meta(sn, "debugfs", "%s", have_debugfs ? DEBUGFS_BLOCK : "unavailable");
+	snap_meta_u64(sn, "untracked", untracked);
+	if (untracked && !untracked_warned) {
+		warnx_("%" PRIu64 " tracepoint hits not counted: wbtstat's maps are full "
+		       "(%d disks, %d process and disk pairs); counted in untracked", untracked,
+		       WBT_MAX_DEVS, WBT_MAX_PROCS);
+		untracked_warned = true;
+	}
+	out_set_missed(bpfobj_recursion_misses(skel->obj));
 }
 
 static int snapshot(double dt)
@@ -797,7 +873,7 @@ static int snapshot(double dt)
 	npdev = nnext;
 
 	struct snapshot *ps = snap_begin(&proc_schema);
-	struct snapshot *hs = snap_begin(&hist_schema);
+	struct snapshot *hs = snap_begin(&bar_schema);
 	struct prev_proc *next_pproc = xcalloc(nprocs ? nprocs : 1, sizeof(*next_pproc));
 	for (int i = 0; i < nprocs; i++) {
 		const struct proc_entry *p = &procs[i];
@@ -818,16 +894,20 @@ static int snapshot(double dt)
 		rec_dbl(r, P_PAUSED, p->v.paused_ns / 1e9);
 		rec_dbl(r, P_MAXPAUSE, p->v.max_pause_ns / 1e9);
 		rec_u64(r, P_DIRTIED, p->v.dirtied_pages);
-		rec_u64(r, P_TASK_RL, p->v.task_ratelimit * page_kib);
-		rec_u64(r, P_DEV_RL, p->v.dirty_ratelimit * page_kib);
+		rec_u64(r, P_TASK_RL, p->v.task_ratelimit * page_bytes);
+		rec_u64(r, P_DEV_RL, p->v.dirty_ratelimit * page_bytes);
 		if (dt > 0) {
 			uint64_t paused = p->v.paused_ns >= pv.paused_ns ? p->v.paused_ns - pv.paused_ns : 0;
 			uint64_t dirtied = p->v.dirtied_pages >= pv.dirtied ? p->v.dirtied_pages - pv.dirtied : 0;
-			rec_dbl(r, P_PAUSED_PCT, 100.0 * paused / 1e9 / dt);
-			rec_dbl(r, P_DIRTY_RATE, dirtied * page_kib / dt);
+			rec_dbl(r, P_PAUSED_RATIO, paused / 1e9 / dt);
+			rec_dbl(r, P_DIRTY_RATE, (double)dirtied * page_bytes / dt);
 		}
 		if (o.no_hist)
 			continue;
+		uint64_t counts[WBT_PAUSE_SLOTS];
+		for (int s = 0; s < WBT_PAUSE_SLOTS; s++)
+			counts[s] = p->v.hist[s];
+		rec_hist(r, P_HIST, pause_le, counts, WBT_PAUSE_SLOTS, ns_to_s(p->v.paused_ns));
 		uint64_t top = 0;
 		for (int s = 0; s < WBT_PAUSE_SLOTS; s++)
 			if (p->v.hist[s] > top)
@@ -844,8 +924,8 @@ static int snapshot(double dt)
 			rec_u64(h, H_PID, p->key.tgid);
 			rec_str(h, H_COMM, p->v.comm);
 			rec_str(h, H_DEVICE, p->device);
-			rec_u64(h, H_LOW, hist_slot_low(s));
-			rec_u64(h, H_HIGH, hist_slot_high(s));
+			rec_dbl(h, H_LOW, hist_slot_low(s) / 1e6);
+			rec_dbl(h, H_HIGH, hist_slot_high(s) / 1e6);
 			rec_u64(h, H_COUNT, p->v.hist[s]);
 			rec_str(h, H_BAR, bar);
 		}
@@ -863,25 +943,6 @@ static int snapshot(double dt)
 }
 
 /* ---- events --------------------------------------------------------- */
-
-static uint64_t lost_seen;
-
-static void emit_lost(void)
-{
-	uint64_t lost = evbuf_lost(eb);
-	char detail[96];
-
-	if (lost <= lost_seen)
-		return;
-	struct record *r = event_new(&event_schema);
-	rec_str(r, E_EVENT, "lost");
-	snprintf(detail, sizeof(detail), "%" PRIu64 " events lost (ring buffer full)", lost - lost_seen);
-	rec_str(r, E_DETAIL, detail);
-	rec_u64(r, E_LOST, lost - lost_seen);
-	lost_seen = lost;
-	if (event_emit(r))
-		loop_request_stop();
-}
 
 static int on_event(void *ctx, const void *data, size_t size)
 {
@@ -902,44 +963,44 @@ static int on_event(void *ctx, const void *data, size_t size)
 	switch (e->type) {
 	case WBT_EV_STEP: {
 		int n;
-		rec_str(r, E_EVENT, "step");
+		rec_str(r, E_TYPE, "step");
 		rec_str(r, E_DIRECTION, e->up ? "up" : "down");
 		rec_i64(r, E_STEP, e->step);
 		rec_str(r, E_REASON, wbt_verdict_name(e->verdict));
-		rec_dbl(r, E_WINDOW, ns_to_us(e->window_ns));
+		rec_dbl(r, E_WINDOW, ns_to_s(e->window_ns));
 		rec_u64(r, E_BG, e->bg);
 		rec_u64(r, E_NORMAL, e->normal);
 		rec_u64(r, E_MAX, e->max);
 		n = snprintf(detail, sizeof(detail), "scale %s to step %d (%s", e->up ? "up" : "down",
 			     e->step, wbt_verdict_name(e->verdict));
 		if (e->lat_ns) {
-			rec_dbl(r, E_LAT, ns_to_us(e->lat_ns));
-			n += snprintf(detail + n, sizeof(detail) - n, ": %.0fus", ns_to_us(e->lat_ns));
+			rec_dbl(r, E_LAT, ns_to_s(e->lat_ns));
+			n += snprintf(detail + n, sizeof(detail) - n, ": %.0fus", e->lat_ns / 1e3);
 		}
 		snprintf(detail + n, sizeof(detail) - n, "), window %.0fus, limits bg %u normal %u max %u",
-			 ns_to_us(e->window_ns), e->bg, e->normal, e->max);
+			 e->window_ns / 1e3, e->bg, e->normal, e->max);
 		break;
 	}
 	case WBT_EV_TARGET:
-		rec_str(r, E_EVENT, "target");
-		rec_dbl(r, E_OLD_TARGET, ns_to_us(e->old_lat_ns));
-		rec_dbl(r, E_TARGET, ns_to_us(e->new_lat_ns));
+		rec_str(r, E_TYPE, "target");
+		rec_dbl(r, E_OLD_TARGET, ns_to_s(e->old_lat_ns));
+		rec_dbl(r, E_TARGET, ns_to_s(e->new_lat_ns));
 		snprintf(detail, sizeof(detail), "latency target %.0fus -> %.0fus%s",
-			 ns_to_us(e->old_lat_ns), ns_to_us(e->new_lat_ns), e->new_lat_ns ? "" : " (wbt off)");
+			 e->old_lat_ns / 1e3, e->new_lat_ns / 1e3, e->new_lat_ns ? "" : " (wbt off)");
 		break;
 	case WBT_EV_PAUSE: {
 		char comm[WBT_COMM_LEN];
 		memcpy(comm, e->comm, sizeof(comm));
 		comm[sizeof(comm) - 1] = '\0';
-		rec_str(r, E_EVENT, "pause");
+		rec_str(r, E_TYPE, "pause");
 		rec_u64(r, E_PID, e->pid);
 		rec_str(r, E_COMM, comm);
-		rec_dbl(r, E_PAUSE, e->pause_ns / 1e6);
-		rec_dbl(r, E_PAUSED, e->paused_ns / 1e6);
-		rec_u64(r, E_TASK_RL, e->task_ratelimit * page_kib);
+		rec_dbl(r, E_PAUSE, ns_to_s(e->pause_ns));
+		rec_dbl(r, E_PAUSED, ns_to_s(e->paused_ns));
+		rec_u64(r, E_TASK_RL, e->task_ratelimit * page_bytes);
 		rec_u64(r, E_DIRTIED, e->dirtied);
 		snprintf(detail, sizeof(detail), "pid %u (%s) sleeps %.0fms after %u dirtied pages; allowed %" PRIu64 " KiB/s",
-			 e->pid, comm, e->pause_ns / 1e6, e->dirtied, (uint64_t)e->task_ratelimit * page_kib);
+			 e->pid, comm, e->pause_ns / 1e6, e->dirtied, (uint64_t)e->task_ratelimit * page_bytes / 1024);
 		break;
 	}
 	default:
@@ -954,7 +1015,14 @@ static int on_event(void *ctx, const void *data, size_t size)
 
 static int poll_events(void *ctx, int timeout_ms)
 {
+	static double missed_at;
+	double now = now_mono();
+
 	(void)ctx;
+	if (now - missed_at >= 1.0) {
+		out_set_missed(bpfobj_recursion_misses(skel->obj));
+		missed_at = now;
+	}
 	return evbuf_poll(eb, timeout_ms);
 }
 
@@ -1006,7 +1074,9 @@ int main(int argc, char **argv)
 		resolve_device(o.dev_arg);
 	if (o.pid && !proc_exists(o.pid))
 		die(EXIT_NOTFOUND, "no process with pid %d", o.pid);
-	page_kib = sysconf(_SC_PAGESIZE) / 1024;
+	page_bytes = (uint64_t)sysconf(_SC_PAGESIZE);
+	for (int s = 0; s < WBT_PAUSE_SLOTS; s++)
+		pause_le[s] = wbt_pause_le(s);
 	have_debugfs = !access(DEBUGFS_BLOCK, R_OK);
 	if (!have_debugfs)
 		note("%s not available (debugfs not mounted?): limits and window come from wbt events", DEBUGFS_BLOCK);
@@ -1093,27 +1163,23 @@ int main(int argc, char **argv)
 			    hook_kind_names[hooks[i].kind], errno_name(errno));
 	}
 	set_mechanism();
+	note("attached: %s", mechanism);
 
 	loop_init();
 	struct ticker t;
 	double dt = 0;
 	ticker_start(&t, copts.interval, copts.count);
 	if (o.events) {
-		char detail[256];
-		struct record *r = event_new(&event_schema);
-		rec_str(r, E_EVENT, "start");
-		rec_str(r, E_MECH, mechanism);
-		snprintf(detail, sizeof(detail), "%s; HZ %u; pauses >= %gms", mechanism, hz, o.long_pause_ms);
-		rec_str(r, E_DETAIL, detail);
-		if (event_emit(r))
-			loop_request_stop();
-		while (ticker_wait(&t, poll_events, NULL, &dt)) {
-			emit_lost();
+		event_meta("mechanism", "%s", mechanism);
+		out_set_missed(bpfobj_recursion_misses(skel->obj));
+		err = event_start(&event_schema);
+		if (err)
+			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
+		while (ticker_wait(&t, poll_events, NULL, &dt))
 			if (!ticker_tick(&t))
 				break;
-		}
 		evbuf_poll(eb, 0);
-		emit_lost();
+		event_meta_free();
 	} else {
 		while (ticker_wait(&t, NULL, NULL, &dt)) {
 			err = snapshot(dt);

@@ -66,7 +66,7 @@ echo
 echo "\$ wbtstat -d $dev -e --long-pause 16 -c 2      # steps with their reasons, pauses >= 16 ms"
 wbtstat -d "$dev" -e --long-pause 16 -c 2 | head -25
 echo
-echo "\$ wbtstat -d $dev -c 1 -i 1 -o json | jq '.devices[0] | {wbt, min_lat_us, window_us, step, wb_background, wb_normal, max_depth, steps_down_total, steps_up_total}'"
-wbtstat -d "$dev" -c 1 -i 1 -o json | jq -c '.devices[0] | {wbt, min_lat_us, window_us, step, wb_background, wb_normal, max_depth, steps_down_total, steps_up_total}'
+echo "\$ wbtstat -d $dev -c 1 -i 1 -o json | jq '.devices[0] | {wbt, min_latency_seconds, window_seconds, step, wb_background, wb_normal, max_depth, steps_down, steps_up}'"
+wbtstat -d "$dev" -c 1 -i 1 -o json | jq -c '.devices[0] | {wbt, min_latency_seconds, window_seconds, step, wb_background, wb_normal, max_depth, steps_down, steps_up}'
 echo
 echo "The reader (pid $reader) never appears among the throttled processes: it dirties no pages."

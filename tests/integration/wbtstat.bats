@@ -3,8 +3,10 @@
 # vm.dirty_bytes, a concurrent O_DIRECT reader, and a low wbt latency target.  Ground truth: the same
 # tracepoints counted in a private tracefs instance (and, for how many of those hits the kernel handed
 # to BPF programs, a fixture's own counters), the device's debugfs wbt files, sysfs, and the pids the
-# test started.  Six wbtstat instances watch the one workload (tp_btf, raw_tp, --events, ASan, -p
-# writer, -p reader); each test then checks one of them.
+# test started.  Seven wbtstat instances watch the one workload (tp_btf, raw_tp, --events, ASan,
+# Prometheus to a file, -p writer, -p reader); each test then checks one of them.  The writer runs
+# under a hostile name (a quote, a backslash, an invalid UTF-8 byte and a newline): every format
+# must stay parseable and carry it escaped the one way bpfscope-output(7) describes.
 
 load ../lib/helpers
 
@@ -12,6 +14,9 @@ TRACEFS=/sys/kernel/tracing
 WRITE_MB=64      # buffered writer volume: modest, the 6.1 guest is ~10x slower
 READ_MB=16       # file the reader cycles through with O_DIRECT
 LAT_USEC=100     # wbt latency target on the test disk
+WRITER_NAME=$'d"d\\\xff\nx'   # the writer's comm: d " d \ 0xff newline x
+# ... as bpfscope-output(7) escapes it: the text in tables, decoded JSON strings and label values
+WRITER_ESC='d"d\\\xff\x0ax'
 
 # ---- scenario helpers ------------------------------------------------------
 
@@ -140,7 +145,10 @@ run_workload() {
 	wait_quiet "$inst" 2 60 || { setup_failed "loop device never went quiet"; return; }
 
 	# writer and reader, stopped until everything watches
-	(kill -STOP "$BASHPID"; exec dd if=/dev/zero of="$WS/mnt/big" bs=1M count=$WRITE_MB status=none) 3>&- &
+	# comm is the name the program was executed by: dd through a symlink with the hostile name
+	mkdir -p "$WS/bin" && ln -sf "$(command -v dd)" "$WS/bin/$WRITER_NAME" ||
+		{ setup_failed "cannot link dd under the writer's name"; return; }
+	(kill -STOP "$BASHPID"; exec "$WS/bin/$WRITER_NAME" if=/dev/zero of="$WS/mnt/big" bs=1M count=$WRITE_MB status=none) 3>&- &
 	wpid=$!
 	(kill -STOP "$BASHPID"; exec "$B/tests/wbtstat_reader" "$WS/mnt/rfile") >"$WS/reader.out" 3>&- &
 	rpid=$!
@@ -151,13 +159,18 @@ run_workload() {
 	local d=${dev#/dev/}
 	start_tool A "$B/wbtstat" -d "$d" -i 0.5 -o json
 	start_tool B "$B/wbtstat" --raw-tp -d "$d" -i 0.5 -o json
-	start_tool C "$B/wbtstat" -d "$d" -e -o json --long-pause 0
+	# an event stream prints nothing before its first event: -v says when the programs are attached
+	start_tool C "$B/wbtstat" -v -d "$d" -e -o json --long-pause 0
 	start_tool D "$BA/wbtstat" -d "$d" -i 0.5 -T --wide
+	start_tool E "$B/wbtstat" -d "$d" -i 0.5 -o prom --file "$WS/E.prom"
 	start_tool F "$B/wbtstat" -d "$d" -p "$wpid" -i 0.5 -o json
 	start_tool G "$B/wbtstat" -d "$d" -p "$rpid" -i 0.5 -o json
-	for t in A B C F G; do
+	for t in A B F G; do
 		wait_lines "$WS/$t.out" 1 120 || { setup_failed "wbtstat $t did not start: $(cat "$WS/$t.err")"; return; }
 	done
+	wait_grep "$WS/C.err" '^wbtstat: note: attached: ' 120 ||
+		{ setup_failed "wbtstat C did not start: $(tail -c 300 "$WS/C.err")"; return; }
+	wait_lines "$WS/E.prom" 1 120 || { setup_failed "wbtstat E did not start: $(cat "$WS/E.err")"; return; }
 	wait_lines "$WS/D.out" 2 120 || { setup_failed "wbtstat D (ASan) did not start: $(cat "$WS/D.err")"; return; }
 	# the fixture's own count of what the kernel hands to BPF programs on these tracepoints
 	start_tool K "$B/tests/wbtstat_count" "$B/fixtures/wbtstat_count.bpf.o" "$maj"
@@ -183,7 +196,7 @@ run_workload() {
 	done
 	# one more snapshot after the last event, then stop every instance
 	sleep 1.5
-	for t in A B C D F G K; do
+	for t in A B C D E F G K; do
 		stop_tool "$t"
 	done
 	truth "$wpid" "$rpid" >"$WS/truth.vars"
@@ -193,7 +206,7 @@ run_workload() {
 # Ground truth from the tracefs instance, in one pass (process spawns are dear under emulation):
 # shell assignments T_*; the steps with the verdict before each go to steps.want.
 truth() { # writer_pid reader_pid
-	awk -v w="$1" -v r="$2" -v seq="$WS/steps.want" '
+	awk -v w="$1" -v r="$2" -v seq="$WS/steps.want" -v wpauses="$WS/wpauses.ms" '
 	function num(re, off) { return match($0, re) ? substr($0, RSTART + off, RLENGTH - off) + 0 : 0 }
 	function pidof() { return match($0, /-[0-9]+ +\[[0-9]+\]/) ? substr($0, RSTART + 1, RLENGTH - 1) + 0 : -1 }
 	/: wbt_timer: / { st = num("status=[0-9]+", 7); n[st]++; last_step = num("step=-?[0-9]+", 5) }
@@ -211,14 +224,15 @@ truth() { # writer_pid reader_pid
 		if (pid == r) rev++
 		if (pid == w) {
 			wc++
-			if (pause > 0) { wn++; wms += pause; wd += dirtied }
+			if (pause > 0) { wn++; wms += pause; wd += dirtied; print pause > wpauses }
+			wtrl = num(" task_ratelimit=[0-9]+", 16); wdrl = num(" dirty_ratelimit=[0-9]+", 17)
 			if (wc == 1 || pause > wpmax) wpmax = pause
 			if (num(" dirty=[0-9]+", 7) > wdirty) wdirty = num(" dirty=[0-9]+", 7)
 			wlimit = num(" limit=[0-9]+", 7)
 		}
 	}
 	END {
-		close(seq)
+		close(seq); close(wpauses)
 		printf "T_timers=%d\nT_timer1=%d\nT_timer2=%d\nT_timer3=%d\nT_timer4=%d\n", \
 			n[1] + n[2] + n[3] + n[4], n[1], n[2], n[3], n[4]
 		printf "T_down=%d\nT_up=%d\nT_lat=%d\nT_rsamples=%d\nT_wsamples=%d\n", \
@@ -227,10 +241,12 @@ truth() { # writer_pid reader_pid
 		printf "T_total=%d\n", n[0] + n[1] + n[2] + n[3] + n[4] + steps["down"] + steps["up"] + lat + nstat
 		printf "T_w_checks=%d\nT_w_pauses=%d\nT_w_ms=%d\nT_w_dirtied=%d\nT_r_events=%d\nT_pauses=%d\n", \
 			wc, wn, wms, wd, rev, allp
+		printf "T_w_task_rl_kib=%d\nT_w_dirty_rl_kib=%d\n", wtrl, wdrl
 		printf "T_w_diag=\"%d checks, longest pause %d ms, most dirty %d pages, last limit %d pages\"\n", \
 			wc, wpmax, wdirty, wlimit
 	}' "$WS/trace.txt"
 	: >>"$WS/steps.want"
+	: >>"$WS/wpauses.ms"
 	local f v
 	for f in curr_win_nsec enabled min_lat_nsec wb_background wb_normal; do
 		v=$(cat "$WS/dbg.$f" 2>/dev/null)
@@ -245,24 +261,32 @@ figures() { # disk writer_pid reader_pid
 	for t in A B F G; do
 		grep '^{' "$WS/$t.out" | tail -1 | jq -r --arg d "$1" --argjson w "$2" --argjson r "$3" --arg p "$t" '
 			def v: if . == null then "null" else tostring end;
+			def ns: if . == null then "null" else (. * 1e9 | round) end;
 			(.devices[] | select(.device == $d)
 			 | ((to_entries[] | "\($p)_\(.key)=\(.value | v | @sh)"),
-			    "\($p)_window_ns=\(if .window_us == null then "null" else (.window_us * 1000 | round) end)")),
+			    "\($p)_window_ns=\(.window_seconds | ns)",
+			    "\($p)_min_latency_ns=\(.min_latency_seconds | ns)")),
 			"\($p)_mechanism=\(.mechanism | @sh)",
+			"\($p)_kernel_hz=\(.kernel_hz)",
+			"\($p)_untracked=\(.untracked)",
 			([.processes[] | select(.pid == $w)][0] // {} | to_entries[] | "\($p)_w_\(.key)=\(.value | v | @sh)"),
 			"\($p)_w_rows=\([.processes[] | select(.pid == $w)] | length)",
 			"\($p)_r_rows=\([.processes[] | select(.pid == $r)] | length)",
 			"\($p)_pids=\([.processes[].pid] | map(tostring) | join(",") | @sh)",
-			"\($p)_nhist=\(.pause_hist | length)",
-			"\($p)_w_hist=\([.pause_hist[] | select(.pid == $w) | .hist_pauses_total] | add // 0)"'
+			"\($p)_nhist=\([.processes[] | select(.pause_seconds.count > 0)] | length)",
+			"\($p)_w_hist=\([.processes[] | select(.pid == $w) | .pause_seconds.count] | add // 0)",
+			"\($p)_w_buckets=\([.processes[] | select(.pid == $w) | .pause_seconds.buckets[] | "\(.le):\(.count)"] | join(" ") | @sh)"'
 		echo "${t}_rc=$(cat "$WS/$t.rc")"
 	done
-	jq -r 'select(.event == "step") | "\(.direction) \(.step) \(.reason)"' "$WS/C.out" >"$WS/steps.got"
-	jq -rs '"C_pauses=\([.[] | select(.event == "pause")] | length)",
-		"C_lost=\([.[] | select(.event == "lost")] | length)",
-		"C_start=\([.[] | select(.event == "start")][0].mechanism // "" | @sh)"' "$WS/C.out"
+	jq -r 'select(.type == "step") | "\(.direction) \(.step) \(.reason)"' "$WS/C.out" >"$WS/steps.got"
+	jq -rs '"C_pauses=\([.[] | select(.type == "pause")] | length)",
+		"C_lost=\([.[].lost_events] | max // "none")",
+		"C_tools=\([.[].tool] | unique | join(",") | @sh)",
+		"C_mechanism=\([.[].mechanism] | unique | join("|") | @sh)",
+		"C_w_comms=\([.[] | select(.type == "pause" and .pid == '"$2"') | .comm] | unique | join("|") | @sh)"' "$WS/C.out"
 	echo "C_rc=$(cat "$WS/C.rc")"
 	echo "D_rc=$(cat "$WS/D.rc")"
+	echo "E_rc=$(cat "$WS/E.rc")"
 	grep '^K_' "$WS/K.out"
 	echo "K_rc=$(cat "$WS/K.rc")"
 	echo "W=$2"
@@ -394,12 +418,13 @@ check_counts() { # instance prefix
 	done
 	[ "$TRUTH" = tracefs ] || echo "# ground truth: $TRUTH" >&3
 	v=${t}_device; assert_eq "${!v}" "$(basename "$(cat "$WS/main")")" "disk record"
-	v=${t}_steps_down_total; assert_eq "${!v}" "$G_down" "steps down ($TRUTH)"
-	v=${t}_steps_up_total; assert_eq "${!v}" "$G_up" "steps up ($TRUTH)"
-	v=${t}_timer_ok_total; assert_eq "${!v}" "$G_timer1" "timer verdicts ok ($TRUTH)"
-	v=${t}_timer_unknown_total; assert_eq "${!v}" "$G_timer2" "timer verdicts unknown ($TRUTH)"
-	v=${t}_timer_unknown_writes_total; assert_eq "${!v}" "$G_timer3" "timer verdicts unknown writes ($TRUTH)"
-	v=${t}_timer_exceeded_total; assert_eq "${!v}" "$G_timer4" "timer verdicts exceeded ($TRUTH)"
+	v=${t}_steps_down; assert_eq "${!v}" "$G_down" "steps down ($TRUTH)"
+	v=${t}_steps_up; assert_eq "${!v}" "$G_up" "steps up ($TRUTH)"
+	v=${t}_timer_ok; assert_eq "${!v}" "$G_timer1" "timer verdicts ok ($TRUTH)"
+	v=${t}_timer_unknown; assert_eq "${!v}" "$G_timer2" "timer verdicts unknown ($TRUTH)"
+	v=${t}_timer_unknown_writes; assert_eq "${!v}" "$G_timer3" "timer verdicts unknown writes ($TRUTH)"
+	v=${t}_timer_exceeded; assert_eq "${!v}" "$G_timer4" "timer verdicts exceeded ($TRUTH)"
+	v=${t}_untracked; assert_eq "${!v}" 0 "untracked (a number)"
 	v=${t}_rc; assert_eq "${!v}" 0 "wbtstat $t exit status"
 }
 
@@ -422,9 +447,10 @@ check_counts() { # instance prefix
 	scenario
 	assert_eq "$A_wb_background" "$DBG_wb_background" wb_background
 	assert_eq "$A_wb_normal" "$DBG_wb_normal" wb_normal
-	assert_eq "$A_window_ns" "$DBG_curr_win_nsec" "window_us (as ns)"
-	assert_eq "$A_min_lat_us" "$((DBG_min_lat_nsec / 1000))" min_lat_us
-	assert_eq "$A_min_lat_us" "$LAT_USEC" "min_lat_us (written to sysfs)"
+	assert_eq "$A_window_ns" "$DBG_curr_win_nsec" "window_seconds (as ns)"
+	assert_eq "$A_min_latency_ns" "$DBG_min_lat_nsec" "min_latency_seconds (as ns)"
+	# seconds, as JSON writes them: the shortest text that reads back as the value
+	assert_eq "$A_min_latency_seconds" 0.0001 "min_latency_seconds ($LAT_USEC us written to sysfs)"
 	assert_eq "$A_enable_state" on-manual enable_state
 	assert_eq "$A_inflight" "$DBG_inflight" inflight
 	assert_eq "$A_step" "$T_last_step" step
@@ -437,11 +463,11 @@ check_counts() { # instance prefix
 
 @test "wbtstat [kernel]: wbt_stat sample totals and wbt_lat counts match tracefs" {
 	scenario
-	assert_eq "$A_read_samples_total" "$G_rsamples" "read_samples_total ($TRUTH)"
-	assert_eq "$A_write_samples_total" "$G_wsamples" "write_samples_total ($TRUTH)"
-	assert_eq "$A_lat_exceeded_total" "$G_lat" "lat_exceeded_total ($TRUTH)"
+	assert_eq "$A_read_samples" "$G_rsamples" "read_samples ($TRUTH)"
+	assert_eq "$A_write_samples" "$G_wsamples" "write_samples ($TRUTH)"
+	assert_eq "$A_latency_exceeded" "$G_lat" "latency_exceeded ($TRUTH)"
 	# per-interval means only where windows were reported: the last interval had none
-	assert_eq "$A_read_lat_mean_us" null read_lat_mean_us
+	assert_eq "$A_read_latency_mean_seconds" null read_latency_mean_seconds
 }
 
 @test "wbtstat [kernel]: the throttled writer shows its pauses and paused time; the reader does not appear" {
@@ -450,31 +476,55 @@ check_counts() { # instance prefix
 	[ "$T_w_pauses" -gt 0 ] || { echo "tracefs saw no pause of the writer: not throttled ($T_w_diag)" >&2; return 1; }
 	assert_eq "$T_r_events" 0 "tracefs events of the reader"
 	assert_eq "$A_w_rows" 1 "writer rows"
-	assert_eq "$A_w_comm" dd comm
-	assert_eq "$A_w_throttle_checks_total" "$T_w_checks" throttle_checks_total
-	assert_eq "$A_w_pauses_total" "$T_w_pauses" pauses_total
-	assert_eq "$A_w_dirtied_pages_total" "$T_w_dirtied" dirtied_pages_total
-	assert_eq "$A_w_hist" "$T_w_pauses" "pauses in the histogram"
+	assert_eq "$A_w_comm" "$WRITER_ESC" "comm (escaped: quote, backslash, invalid byte, newline)"
+	assert_eq "$A_w_throttle_checks" "$T_w_checks" throttle_checks
+	assert_eq "$A_w_pauses" "$T_w_pauses" pauses
+	assert_eq "$A_w_dirtied_pages" "$T_w_dirtied" dirtied_pages
 	assert_eq "$A_r_rows" 0 "reader rows"
 	# tracefs prints each pause in whole ms (pause * 1000 / HZ): allow 1 ms of rounding per pause
-	awk -v s="$A_w_paused_seconds_total" -v ms="$T_w_ms" -v n="$T_w_pauses" \
+	awk -v s="$A_w_paused_seconds" -v ms="$T_w_ms" -v n="$T_w_pauses" \
 		'BEGIN { d = s * 1000 - ms; if (d < 0) d = -d; exit !(s > 0 && d <= n) }' ||
-		{ echo "paused_seconds_total $A_w_paused_seconds_total vs tracefs $T_w_ms ms" >&2; return 1; }
+		{ echo "paused_seconds $A_w_paused_seconds vs tracefs $T_w_ms ms" >&2; return 1; }
+	# rates in bytes per second; tracefs prints KiB/s
+	assert_eq "$A_w_task_ratelimit_bytes_per_second" "$((T_w_task_rl_kib * 1024))" "task_ratelimit_bytes_per_second"
+	assert_eq "$A_w_dirty_ratelimit_bytes_per_second" "$((T_w_dirty_rl_kib * 1024))" "dirty_ratelimit_bytes_per_second"
+	# the last interval had no pause, and ratios are 0-1
+	assert_eq "$A_w_paused_ratio" 0 paused_ratio
+}
+
+@test "wbtstat [kernel]: pause_seconds is a histogram whose buckets hold tracefs's pauses of the writer" {
+	scenario
+	[ "$T_w_pauses" -gt 0 ] || { echo "tracefs saw no pause of the writer ($T_w_diag)" >&2; return 1; }
+	assert_eq "$A_w_hist" "$T_w_pauses" "count of pause_seconds"
+	assert_jq ".sum == $A_w_paused_seconds and (.buckets | length) == 31" "$A_w_pause_seconds"
+	# cumulative counts against tracefs's pauses in ms, exact where a jiffy is a whole number of ms
+	[ $((1000 % A_kernel_hz)) -eq 0 ] || skip_because "HZ $A_kernel_hz: tracefs rounds pauses to ms"
+	local want
+	want=$(awk -v les="$A_w_buckets" 'NR == FNR { p[++n] = $1; next } END {
+		k = split(les, b, " ")
+		for (i = 1; i <= k; i++) {
+			split(b[i], f, ":"); c = 0
+			for (j = 1; j <= n; j++) if (p[j] / 1000 <= f[1] + 0) c++
+			printf "%s%s:%d", (i > 1 ? " " : ""), f[1], c
+		}
+	}' "$WS/wpauses.ms" /dev/null)
+	assert_eq "$A_w_buckets" "$want" "cumulative buckets (le:count) vs tracefs"
 }
 
 @test "wbtstat [kernel]: -p PID shows only that process (writer: the same figures as tracefs; reader: nothing)" {
 	scenario
 	assert_eq "$F_pids" "$W" "processes with -p writer (exit $F_rc, $(grep -c . "$WS/F.out") lines: $(head -c 300 "$WS/F.err"))"
-	assert_eq "$F_w_pauses_total" "$T_w_pauses" "pauses_total with -p writer"
+	assert_eq "$F_w_pauses" "$T_w_pauses" "pauses with -p writer"
 	assert_eq "$G_pids" "" "processes with -p reader"
-	assert_eq "$G_nhist" 0 "histogram rows with -p reader"
+	assert_eq "$G_nhist" 0 "histograms with pauses with -p reader"
 	assert_eq "$F_rc $G_rc" "0 0" "exit statuses"
 }
 
 @test "wbtstat [kernel]: --events streams every scale step with its reason, and every pause" {
 	scenario
 	[ "$T_steps" -gt 0 ] || { echo "wbt never stepped during the workload" >&2; return 1; }
-	assert_eq "$C_lost" 0 "lost events"
+	assert_eq "$C_lost" 0 "lost_events on every event line"
+	assert_eq "$C_tools" wbtstat "tool on every event line"
 	if [ "$TRUTH" = tracefs ]; then
 		if ! cmp -s "$WS/steps.got" "$WS/steps.want"; then
 			echo "step events differ from tracefs:" >&2
@@ -490,7 +540,8 @@ check_counts() { # instance prefix
 			{ echo "step events are not tracefs's sequence less some" >&2; return 1; }
 	fi
 	assert_eq "$C_pauses" "$T_pauses" "pause events"
-	[[ "$C_start" =~ ^(tp_btf|raw_tp),\ events:\ (ringbuf|perfbuf)$ ]] || { echo "start: $C_start" >&2; return 1; }
+	assert_eq "$C_w_comms" "$WRITER_ESC" "comm of the writer's pause events"
+	[[ "$C_mechanism" =~ ^(tp_btf|raw_tp),\ events:\ (ringbuf|perfbuf)$ ]] || { echo "mechanism: $C_mechanism" >&2; return 1; }
 	assert_eq "$C_rc" 0 "exit status"
 }
 
@@ -504,8 +555,11 @@ check_counts() { # instance prefix
 	inst=$(new_instance "bs_wbtstat_t$$" "$maj")
 	echo "$inst" >>"$WS/instances"
 	echo 1 >"$inst/tracing_on"
-	start_tool T "$B/wbtstat" -d "$d" -e -o json
-	wait_lines "$WS/T.out" 1 120
+	start_tool T "$B/wbtstat" -v -d "$d" -e -o json
+	# the table prints its header at once: fixed widths per kind of field
+	start_tool U "$B/wbtstat" -d "$d" -e
+	wait_grep "$WS/T.err" '^wbtstat: note: attached: ' 120
+	wait_lines "$WS/U.out" 2 120
 	# buffered writes to the disk: wbt tracks them and runs its timer, which wbtstat sees
 	dd if=/dev/zero of="$dev" bs=64k count=16 status=none
 	sync
@@ -515,12 +569,17 @@ check_counts() { # instance prefix
 	dd if=/dev/zero of="$dev" bs=64k count=16 seek=16 status=none
 	sync
 	wait_timer "$inst"
-	wait_grep "$WS/T.out" '"event":"target"' 60
+	wait_grep "$WS/T.out" '"type":"target"' 60
+	wait_grep "$WS/U.out" '^target ' 60
 	stop_tool T
+	stop_tool U
 	assert_eq "$(cat "/sys/block/$d/queue/wbt_lat_usec")" 1500 "sysfs target"
-	assert_eq "$(jq -c 'select(.event == "target") | [.device, .old_min_lat_us, .min_lat_us]' "$WS/T.out")" \
-		"[\"$d\",3000,1500]" "target events"
-	assert_eq "$(cat "$WS/T.rc")" 0 "exit status"
+	assert_eq "$(jq -c 'select(.type == "target") | [.tool, .device, .old_min_latency_seconds, .min_latency_seconds]' "$WS/T.out")" \
+		"[\"wbtstat\",\"$d\",0.003,0.0015]" "target events"
+	assert_eq "$(sed -n 2p "$WS/U.out")" "$(printf '%-6s  %-10s  %s' TYPE DEVICE DETAIL)" "event table header"
+	assert_eq "$(grep '^target ' "$WS/U.out")" \
+		"$(printf '%-6s  %-10s  %s' target "$d" 'latency target 3000us -> 1500us')" "event table line"
+	assert_eq "$(cat "$WS/T.rc") $(cat "$WS/U.rc")" "0 0" "exit statuses"
 }
 
 @test "wbtstat [kernel]: disks without events and disks without wbt are listed from sysfs and debugfs" {
@@ -539,11 +598,13 @@ check_counts() { # instance prefix
 	assert_eq "$got" "$want" "disks listed"
 	dj=$(jq -c --arg d "$d" '.devices[] | select(.device == $d)' <<<"$output")
 	assert_eq "$(jq -r .wbt <<<"$dj")" on wbt
-	assert_eq "$(jq .min_lat_us <<<"$dj")" "$(cat "/sys/block/$d/queue/wbt_lat_usec")" min_lat_us
-	assert_eq "$(jq .window_us <<<"$dj")" "$(($(cat "/sys/kernel/debug/block/$d/rqos/wbt/curr_win_nsec") / 1000))" window_us
+	assert_eq "$(jq '.min_latency_seconds * 1e6 | round' <<<"$dj")" "$(cat "/sys/block/$d/queue/wbt_lat_usec")" \
+		"min_latency_seconds (as us)"
+	assert_eq "$(jq '.window_seconds * 1e9 | round' <<<"$dj")" "$(cat "/sys/kernel/debug/block/$d/rqos/wbt/curr_win_nsec")" \
+		"window_seconds (as ns)"
 	assert_eq "$(jq .wb_normal <<<"$dj")" "$(cat "/sys/kernel/debug/block/$d/rqos/wbt/wb_normal")" wb_normal
 	assert_eq "$(jq .wb_background <<<"$dj")" "$(cat "/sys/kernel/debug/block/$d/rqos/wbt/wb_background")" wb_background
-	assert_jq '.step == null and .max_depth == null and .steps_down_total == 0 and .timer_ok_total == 0' "$dj"
+	assert_jq '.step == null and .max_depth == null and .steps_down == 0 and .timer_ok == 0' "$dj"
 
 	# a disk without wbt (bio-based): one from /sys/block, else a RAM disk made for the test
 	for p in /sys/block/*; do
@@ -569,12 +630,81 @@ check_counts() { # instance prefix
 	run "$B/wbtstat" -c 2 -i 0.2 -o prom --file "$f" -d "$d"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	grep -q '^# TYPE bpfscope_wbtstat_min_lat_us gauge$' "$f"
-	assert_eq "$(sed -n "s/^bpfscope_wbtstat_min_lat_us{device=\"$d\"} //p" "$f")" \
-		"$(cat "/sys/block/$d/queue/wbt_lat_usec")" "min_lat_us metric"
-	grep -q "^bpfscope_wbtstat_steps_down_total{device=\"$d\"} 0$" "$f"
+	grep -q '^# TYPE bpfscope_wbtstat_min_latency_seconds gauge$' "$f"
+	assert_eq "$(sed -n "s/^bpfscope_wbtstat_min_latency_seconds{device=\"$d\",view=\"devices\"} //p" "$f" |
+		awk '{ printf "%d", $1 * 1e6 + 0.5 }')" \
+		"$(cat "/sys/block/$d/queue/wbt_lat_usec")" "min_latency_seconds metric (as us)"
+	grep -q "^bpfscope_wbtstat_steps_down_total{device=\"$d\",view=\"devices\"} 0$" "$f"
 	grep -q '^bpfscope_wbtstat_info{.*mechanism=' "$f"
+	grep -q '^bpfscope_wbtstat_untracked_total{view="devices"} 0$' "$f"
 	[ "$(ls "$WS" | grep -c 'wbtstat.prom.tmp')" -eq 0 ]
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	local lint
+	lint=$(promtool check metrics <"$f" 2>&1)
+	[ -z "$lint" ] || { echo "$lint"; false; }
+}
+
+@test "wbtstat [kernel]: Prometheus text of the workload is lint-clean and has the writer's pause histogram" {
+	scenario
+	local f=$WS/E.prom d lint
+	d=$(basename "$(cat "$WS/main")")
+	assert_eq "$E_rc" 0 "exit status"
+	[ "$T_w_pauses" -gt 0 ] || { echo "tracefs saw no pause of the writer ($T_w_diag)" >&2; return 1; }
+	# one series per process: the writer's, its hostile name escaped in the comm label
+	assert_eq "$(grep -c "^bpfscope_wbtstat_pauses_total{pid=\"$W\"," "$f")" 1 "writer's pauses_total series"
+	local comm_label
+	comm_label=$(sed 's/\\/\\\\/g; s/"/\\"/g' <<<"$WRITER_ESC")
+	grep -qF "bpfscope_wbtstat_pauses_total{pid=\"$W\",comm=\"$comm_label\",device=\"$d\",view=\"devices\"} $T_w_pauses" "$f" ||
+		{ grep "pid=\"$W\"" "$f" | head -3 >&2; false; }
+	# a real histogram: _bucket{le} up to +Inf, _sum, _count
+	assert_eq "$(sed -n "s/^bpfscope_wbtstat_pause_seconds_count{pid=\"$W\",.*} //p" "$f")" "$T_w_pauses" "_count"
+	assert_eq "$(sed -n "s/^bpfscope_wbtstat_pause_seconds_bucket{pid=\"$W\",.*,le=\"+Inf\"} //p" "$f")" "$T_w_pauses" \
+		"bucket le=+Inf"
+	assert_eq "$(grep -c "^bpfscope_wbtstat_pause_seconds_bucket{pid=\"$W\"," "$f")" 32 "buckets"
+	assert_eq "$(sed -n "s/^bpfscope_wbtstat_pause_seconds_sum{pid=\"$W\",.*} //p" "$f")" \
+		"$(sed -n "s/^bpfscope_wbtstat_paused_seconds_total{pid=\"$W\",.*} //p" "$f")" "_sum is paused_seconds_total"
+	grep -q '^# TYPE bpfscope_wbtstat_pause_seconds histogram$' "$f"
+	# no metric of the old shape
+	assert_eq "$(grep -v '^#' "$f" | sed 's/[{ ].*//' | grep '_us$\|_ms$\|_kbps$\|_percent$\|hist_pauses')" "" \
+		"metrics with abbreviated units"
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	lint=$(promtool check metrics <"$f" 2>&1)
+	[ -z "$lint" ] || { echo "$lint"; false; }
+}
+
+@test "wbtstat [kernel]: -o prom to standard output is one lint-clean exposition" {
+	scenario
+	run "$B/wbtstat" -i 0.2 -o prom
+	[ "$status" -eq 0 ]
+	assert_eq "$(grep -c '^# TYPE bpfscope_wbtstat_info gauge$' <<<"$output")" 1 "expositions"
+	grep -q '^bpfscope_wbtstat_kernel_hz{view="devices"} [0-9][0-9]*$' <<<"$output"
+	run "$B/wbtstat" -i 0.2 -c 2 -o prom
+	[ "$status" -eq 2 ]
+	assert_one_line_error "one exposition"
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	run "$B/wbtstat" -i 0.2 -o prom
+	[ "$status" -eq 0 ]
+	local lint
+	lint=$(promtool check metrics <<<"$output" 2>&1)
+	[ -z "$lint" ] || { echo "$lint"; false; }
+}
+
+@test "wbtstat [kernel]: every JSON line (snapshots, -p, --events) is valid UTF-8 and parses" {
+	scenario
+	local t f
+	for t in A B C F G; do
+		f=$WS/$t.out
+		[ -s "$f" ] || { echo "$t: no output" >&2; return 1; }
+		iconv -f UTF-8 -t UTF-8 "$f" >/dev/null || { echo "$t: invalid UTF-8" >&2; return 1; }
+		jq -e . "$f" >/dev/null || { echo "$t: not JSON" >&2; return 1; }
+		# one object per line, each with ts and tool
+		assert_eq "$(jq -c 'select(type == "object" and .tool == "wbtstat" and (.ts | type) == "number")' "$f" | wc -l)" \
+			"$(wc -l <"$f")" "$t: objects with ts and tool"
+	done
+	# numbers are numbers
+	assert_jq '(.kernel_hz | type) == "number" and (.untracked | type) == "number"' "$(tail -1 "$WS/A.out")"
+	# the writer's pause events carry its escaped name; lines without a pause carry null
+	assert_eq "$(jq -r 'select(.type == "pause" and .pid == '"$W"') | .comm' "$WS/C.out" | sort -u)" "$WRITER_ESC" "comm"
 }
 
 @test "wbtstat: the table fits 80 columns and names the mechanism" {
@@ -583,8 +713,9 @@ check_counts() { # instance prefix
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "# mechanism: "* ]]
 	[ "$(printf '%s\n' "$output" | awk '{ if (length($0) > m) m = length($0) } END {print m}')" -le 80 ]
-	# the ASan instance's wide table (-T --wide) listed the writer with its throttling
-	grep -q "^ *$W *dd " "$WS/D.out"
+	# the ASan instance's wide table (-T --wide) listed the writer with its throttling, its name
+	# escaped as in JSON
+	WE=$WRITER_ESC W=$W awk '$1 == ENVIRON["W"] && $2 == ENVIRON["WE"] { found = 1 } END { exit !found }' "$WS/D.out"
 }
 
 @test "wbtstat: bad input gives one error line and the documented exit status" {
