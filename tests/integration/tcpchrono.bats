@@ -566,7 +566,7 @@ ss_json() {
 	assert_eq "$(prom_ms interval_busy_seconds)" "0" "interval busy"
 	# static facts only on _info; what changes is a gauge of its own
 	grep -q '^bpfscope_tcpchrono_info{.*mechanism="iter/tcp.*,hz="'"$(cat "$TC_DIR/hz")"'",hz_source="[^"]*",view="connections"} 1$' "$TC_DIR/tc.prom"
-	[ -z "$(grep '^bpfscope_tcpchrono_info{.*\(interval\|sweep\)' "$TC_DIR/tc.prom")" ]
+	[ -z "$(grep '^bpfscope_tcpchrono_info{.*[{,]\(interval\|sweep\)[a-z_]*=' "$TC_DIR/tc.prom")" ]
 	grep -q '^bpfscope_tcpchrono_interval_seconds{view="connections"} 0\.[23]' "$TC_DIR/tc.prom"
 	grep -q '^bpfscope_tcpchrono_sweep_connections{view="connections"} 2$' "$TC_DIR/tc.prom"
 	grep -q '^bpfscope_tcpchrono_sweep_seconds{view="connections"} [0-9.e-]*$' "$TC_DIR/tc.prom"
