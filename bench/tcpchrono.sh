@@ -165,8 +165,7 @@ if [ ! -s "$tmp/open.json" ]; then
 fi
 socks=$(nsx ss -tnH state established | wc -l)
 echo "# $CONNS connections open ($socks established sockets; one process holds the connecting ends, another the accepting ends)"
-sweeps=$(nsx "$B/tcpchrono" -i 0.5 -c "$RUNS" -o json | jq -r '.sweep' |
-	sed -n 's/.* in \([0-9.]*\) ms.*/\1/p' | median)
+sweeps=$(nsx "$B/tcpchrono" -i 0.5 -c "$RUNS" -o json | jq -r '.sweep_seconds * 1000' | median)
 nsx "$B/tcpchrono" -i 0.5 -c 1 -o json | jq -e --argjson n "$socks" '.connections | length == $n' >/dev/null ||
 	echo "WARNING: tcpchrono did not list every socket"
 med() {

@@ -139,85 +139,139 @@ TOOL_ARGP(options, parse, doc);
 
 /* ---- fields: described once ---------------------------------------- */
 
-/* Close events.  The table is rendered event by event, so each header is as
- * wide as its column. */
+/* Shared by close events and live mode. */
+#define HELP_FAMILY "Address family: ipv4 or ipv6"
+#define HELP_LADDR "Local address"
+#define HELP_LPORT "Local port"
+#define HELP_RADDR "Remote address"
+#define HELP_RPORT "Remote port"
+#define HELP_STATE "TCP state (close events: the state the connection left for CLOSE)"
+#define HELP_ORIGIN "How the owner was learnt: connect, accept, close, scan or unknown"
+#define HELP_CHRONO "Sender chronograph running at that moment: none, busy, rwnd_limited or sndbuf_limited"
+/* Stream and snapshot facts. */
+#define HELP_MECH "Hook for TCP state changes, or how live mode samples connections"
+#define HELP_OWNERS "How owners are found: connect, accept, earlier connections"
+#define HELP_HZ "The kernel's HZ (jiffies per second), which converts the chronographs to seconds"
+#define HELP_HZ_SOURCE "Where HZ came from: kernel config or measured from jiffies"
+
+/* Close events: one table line or JSON line (type "close") each.  Event
+ * tables have fixed widths: addresses 39 (IPv6; 15 with -4), ports 5. */
 enum {
 	E_PID, E_COMM, E_FAMILY, E_LADDR, E_LPORT, E_RADDR, E_RPORT, E_STATE, E_ORIGIN, E_DUR,
-	E_TX, E_RX, E_BUSY, E_RWND, E_RWND_PCT, E_SNDBUF, E_SNDBUF_PCT, E_RETRANS, E_CHRONO,
+	E_TX, E_RX, E_BUSY, E_RWND, E_RWND_RATIO, E_SNDBUF, E_SNDBUF_RATIO, E_RETRANS, E_CHRONO,
 	ENFIELDS
 };
 
 #define EV (FF_TABLE | FF_JSON)
 #define EW (FF_WIDE | FF_JSON)
-static const struct field efields[ENFIELDS] = {
-	[E_PID] = { "pid", "PID    ", FK_LABEL, EV, NULL, 0, 0 },
-	[E_COMM] = { "comm", "COMM           ", FK_LABEL, EV, NULL, 0, 0 },
-	[E_FAMILY] = { "family", "FAMILY", FK_TEXT, FF_JSON, NULL, 0, 0 },
-	[E_LADDR] = { "laddr", "LADDR          ", FK_LABEL, EV, NULL, 0, 0 },
-	[E_LPORT] = { "lport", "LPORT", FK_LABEL, EV, NULL, 0, 0 },
-	[E_RADDR] = { "raddr", "RADDR          ", FK_LABEL, EV, NULL, 0, 0 },
-	[E_RPORT] = { "rport", "RPORT", FK_LABEL, EV, NULL, 0, 0 },
-	[E_STATE] = { "state", "STATE      ", FK_TEXT, EW, NULL, 0, 0 },
-	[E_ORIGIN] = { "origin", "ORIGIN ", FK_TEXT, EW, NULL, 0, 0 },
-	[E_DUR] = { "duration_seconds", "DUR(ms)", FK_GAUGE, EW, NULL, 0.001, 0 },
-	[E_TX] = { "bytes_acked", "TX(KiB)", FK_COUNTER, EV, NULL, 1024, 0 },
-	[E_RX] = { "bytes_received", "RX(KiB)", FK_COUNTER, EV, NULL, 1024, 0 },
-	[E_BUSY] = { "busy_seconds", "BUSY(ms)", FK_COUNTER, EV, NULL, 0.001, 0 },
-	[E_RWND] = { "rwnd_limited_seconds", "RWND(ms)", FK_COUNTER, EW, NULL, 0.001, 0 },
-	[E_RWND_PCT] = { "rwnd_limited_pct", "RWND%", FK_GAUGE, EV, NULL, 0, 1 },
-	[E_SNDBUF] = { "sndbuf_limited_seconds", "SNDBUF(ms)", FK_COUNTER, EW, NULL, 0.001, 0 },
-	[E_SNDBUF_PCT] = { "sndbuf_limited_pct", "SNDBUF%", FK_GAUGE, EV, NULL, 0, 1 },
-	[E_RETRANS] = { "retrans_segs", "RETRANS", FK_COUNTER, EW, NULL, 0, 0 },
-	[E_CHRONO] = { "chrono_running", "RUNNING", FK_TEXT, EW, NULL, 0, 0 },
+/* not const: -4 narrows the address columns */
+static struct field efields[ENFIELDS] = {
+	[E_PID] = F_PID(EV),
+	[E_COMM] = F_COMM(EV),
+	[E_FAMILY] = { "family", "FAMILY", FK_TEXT, FF_JSON, HELP_FAMILY, 0, 0, 6 },
+	[E_LADDR] = { "laddr", "LADDR", FK_LABEL, EV, HELP_LADDR, 0, 0, 39 },
+	[E_LPORT] = { "lport", "LPORT", FK_LABEL, EV, HELP_LPORT, 0, 0, 5 },
+	[E_RADDR] = { "raddr", "RADDR", FK_LABEL, EV, HELP_RADDR, 0, 0, 39 },
+	[E_RPORT] = { "rport", "RPORT", FK_LABEL, EV, HELP_RPORT, 0, 0, 5 },
+	[E_STATE] = { "state", "STATE", FK_TEXT, EW, HELP_STATE, 0, 0, 11 },
+	[E_ORIGIN] = { "origin", "ORIGIN", FK_TEXT, EW, HELP_ORIGIN, 0, 0, 7 },
+	[E_DUR] = { "duration_seconds", "DUR(ms)", FK_GAUGE, EW,
+		    "From connect() or the handshake to close; null when set up before tcpchrono started", 0.001, 0, 9 },
+	[E_TX] = { "acked_bytes", "TX(KiB)", FK_COUNTER, EV,
+		   "Bytes acknowledged by the peer (tcpi_bytes_acked)", 1024, 0, 9 },
+	[E_RX] = { "received_bytes", "RX(KiB)", FK_COUNTER, EV,
+		   "Bytes received (tcpi_bytes_received)", 1024, 0, 9 },
+	[E_BUSY] = { "busy_seconds", "BUSY(ms)", FK_COUNTER, EV,
+		     "Seconds with data to send, limited or not (tcpi_busy_time)", 0.001, 0, 9 },
+	[E_RWND] = { "rwnd_limited_seconds", "RWND(ms)", FK_COUNTER, EW,
+		     "Seconds limited by the receive window (tcpi_rwnd_limited)", 0.001, 0, 9 },
+	[E_RWND_RATIO] = { "rwnd_limited_ratio", "RWND%", FK_GAUGE, EV,
+			   "Receive-window-limited time as a fraction of busy time (0-1); no value (JSON null) when never busy", 0.01, 1, 6 },
+	[E_SNDBUF] = { "sndbuf_limited_seconds", "SNDBUF(ms)", FK_COUNTER, EW,
+		       "Seconds limited by the send buffer (tcpi_sndbuf_limited)", 0.001, 0, 10 },
+	[E_SNDBUF_RATIO] = { "sndbuf_limited_ratio", "SNDBUF%", FK_GAUGE, EV,
+			     "Send-buffer-limited time as a fraction of busy time (0-1); no value (JSON null) when never busy", 0.01, 1, 7 },
+	[E_RETRANS] = { "retransmitted_segments", "RETRANS", FK_COUNTER, EW,
+			"Segments retransmitted (tcpi_total_retrans)", 0, 0, 7 },
+	[E_CHRONO] = { "chrono_running", "RUNNING", FK_TEXT, EW, HELP_CHRONO, 0, 0, 14 },
 };
-static const struct schema ev_schema = { "tcpchrono", "connections", efields, ENFIELDS, NULL };
+/* Facts about the event stream: top-level fields of every JSON line. */
+enum { EM_MECH, EM_OWNERS, EM_TRANSPORT, EM_HZ, EM_HZ_SOURCE, EMNFIELDS };
+static const struct field emfields[EMNFIELDS] = {
+	[EM_MECH] = { "mechanism", "", FK_LABEL, 0, HELP_MECH, 0, 0, 0 },
+	[EM_OWNERS] = { "owners", "", FK_LABEL, 0, HELP_OWNERS, 0, 0, 0 },
+	[EM_TRANSPORT] = { "transport", "", FK_LABEL, 0, "Event transport: ringbuf or perfbuf", 0, 0, 0 },
+	[EM_HZ] = { "hz", "", FK_LABEL, 0, HELP_HZ, 0, 0, 0 },
+	[EM_HZ_SOURCE] = { "hz_source", "", FK_LABEL, 0, HELP_HZ_SOURCE, 0, 0, 0 },
+};
+static const struct schema ev_meta_schema = { "tcpchrono", "close", emfields, EMNFIELDS, NULL };
+/* JSON "type": the array name */
+static const struct schema ev_schema = { "tcpchrono", "close", efields, ENFIELDS, &ev_meta_schema };
 
-/* Live mode: per-interval deltas, most limited first, and running totals. */
+/* Live mode: per-interval deltas, most limited first, and the connection's
+ * totals (the kernel's, since the connection began). */
 enum {
 	L_PID, L_COMM, L_FAMILY, L_LADDR, L_LPORT, L_RADDR, L_RPORT, L_STATE, L_ORIGIN,
-	L_BUSY, L_RWND, L_SNDBUF, L_LIMITED_PCT, L_TX, L_RX, L_RETRANS, L_CHRONO,
+	L_BUSY, L_RWND, L_SNDBUF, L_LIMITED_RATIO, L_TX, L_RX, L_RETRANS, L_CHRONO,
 	L_BUSY_T, L_RWND_T, L_SNDBUF_T, L_TX_T, L_RX_T, L_RETRANS_T, LNFIELDS
 };
 
 #define LT (FF_JSON | FF_PROM | FF_WIDE)
 static const struct field lfields[LNFIELDS] = {
-	[L_PID] = { "pid", "PID", FK_LABEL, FF_ALL, "Owner process id", 0, 0 },
-	[L_COMM] = { "comm", "COMM", FK_LABEL, FF_ALL, "Owner command", 0, 0 },
-	[L_FAMILY] = { "family", "FAMILY", FK_TEXT, FF_JSON, NULL, 0, 0 },
-	[L_LADDR] = { "laddr", "LADDR", FK_LABEL, FF_ALL, "Local address", 0, 0 },
-	[L_LPORT] = { "lport", "LPORT", FK_LABEL, FF_ALL, "Local port", 0, 0 },
-	[L_RADDR] = { "raddr", "RADDR", FK_LABEL, FF_ALL, "Remote address", 0, 0 },
-	[L_RPORT] = { "rport", "RPORT", FK_LABEL, FF_ALL, "Remote port", 0, 0 },
-	[L_STATE] = { "state", "STATE", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[L_ORIGIN] = { "origin", "ORIGIN", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[L_BUSY] = { "busy_seconds", "BUSY(ms)", FK_GAUGE, FF_ALL,
-		     "Seconds the sender was busy during the last interval", 0.001, 0 },
-	[L_RWND] = { "rwnd_limited_seconds", "RWND(ms)", FK_GAUGE, FF_ALL,
-		     "Seconds limited by the receive window during the last interval", 0.001, 0 },
-	[L_SNDBUF] = { "sndbuf_limited_seconds", "SNDBUF(ms)", FK_GAUGE, FF_ALL,
-		       "Seconds limited by the send buffer during the last interval", 0.001, 0 },
-	[L_LIMITED_PCT] = { "limited_pct", "LIMITED%", FK_GAUGE, FF_ALL,
-			    "Receive-window plus send-buffer limited time as a percentage of busy time, last interval", 0, 1 },
-	[L_TX] = { "bytes_acked", "TX(KiB)", FK_GAUGE, FF_ALL, "Bytes acknowledged by the peer during the last interval", 1024, 0 },
-	[L_RX] = { "bytes_received", "RX(KiB)", FK_GAUGE, LT, "Bytes received during the last interval", 1024, 0 },
-	[L_RETRANS] = { "retrans_segs", "RETRANS", FK_GAUGE, LT, "Segments retransmitted during the last interval", 0, 0 },
-	[L_CHRONO] = { "chrono_running", "RUNNING", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[L_BUSY_T] = { "busy_seconds_total", "BUSY-TOT(ms)", FK_COUNTER, LT, "Seconds busy since the connection began (tcpi_busy_time)", 0.001, 0 },
-	[L_RWND_T] = { "rwnd_limited_seconds_total", "RWND-TOT(ms)", FK_COUNTER, LT, "Seconds receive-window limited (tcpi_rwnd_limited)", 0.001, 0 },
-	[L_SNDBUF_T] = { "sndbuf_limited_seconds_total", "SNDBUF-TOT(ms)", FK_COUNTER, LT, "Seconds send-buffer limited (tcpi_sndbuf_limited)", 0.001, 0 },
-	[L_TX_T] = { "bytes_acked_total", "TX-TOT(KiB)", FK_COUNTER, LT, "Bytes acknowledged by the peer (tcpi_bytes_acked)", 1024, 0 },
-	[L_RX_T] = { "bytes_received_total", "RX-TOT(KiB)", FK_COUNTER, LT, "Bytes received (tcpi_bytes_received)", 1024, 0 },
-	[L_RETRANS_T] = { "retrans_segs_total", "RETRANS-TOT", FK_COUNTER, LT, "Segments retransmitted (tcpi_total_retrans)", 0, 0 },
+	[L_PID] = F_PID(FF_ALL),
+	[L_COMM] = F_COMM(FF_ALL),
+	[L_FAMILY] = { "family", "FAMILY", FK_TEXT, FF_JSON, HELP_FAMILY, 0, 0, 0 },
+	[L_LADDR] = { "laddr", "LADDR", FK_LABEL, FF_ALL, HELP_LADDR, 0, 0, 0 },
+	[L_LPORT] = { "lport", "LPORT", FK_LABEL, FF_ALL, HELP_LPORT, 0, 0, 0 },
+	[L_RADDR] = { "raddr", "RADDR", FK_LABEL, FF_ALL, HELP_RADDR, 0, 0, 0 },
+	[L_RPORT] = { "rport", "RPORT", FK_LABEL, FF_ALL, HELP_RPORT, 0, 0, 0 },
+	[L_STATE] = { "state", "STATE", FK_TEXT, FF_JSON | FF_WIDE, HELP_STATE, 0, 0, 0 },
+	[L_ORIGIN] = { "origin", "ORIGIN", FK_TEXT, FF_JSON | FF_WIDE, HELP_ORIGIN, 0, 0, 0 },
+	[L_BUSY] = { "interval_busy_seconds", "BUSY(ms)", FK_GAUGE, FF_ALL,
+		     "Seconds the sender was busy during the last interval", 0.001, 0, 0 },
+	[L_RWND] = { "interval_rwnd_limited_seconds", "RWND(ms)", FK_GAUGE, FF_ALL,
+		     "Seconds limited by the receive window during the last interval", 0.001, 0, 0 },
+	[L_SNDBUF] = { "interval_sndbuf_limited_seconds", "SNDBUF(ms)", FK_GAUGE, FF_ALL,
+		       "Seconds limited by the send buffer during the last interval", 0.001, 0, 0 },
+	[L_LIMITED_RATIO] = { "limited_ratio", "LIMITED%", FK_GAUGE, FF_ALL,
+			      "Receive-window plus send-buffer limited time as a fraction of busy time (0-1), "
+			      "last interval; no value (JSON null) when not busy", 0.01, 1, 0 },
+	[L_TX] = { "interval_acked_bytes", "TX(KiB)", FK_GAUGE, FF_ALL,
+		   "Bytes acknowledged by the peer during the last interval", 1024, 0, 0 },
+	[L_RX] = { "interval_received_bytes", "RX(KiB)", FK_GAUGE, LT, "Bytes received during the last interval", 1024, 0, 0 },
+	[L_RETRANS] = { "interval_retransmitted_segments", "RETRANS", FK_GAUGE, LT,
+			"Segments retransmitted during the last interval", 0, 0, 0 },
+	[L_CHRONO] = { "chrono_running", "RUNNING", FK_TEXT, FF_JSON | FF_WIDE, HELP_CHRONO, 0, 0, 0 },
+	[L_BUSY_T] = { "busy_seconds", "BUSY-TOT(ms)", FK_COUNTER, LT,
+		       "Seconds busy since the connection began (tcpi_busy_time)", 0.001, 0, 0 },
+	[L_RWND_T] = { "rwnd_limited_seconds", "RWND-TOT(ms)", FK_COUNTER, LT,
+		       "Seconds receive-window limited since the connection began (tcpi_rwnd_limited)", 0.001, 0, 0 },
+	[L_SNDBUF_T] = { "sndbuf_limited_seconds", "SNDBUF-TOT(ms)", FK_COUNTER, LT,
+			 "Seconds send-buffer limited since the connection began (tcpi_sndbuf_limited)", 0.001, 0, 0 },
+	[L_TX_T] = { "acked_bytes", "TX-TOT(KiB)", FK_COUNTER, LT,
+		     "Bytes acknowledged by the peer since the connection began (tcpi_bytes_acked)", 1024, 0, 0 },
+	[L_RX_T] = { "received_bytes", "RX-TOT(KiB)", FK_COUNTER, LT,
+		     "Bytes received since the connection began (tcpi_bytes_received)", 1024, 0, 0 },
+	[L_RETRANS_T] = { "retransmitted_segments", "RETRANS-TOT", FK_COUNTER, LT,
+			  "Segments retransmitted since the connection began (tcpi_total_retrans)", 0, 0, 0 },
 };
-static const struct schema live_schema = { "tcpchrono", "connections", lfields, LNFIELDS, NULL };
-
-/* Event mode, at exit: how many events were shown and lost. */
-enum { S_EVENTS, S_LOST, SNFIELDS };
-static const struct field sfields[SNFIELDS] = {
-	[S_EVENTS] = { "events", "EVENTS", FK_COUNTER, FF_ALL, "Close events shown", 0, 0 },
-	[S_LOST] = { "lost_events", "LOST", FK_COUNTER, FF_ALL, "Close events lost (buffer full)", 0, 0 },
+/* Facts about a snapshot: static ones are labels of bpfscope_tcpchrono_info,
+ * the numbers gauges of their own. */
+enum { LM_MECH, LM_OWNERS, LM_HZ, LM_HZ_SOURCE, LM_INTERVAL, LM_SWEEP_CONNS, LM_SWEEP_SECS, LMNFIELDS };
+static const struct field lmfields[LMNFIELDS] = {
+	[LM_MECH] = { "mechanism", "", FK_LABEL, 0, HELP_MECH, 0, 0, 0 },
+	[LM_OWNERS] = { "owners", "", FK_LABEL, 0, HELP_OWNERS, 0, 0, 0 },
+	[LM_HZ] = { "hz", "", FK_LABEL, 0, HELP_HZ, 0, 0, 0 },
+	[LM_HZ_SOURCE] = { "hz_source", "", FK_LABEL, 0, HELP_HZ_SOURCE, 0, 0, 0 },
+	[LM_INTERVAL] = { "interval_seconds", "", FK_GAUGE, 0, "Seconds the interval deltas cover", 0, 0, 0 },
+	[LM_SWEEP_CONNS] = { "sweep_connections", "", FK_GAUGE, 0,
+			     "Connections the last sweep sampled, before filters", 0, 0, 0 },
+	[LM_SWEEP_SECS] = { "sweep_seconds", "", FK_GAUGE, 0,
+			    "Seconds the last sweep took (owner scan and tcp iterator)", 0, 0, 0 },
 };
-static const struct schema summary_schema = { "tcpchrono", "summary", sfields, SNFIELDS, NULL };
+static const struct schema live_meta_schema = { "tcpchrono", "connections", lmfields, LMNFIELDS, NULL };
+static const struct schema live_schema = { "tcpchrono", "connections", lfields, LNFIELDS, &live_meta_schema };
+OUT_REGISTER(&ev_schema, &live_schema);
 
 static const char *const tcp_states[] = {
 	[1] = "ESTABLISHED", [2] = "SYN_SENT", [3] = "SYN_RECV", [4] = "FIN_WAIT1",
@@ -244,7 +298,8 @@ static struct tcpchrono_bpf *skel;
 static struct evbuf *eb;
 static uint64_t nevents;
 static int write_err;
-static char mech_state[64], mech_owner[192], hz_text[64];
+static char mech_state[64], mech_owner[192], hz_text[16];
+static const char *hz_source;
 /* "state" owners: sweeps of every file table while accepted connections
  * are waiting for an owner (see tc_sweep_due) */
 static bool sweeping;
@@ -280,10 +335,11 @@ static double usecs(uint64_t us)
 	return (double)us / 1e6;
 }
 
-static void rec_pct(struct record *rec, int idx, uint64_t part, uint64_t busy)
+/* part of busy time, 0-1; null (unknown) when never busy */
+static void rec_ratio(struct record *rec, int idx, uint64_t part, uint64_t busy)
 {
 	if (busy)
-		rec_dbl(rec, idx, 100.0 * (double)part / (double)busy);
+		rec_dbl(rec, idx, (double)part / (double)busy);
 }
 
 /* ---- owner sweeps ---------------------------------------------------- */
@@ -338,9 +394,9 @@ static int on_event(void *ctx, const void *data, size_t size)
 	rec_u64(rec, E_RX, r->bytes_received);
 	rec_dbl(rec, E_BUSY, usecs(r->busy_us));
 	rec_dbl(rec, E_RWND, usecs(r->rwnd_us));
-	rec_pct(rec, E_RWND_PCT, r->rwnd_us, r->busy_us);
+	rec_ratio(rec, E_RWND_RATIO, r->rwnd_us, r->busy_us);
 	rec_dbl(rec, E_SNDBUF, usecs(r->sndbuf_us));
-	rec_pct(rec, E_SNDBUF_PCT, r->sndbuf_us, r->busy_us);
+	rec_ratio(rec, E_SNDBUF_RATIO, r->sndbuf_us, r->busy_us);
 	rec_u64(rec, E_RETRANS, r->total_retrans);
 	int err = event_emit(rec);
 	if (err) {
@@ -354,9 +410,16 @@ static int on_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
+/* Missed runs of our programs (recursion_misses): about once a second in
+ * event mode, before each snapshot in live mode. */
+static void refresh_missed(void)
+{
+	out_set_missed(bpfobj_recursion_misses(skel->obj));
+}
+
 static void run_events(void)
 {
-	uint64_t lost = 0;
+	double missed_at;
 
 	eb = evbuf_open(skel->maps.events, skel->maps.events_lost, on_event, NULL);
 	if (!eb)
@@ -365,8 +428,12 @@ static void run_events(void)
 	event_meta("owners", "%s", mech_owner);
 	event_meta("transport", "%s", evbuf_mechanism(eb));
 	event_meta("hz", "%s", hz_text);
+	event_meta("hz_source", "%s", hz_source);
+	refresh_missed();
+	missed_at = now_mono();
 	if ((write_err = event_start(&ev_schema)))
 		goto out;
+	/* lost events: evbuf counts them for every line and warns on stderr */
 	while (!loop_stopping()) {
 		/* woken when a batch is waiting; drained every 100 ms regardless */
 		int err = evbuf_poll(eb, 100);
@@ -376,26 +443,16 @@ static void run_events(void)
 			die(EXIT_FAIL, "cannot read events: %s", errno_name(-err));
 		if (sweeping && !loop_stopping())
 			maybe_sweep();
-		uint64_t now = evbuf_lost(eb);
-		if (now > lost) {
-			warnx_("%" PRIu64 " close events lost (buffer full), %" PRIu64 " in total",
-			       now - lost, now);
-			lost = now;
+		if (now_mono() - missed_at >= 1.0) {
+			refresh_missed();
+			missed_at = now_mono();
 		}
 	}
 	if (!write_err && !(copts.count && nevents >= (uint64_t)copts.count))
 		evbuf_consume(eb); /* what arrived before the signal */
-	lost = evbuf_lost(eb);
 out:
 	if (write_err)
 		die(EXIT_FAIL, "cannot write output: %s", errno_name(-write_err));
-	struct snapshot *sn = snap_begin(&summary_schema);
-	struct record *rec = snap_add(sn);
-	rec_u64(rec, S_EVENTS, nevents);
-	rec_u64(rec, S_LOST, lost);
-	int err = snap_end(sn);
-	if (err)
-		die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 }
 
 /* ---- live mode ------------------------------------------------------ */
@@ -439,7 +496,7 @@ static int by_sk(const void *a, const void *b)
 struct sweep {
 	struct tc_record *r;
 	int n;
-	double ms;
+	double secs;
 };
 
 static void sweep(struct sweep *s)
@@ -455,12 +512,19 @@ static void sweep(struct sweep *s)
 			note("owner scan failed: %s", errno_name((int)-len));
 	}
 	len = drain_iter(skel->links.tc_iter_tcp, &buf);
-	s->ms = (now_mono() - t0) * 1000;
+	s->secs = now_mono() - t0;
 	if (len < 0)
 		die(EXIT_FAIL, "cannot read the tcp iterator: %s", errno_name((int)-len));
 	s->r = (struct tc_record *)buf;
 	s->n = (int)(len / (long)sizeof(struct tc_record));
 	qsort(s->r, s->n, sizeof(*s->r), by_sk);
+	/* a socket the iterator met twice (its tables changed under it) is
+	 * one connection: one series each */
+	int n = 0;
+	for (int i = 0; i < s->n; i++)
+		if (!n || s->r[i].sk != s->r[n - 1].sk)
+			s->r[n++] = s->r[i];
+	s->n = n;
 }
 
 struct row {
@@ -525,12 +589,16 @@ static int live_snapshot(const struct sweep *cur, const struct sweep *prev, doub
 	}
 	qsort(rows, nrows, sizeof(*rows), by_limited);
 
+	refresh_missed();
 	struct snapshot *sn = snap_begin(&live_schema);
 	snap_meta(sn, "mechanism", "iter/tcp (this network namespace)");
 	snap_meta(sn, "owners", "%s", mech_owner);
 	snap_meta(sn, "hz", "%s", hz_text);
-	snap_meta(sn, "interval", "%.3f s", dt);
-	snap_meta(sn, "sweep", "%d connections in %.2f ms (owners included)", cur->n, cur->ms);
+	snap_meta(sn, "hz_source", "%s", hz_source);
+	/* microseconds are plenty, and read back shortest */
+	snap_meta_num(sn, "interval_seconds", round(dt * 1e6) / 1e6);
+	snap_meta_u64(sn, "sweep_connections", (uint64_t)cur->n);
+	snap_meta_num(sn, "sweep_seconds", round(cur->secs * 1e6) / 1e6);
 	for (int i = 0; i < nrows && (!o.top || i < o.top); i++) {
 		const struct row *w = &rows[i];
 		struct record *rec = snap_add(sn);
@@ -538,7 +606,7 @@ static int live_snapshot(const struct sweep *cur, const struct sweep *prev, doub
 		rec_dbl(rec, L_BUSY, usecs(w->busy));
 		rec_dbl(rec, L_RWND, usecs(w->rwnd));
 		rec_dbl(rec, L_SNDBUF, usecs(w->sndbuf));
-		rec_pct(rec, L_LIMITED_PCT, w->rwnd + w->sndbuf, w->busy);
+		rec_ratio(rec, L_LIMITED_RATIO, w->rwnd + w->sndbuf, w->busy);
 		rec_u64(rec, L_TX, w->tx);
 		rec_u64(rec, L_RX, w->rx);
 		rec_u64(rec, L_RETRANS, w->retrans);
@@ -643,7 +711,6 @@ static void attach(struct bpf_program *prog, struct bpf_link **link, const char 
 int main(int argc, char **argv)
 {
 	char kconfig[32] = "";
-	const char *hz_source;
 	int err;
 
 	opts_parse(&argp, argc, argv, NULL);
@@ -654,6 +721,11 @@ int main(int argc, char **argv)
 		die(EXIT_USAGE, "-o prom needs live mode (-i SEC or --top): close events are a stream (see --help)");
 	if (!o.live && copts.file)
 		die(EXIT_USAGE, "--file needs live mode (-i SEC or --top) (see --help)");
+	if (copts.state)
+		die(EXIT_USAGE, "--state does not apply: tcpchrono's counters are the kernel's own "
+		    "per-connection totals, which need no state across runs (see tcpchrono(8))");
+	if (o.family == AF_INET) /* IPv4 addresses only: the event table's narrower columns */
+		efields[E_LADDR].width = efields[E_RADDR].width = 15;
 	require_bpf_privileges();
 	probe_require_btf();
 	if (o.pid && !proc_exists(o.pid))
@@ -748,7 +820,7 @@ int main(int argc, char **argv)
 	err = tcpchrono_bpf__load(skel);
 	if (err)
 		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
-	snprintf(hz_text, sizeof(hz_text), "%d (%s)", skel->kconfig->CONFIG_HZ, hz_source);
+	snprintf(hz_text, sizeof(hz_text), "%d", skel->kconfig->CONFIG_HZ);
 
 	/* attach */
 	attach(skel->progs.tc_state, &skel->links.tc_state, "tp_btf/inet_sock_set_state");

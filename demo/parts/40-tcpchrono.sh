@@ -50,6 +50,6 @@ echo
 echo "\$ ip netns exec $NS tcpchrono --top=4 -c 2"
 nsx tcpchrono --top=4 -c 2
 echo
-echo "\$ ip netns exec $NS tcpchrono -P 6002 -i 1 -c 1 -o json | jq '.connections[0] | {lport, rport, busy_seconds, rwnd_limited_seconds, limited_pct, rwnd_limited_seconds_total}'"
+echo "\$ ip netns exec $NS tcpchrono -P 6002 -i 1 -c 1 -o json | jq '.connections[0] | {lport, rport, interval_busy_seconds, interval_rwnd_limited_seconds, limited_ratio, rwnd_limited_seconds}'"
 nsx tcpchrono -P 6002 -i 1 -c 1 -o json |
-	jq -c '.connections[] | select(.rport == 6002) | {lport, rport, busy_seconds, rwnd_limited_seconds, limited_pct, rwnd_limited_seconds_total}'
+	jq -c '.connections[] | select(.rport == 6002) | {lport, rport, interval_busy_seconds, interval_rwnd_limited_seconds, limited_ratio, rwnd_limited_seconds}'

@@ -59,6 +59,26 @@ kernel_hz() {
 }
 
 nsx() { ip netns exec "$TC_NS" "$@"; }
+
+# json_clean FILE: every line is valid UTF-8 (a strict decode of its raw
+# bytes) and a JSON document.
+json_clean() {
+	[ -s "$1" ] || { echo "$1: empty" >&2; return 1; }
+	iconv -f UTF-8 -t UTF-8 "$1" >/dev/null || { echo "$1: not UTF-8" >&2; return 1; }
+	local line n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		jq -e . >/dev/null <<<"$line" || { echo "$1:$n: not JSON: $line" >&2; return 1; }
+	done <"$1"
+}
+
+# prom_clean FILE: promtool accepts it and has nothing to say (lint-clean).
+prom_clean() {
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	local lint rc=0
+	lint=$(promtool check metrics <"$1" 2>&1) || rc=$?
+	[ "$rc" -eq 0 ] && [ -z "$lint" ] || { echo "promtool ($rc): $lint" >&2; return 1; }
+}
 bg_pid() { echo "$1" >>"$TC_DIR/pids"; }
 
 # BPF links process $1 holds open.
@@ -97,7 +117,8 @@ stop_tool() {
 # connection RECORD agree with the helper's TCP_INFO: chronographs within one
 # jiffy plus the time from getsockopt to close (rounded up to jiffies), never
 # below it; bytes acked exact; bytes received exact or +1 (the peer's FIN);
-# retransmits exact; owner pid exact.
+# retransmits exact; owner pid exact; each ratio is its limited time over
+# busy time (null when never busy); every line a close event of tcpchrono.
 agree() {
 	jq -e -n --argjson r "$1" --slurpfile ev "$2" --argjson j "$JIFFY_US" '
 	  def tol(g): $j + (((g + $j - 1) / $j) | floor) * $j;
@@ -111,16 +132,24 @@ agree() {
 	          | ($e[$f + "_seconds"] * 1000000 | round) as $got | $h[$f + "_us"] as $want
 	          | select(($got - $want) < 0 or ($got - $want) > $t)
 	          | "\($side) \($f): tcpchrono \($got) us vs TCP_INFO \($want) us (allowed +0..\($t))" ),
-	        ( select($e.bytes_acked != $h.bytes_acked)
-	          | "\($side) bytes_acked: tcpchrono \($e.bytes_acked) vs TCP_INFO \($h.bytes_acked)" ),
-	        ( select(($e.bytes_received - $h.bytes_received) as $d | $d < 0 or $d > 1)
-	          | "\($side) bytes_received: tcpchrono \($e.bytes_received) vs TCP_INFO \($h.bytes_received)" ),
-	        ( select($e.retrans_segs != $h.total_retrans)
-	          | "\($side) retrans: tcpchrono \($e.retrans_segs) vs TCP_INFO \($h.total_retrans)" ),
+	        ( ("rwnd_limited", "sndbuf_limited") as $f
+	          | $e[$f + "_ratio"] as $got
+	          | (if $e.busy_seconds > 0 then $e[$f + "_seconds"] / $e.busy_seconds else null end) as $want
+	          | select(if $want == null then $got != null else ($got == null or ($got - $want) * ($got - $want) > 1e-18) end)
+	          | "\($side) \($f)_ratio: \($got), expected \($want)" ),
+	        ( select($e.type != "close" or $e.tool != "tcpchrono")
+	          | "\($side): type \($e.type), tool \($e.tool)" ),
+	        ( select($e.acked_bytes != $h.bytes_acked)
+	          | "\($side) acked_bytes: tcpchrono \($e.acked_bytes) vs TCP_INFO \($h.bytes_acked)" ),
+	        ( select(($e.received_bytes - $h.bytes_received) as $d | $d < 0 or $d > 1)
+	          | "\($side) received_bytes: tcpchrono \($e.received_bytes) vs TCP_INFO \($h.bytes_received)" ),
+	        ( select($e.retransmitted_segments != $h.total_retrans)
+	          | "\($side) retransmits: tcpchrono \($e.retransmitted_segments) vs TCP_INFO \($h.total_retrans)" ),
 	        ( select($e.pid != $h.pid) | "\($side) pid: tcpchrono \($e.pid) vs \($h.pid)" )
 	      end ]
 	  | if length == 0 then true else (join("; ") | halt_error) end' ||
 		{ echo "helper: $1" >&2; grep lport "$2" >&2; return 1; }
+	json_clean "$2"
 }
 
 # The close event of one end: event FILE LPORT RPORT
@@ -143,7 +172,7 @@ rec() { tail -n 1 "$TC_DIR/$1.rec"; }
 	jq -e '.shown and .sender.rwnd_limited_us * 2 > .sender.busy_us' <<<"$r"
 	agree "$r" "$TC_DIR/ev.out"
 	event "$TC_DIR/ev.out" "$(jq .sender.port <<<"$r")" "$(jq .receiver.port <<<"$r")" |
-		jq -e '.rwnd_limited_pct > 50 and .family == "ipv4" and .laddr == "127.0.0.1" and .comm == "tcpchrono_pair"'
+		jq -e '.rwnd_limited_ratio > 0.5 and .family == "ipv4" and .laddr == "127.0.0.1" and .comm == "tcpchrono_pair"'
 }
 
 @test "tcpchrono [kernel]: small SO_SNDBUF sender: sndbuf-limited time is non-zero and agrees with TCP_INFO" {
@@ -154,7 +183,7 @@ rec() { tail -n 1 "$TC_DIR/$1.rec"; }
 	jq -e '.shown and .sender.sndbuf_limited_us > 0' <<<"$r"
 	agree "$r" "$TC_DIR/ev.out"
 	event "$TC_DIR/ev.out" "$(jq .sender.port <<<"$r")" "$(jq .receiver.port <<<"$r")" |
-		jq -e '.sndbuf_limited_seconds > 0 and .sndbuf_limited_pct > 0'
+		jq -e '.sndbuf_limited_seconds > 0 and .sndbuf_limited_ratio > 0'
 }
 
 @test "tcpchrono [kernel]: unconstrained bulk transfer: busy, neither limit dominant; agrees with TCP_INFO" {
@@ -426,7 +455,7 @@ tp_names() {
 	[ "$(shown busy | jq length)" -ge 1 ] && [ "$(shown lim | jq length)" -ge 1 ]
 }
 
-@test "tcpchrono [kernel]: lost events are counted: shown + lost = closes made, with a 1-page ring buffer" {
+@test "tcpchrono [kernel]: lost events are counted: shown + lost_events = closes made, with a 1-page ring buffer" {
 	start_tool lost -o json -P 5301 --ringbuf-pages 1
 	local p; p=$(cat "$TC_DIR/lost.pid")
 	kill -STOP "$p"
@@ -434,13 +463,29 @@ tp_names() {
 	local conns; conns=$(wc -l <"$TC_DIR/many.rec")
 	[ "$conns" -eq 60 ]
 	kill -CONT "$p"
+	# the count reaches the JSON lines after the next poll: one more
+	# connection once the ring buffer is drained carries it
+	sleep 1
+	run_scenario after --scenario bulk --bytes 1000 --port 5301
 	stop_tool lost
-	local sum; sum=$(tail -n 1 "$TC_DIR/lost.out")
-	jq -e --argjson n $((conns * 2)) '.summary[0] | .events + .lost_events == $n and .lost_events > 0' <<<"$sum"
-	# the events shown are the ones counted, each one of the helper's connections
-	[ "$(grep -c lport "$TC_DIR/lost.out")" -eq "$(jq '.summary[0].events' <<<"$sum")" ]
-	[ "$(jq -s '[.[] | select(.lport) | select(.lport != 5301 and .rport != 5301)] | length' "$TC_DIR/lost.out")" -eq 0 ]
-	grep -q "close events lost" "$TC_DIR/lost.err"
+	json_clean "$TC_DIR/lost.out"
+	# the batch's ends shown, and the lost count on the lines that followed
+	local ends shown lost
+	ends=$(jq -c '[.sender.port, .receiver.port]' "$TC_DIR/many.rec" | jq -s -c '[.[] | ., reverse]')
+	shown=$(jq -s --argjson e "$ends" '[.[] | [.lport, .rport] | select(IN($e[]))] | length' "$TC_DIR/lost.out")
+	lost=$(event "$TC_DIR/lost.out" "$(rec after | jq .sender.port)" "$(rec after | jq .receiver.port)" | jq .lost_events)
+	echo "# shown $shown of $((conns * 2)) close events, lost_events $lost" >&3
+	[ "$lost" -gt 0 ]
+	[ $((shown + lost)) -eq $((conns * 2)) ]
+	# every line counts so far: never decreasing, never above the total
+	jq -s -e --argjson l "$lost" 'map(.lost_events) | . == sort and all(type == "number" and . <= $l)' "$TC_DIR/lost.out"
+	jq -s -e 'all(.missed_events | type == "number")' "$TC_DIR/lost.out"
+	# nothing but the helper's connections, and no summary record any more
+	[ "$(jq -s '[.[] | select(.lport != 5301 and .rport != 5301)] | length' "$TC_DIR/lost.out")" -eq 0 ]
+	[ "$(jq -s '[.[] | select(.type != "close")] | length' "$TC_DIR/lost.out")" -eq 0 ]
+	# and the warning on standard error (the table's users see it), the same total
+	grep -q "events lost (ring buffer full), $lost in total" "$TC_DIR/lost.err"
+	[ "$(grep -c "events lost" "$TC_DIR/lost.err")" -eq 1 ]
 }
 
 # ss -ti for the namespace's established sockets: one JSON object each, the
@@ -473,27 +518,35 @@ ss_json() {
 	[ "$status" -eq 0 ]
 	ss_json >"$TC_DIR/ss.after"
 	local snap=$output
-	jq -e '.mechanism == "iter/tcp (this network namespace)" and (.connections | length) == 4' <<<"$snap"
+	echo "$snap" >"$TC_DIR/live.json"
+	json_clean "$TC_DIR/live.json"
+	# facts: static labels, numbers as numbers (4 sockets in the namespace)
+	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.mechanism == "iter/tcp (this network namespace)" and
+		(.connections | length) == 4 and .sweep_connections == 4 and
+		.sweep_seconds > 0 and .sweep_seconds < 1 and .interval_seconds > 0.9 and .interval_seconds < 2 and
+		.hz == $hz and .missed_events == 0 and (has("interval") or has("sweep") | not)' <<<"$snap"
 	# the idle connection: ss unchanged across the run, tcpchrono's totals are ss's, no change
 	local b a
 	b=$(jq -c --argjson p "$idle" 'select(.lport == $p)' "$TC_DIR/ss.before")
 	a=$(jq -c --argjson p "$idle" 'select(.lport == $p)' "$TC_DIR/ss.after")
 	assert_eq "$a" "$b" "idle connection in ss before/after"
 	jq -e --argjson p "$idle" --argjson s "$b" '.connections[] | select(.lport == $p) |
-		(.busy_seconds_total * 1000 | floor) == $s.busy and (.rwnd_limited_seconds_total * 1000 | floor) == $s.rwnd and
-		(.sndbuf_limited_seconds_total * 1000 | floor) == $s.sndbuf and $s.busy > 0 and
-		.busy_seconds == 0 and .rwnd_limited_seconds == 0' <<<"$snap"
+		(.busy_seconds * 1000 | floor) == $s.busy and (.rwnd_limited_seconds * 1000 | floor) == $s.rwnd and
+		(.sndbuf_limited_seconds * 1000 | floor) == $s.sndbuf and $s.busy > 0 and
+		.interval_busy_seconds == 0 and .interval_rwnd_limited_seconds == 0 and .limited_ratio == null' <<<"$snap"
 	# the active sender: first, limited in the interval, totals between ss before and after
 	b=$(jq -c 'select(.rport == 5402)' "$TC_DIR/ss.before")
 	a=$(jq -c 'select(.rport == 5402)' "$TC_DIR/ss.after")
-	jq -e --argjson b "$b" --argjson a "$a" '.connections[0] | (.busy_seconds_total * 1000) as $bt |
-		(.rwnd_limited_seconds_total * 1000) as $rt | .rport == 5402 and
-		.rwnd_limited_seconds > 0 and .busy_seconds > 0 and .limited_pct > 50 and
+	jq -e --argjson b "$b" --argjson a "$a" '.connections[0] | (.busy_seconds * 1000) as $bt |
+		(.rwnd_limited_seconds * 1000) as $rt | .rport == 5402 and
+		.interval_rwnd_limited_seconds > 0 and .interval_busy_seconds > 0 and .limited_ratio > 0.5 and
+		(((.interval_rwnd_limited_seconds + .interval_sndbuf_limited_seconds) / .interval_busy_seconds - .limited_ratio) |
+			. * . < 1e-20) and
 		$bt >= $b.busy and $bt < $a.busy + 1 and $rt >= $b.rwnd and $rt < $a.rwnd + 1 and
-		.busy_seconds * 1000 <= $a.busy - $b.busy + 1' <<<"$snap"
+		.interval_busy_seconds * 1000 <= $a.busy - $b.busy + 1' <<<"$snap"
 }
 
-@test "tcpchrono: live mode -o prom (--file) matches ss -ti and passes promtool; --top keeps N rows" {
+@test "tcpchrono: live mode -o prom (--file) matches ss -ti and passes promtool lint-clean; --top keeps N rows" {
 	require_feature iter:tcp
 	mkfifo "$TC_DIR/hold.fifo"
 	nsx "$PAIR" --scenario slow --hold --port 5501 <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
@@ -509,9 +562,24 @@ ss_json() {
 	[ "$(jq .busy <<<"$s")" -gt 0 ]
 	assert_eq "$(prom_ms busy_seconds_total)" "$(jq .busy <<<"$s")" "busy"
 	assert_eq "$(prom_ms rwnd_limited_seconds_total)" "$(jq .rwnd <<<"$s")" "rwnd_limited"
-	grep -q '^bpfscope_tcpchrono_info{.*mechanism="iter/tcp' "$TC_DIR/tc.prom"
+	# the interval's deltas: nothing moved on the idle connection
+	assert_eq "$(prom_ms interval_busy_seconds)" "0" "interval busy"
+	# static facts only on _info; what changes is a gauge of its own
+	grep -q '^bpfscope_tcpchrono_info{.*mechanism="iter/tcp.*,hz="'"$(cat "$TC_DIR/hz")"'",hz_source="[^"]*",view="connections"} 1$' "$TC_DIR/tc.prom"
+	[ -z "$(grep '^bpfscope_tcpchrono_info{.*[{,]\(interval\|sweep\)[a-z_]*=' "$TC_DIR/tc.prom")" ]
+	grep -q '^bpfscope_tcpchrono_interval_seconds{view="connections"} 0\.[23]' "$TC_DIR/tc.prom"
+	grep -q '^bpfscope_tcpchrono_sweep_connections{view="connections"} 2$' "$TC_DIR/tc.prom"
+	grep -q '^bpfscope_tcpchrono_sweep_seconds{view="connections"} [0-9.e-]*$' "$TC_DIR/tc.prom"
+	grep -q '^bpfscope_tcpchrono_missed_events_total{view="connections"} 0$' "$TC_DIR/tc.prom"
 	[ -z "$(ls "$TC_DIR" | grep 'tc.prom.tmp')" ]
-	if command -v promtool >/dev/null; then promtool check metrics <"$TC_DIR/tc.prom"; fi
+	prom_clean "$TC_DIR/tc.prom"
+	# to standard output: one exposition, lint-clean, with --instance
+	nsx "$B/tcpchrono" -P 5501 -o prom -i 0.2 --instance a.1 >"$TC_DIR/one.prom"
+	prom_clean "$TC_DIR/one.prom"
+	[ "$(grep -c '^# TYPE bpfscope_tcpchrono_info ' "$TC_DIR/one.prom")" -eq 1 ]
+	grep -q '^bpfscope_tcpchrono_busy_seconds_total{pid="[0-9]*",comm="tcpchrono_pair",laddr="127.0.0.1",lport="'"$idle"'",.*,view="connections",run="a.1"} ' "$TC_DIR/one.prom"
+	run nsx "$B/tcpchrono" -P 5501 -o prom -i 0.2 -c 2
+	[ "$status" -eq 2 ]; assert_one_line_error "one exposition"
 	run nsx "$B/tcpchrono" -P 5501 -o json --top=1 -i 0.2 -c 1
 	[ "$status" -eq 0 ]
 	assert_jq '(.connections | length) == 1'
@@ -522,10 +590,82 @@ ss_json() {
 	run_scenario hz --scenario slow --bytes 65536 --retry 3
 	stop_tool ev
 	local e; e=$(grep -m1 lport "$TC_DIR/ev.out")
-	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.hz | startswith($hz + " (")' <<<"$e"
+	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.hz == $hz and (.hz_source | IN("kernel config", "measured from jiffies"))' <<<"$e"
 	# every chronograph value is a whole number of jiffies of that HZ
 	jq -s -e --argjson j "$JIFFY_US" '[.[] | select(.lport) | .busy_seconds, .rwnd_limited_seconds,
 		.sndbuf_limited_seconds | . * 1000000 | round] | length > 0 and all(. % $j == 0) and any(. > 0)' "$TC_DIR/ev.out"
+}
+
+@test "tcpchrono: a hostile process name (invalid UTF-8, quote, backslash, newline) is escaped alike in every format" {
+	# "bad\xff\xfe" + '"' + '\' + newline + "A"
+	local hex=626164fffe225c0a41 want='bad\xff\xfe"\\\x0aA'
+	start_tool ev -o json -P 5751
+	start_tool tab -P 5751
+	run_scenario bad --scenario bulk --bytes 1000 --port 5751 --comm "$hex"
+	stop_tool ev
+	stop_tool tab
+	json_clean "$TC_DIR/ev.out"
+	# both ends carry the name, decoded to the escaped text
+	[ "$(jq -s --arg w "$want" '[.[] | select(.comm == $w)] | length' "$TC_DIR/ev.out")" -eq 2 ]
+	[ "$(grep -cF " $want " "$TC_DIR/tab.out")" -eq 2 ]
+	# live mode: a held connection of that name, as JSON and as Prometheus text
+	mkfifo "$TC_DIR/hold.fifo"
+	nsx "$PAIR" --scenario bulk --bytes 1000 --hold --port 5752 --comm "$hex" <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
+	bg_pid $!
+	exec 7>"$TC_DIR/hold.fifo"
+	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
+	nsx "$B/tcpchrono" -P 5752 -o json -i 0.2 -c 1 >"$TC_DIR/live.json"
+	json_clean "$TC_DIR/live.json"
+	jq -e --arg w "$want" '(.connections | length) == 2 and all(.connections[]; .comm == $w)' "$TC_DIR/live.json"
+	nsx "$B/tcpchrono" -P 5752 -o prom -i 0.2 >"$TC_DIR/live.prom"
+	prom_clean "$TC_DIR/live.prom"
+	# the label value: the escaped text, with the quote and backslashes escaped once more
+	local samples; samples=$(grep -c 'lport=' "$TC_DIR/live.prom")
+	[ "$samples" -ge 24 ]
+	[ "$(grep -cF 'comm="bad\\xff\\xfe\"\\\\\\x0aA"' "$TC_DIR/live.prom")" -eq "$samples" ]
+	exec 7>&-
+}
+
+# Column of the first character of the header word $2 in table file $1.
+col_of() { head -n 50 "$1" | grep -m1 "^PID " | awk -v w="$2" '{ print index($0, w) }'; }
+
+@test "tcpchrono: event tables have fixed widths: IPv4 and IPv6 lines line up from the first event (-4: narrower addresses)" {
+	nsx ip -6 addr show dev lo | grep -q '::1' || skip_because "no IPv6 loopback address"
+	start_tool t -P 5761 --wide
+	start_tool t4 -P 5761 -4
+	run_scenario t4 --scenario bulk --bytes 1000 --port 5761
+	run_scenario t6 --scenario bulk --bytes 1000 --port 5761 -6
+	stop_tool t
+	stop_tool t4
+	local f w lport rport busy lines
+	for f in t t4; do
+		lport=$(col_of "$TC_DIR/$f.out" LPORT)
+		rport=$(col_of "$TC_DIR/$f.out" RPORT)
+		busy=$(col_of "$TC_DIR/$f.out" "BUSY(ms)")
+		lines=$(grep -c '^ *[0-9]' "$TC_DIR/$f.out")
+		# every data line: ports right-aligned in their 5 columns, the
+		# busy time ending where its header ends
+		awk -v l="$lport" -v r="$rport" -v b="$busy" '/^ *[0-9]/ {
+			if (substr($0, l, 5) !~ /^ *[0-9]+$/ || substr($0, r, 5) !~ /^ *[0-9]+$/ ||
+			    substr($0, b, 8) !~ /^ *[0-9]+$/) { print "misaligned: " $0; bad = 1 } }
+			END { exit bad }' "$TC_DIR/$f.out"
+		echo "# $f: LPORT at column $lport, RPORT at $rport, $lines lines" >&3
+		[ "$lines" -ge 2 ]
+	done
+	# the address column: 39 characters wide (an IPv6 address), 15 with -4
+	assert_eq "$(( $(col_of "$TC_DIR/t.out" LPORT) - $(col_of "$TC_DIR/t.out" LADDR) ))" 41 "LADDR width + 2"
+	assert_eq "$(( $(col_of "$TC_DIR/t4.out" LPORT) - $(col_of "$TC_DIR/t4.out" LADDR) ))" 17 "LADDR width + 2 (-4)"
+	grep -q '^ *[0-9]* *tcpchrono_pair *::1 ' "$TC_DIR/t.out"
+	[ "$(grep -c '::1' "$TC_DIR/t4.out")" -eq 0 ]
+}
+
+@test "tcpchrono: --list-fields lists every field; FIELDS in tcpchrono(8) documents exactly those" {
+	run "$B/tcpchrono" --list-fields
+	[ "$status" -eq 0 ]
+	jq -s -e 'length > 40 and all(.tool == "tcpchrono") and
+		([.[] | select(.json and (.kind == "counter" or .kind == "gauge")) | .help | type == "string"] | all)' <<<"$output"
+	run "$ROOT/tests/lib/fieldscheck.sh" "$B/tcpchrono" "$ROOT/man/man8/tcpchrono.8"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
 }
 
 @test "tcpchrono: bad input gets one line and a documented exit status" {
@@ -555,6 +695,8 @@ ss_json() {
 	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
 	run "$B/tcpchrono" --file /tmp/x
 	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
+	run "$B/tcpchrono" -i 1 --state /tmp/x
+	[ "$status" -eq 2 ]; assert_one_line_error "--state does not apply"
 	run "$B/tcpchrono" -o yaml
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid output format"
 	run "$B/tcpchrono" -i 0

@@ -10,6 +10,9 @@
  *   tcpchrono_pair --churn SEC [--port P] [-6]     connections per second
  *   tcpchrono_pair --open N [--port P] [-6]        N idle connections held
  *   tcpchrono_pair --bpf-stats                     BPF run-time statistics on
+ *   --comm HEX (with any of them): both ends' process name, as hex bytes
+ *   ("626164fffe" for "bad\xff\xfe": invalid UTF-8, quotes, backslashes,
+ *   newlines no shell word can carry), set with prctl(PR_SET_NAME)
  *
  * slow:   receiver SO_RCVBUF 4 KiB reads 1 KiB every 2 ms: rwnd-limited
  * sndbuf: sender SO_SNDBUF 8 KiB, paced at 4 MB/s (SO_MAX_PACING_RATE: TCP's
@@ -70,6 +73,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -543,6 +547,24 @@ static void bpf_stats(void)
 	close(fd);
 }
 
+/* The process name from hex bytes (at most 15: the kernel's limit);
+ * children inherit it. */
+static int set_comm_hex(const char *hex)
+{
+	char name[16] = { 0 };
+	size_t n = strlen(hex);
+
+	if (!n || n % 2 || n / 2 > 15)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !v)
+			return -1;
+		name[i] = (char)v;
+	}
+	return prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -555,6 +577,7 @@ int main(int argc, char **argv)
 		{ "nodelay", no_argument, 0, 'N' }, { "cork", no_argument, 0, 'K' },
 		{ "cc", required_argument, 0, 'c' }, { "pacing", required_argument, 0, 'a' }, { "retry", required_argument, 0, 'y' },
 		{ "stall-ms", required_argument, 0, 'T' }, { "bpf-stats", no_argument, 0, 'B' },
+		{ "comm", required_argument, 0, 'm' },
 		{ 0 },
 	};
 	int c;
@@ -592,6 +615,10 @@ int main(int argc, char **argv)
 		case 'y': o.retry = atoi(optarg); break;
 		case 'T': o.stall_ms = atol(optarg); break;
 		case 'B': bpf_stats(); return 0;
+		case 'm':
+			if (set_comm_hex(optarg))
+				goto usage;
+			break;
 		default: goto usage;
 		}
 	}
@@ -625,6 +652,6 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: tcpchrono_pair [--scenario slow|sndbuf|bulk] [--bytes N] [-6] [--port P] "
 			"[--conns N] [--hold] [--retry N] [--sndbuf N] [--rcvbuf N] [--read-size N] "
-			"[--read-delay-us N] [--write-size N] [--nodelay] | --churn SEC | --open N | --bpf-stats\n");
+			"[--read-delay-us N] [--write-size N] [--nodelay] [--comm HEX] | --churn SEC | --open N | --bpf-stats\n");
 	return 2;
 }
