@@ -134,61 +134,97 @@ TOOL_ARGP(options, parse, doc);
 
 /* ---- fields: described once ---------------------------------------- */
 
+/* Facts about a snapshot of the maps: static for the whole run (_info
+ * labels in Prometheus). */
+enum { M_COUNTING, M_ACCOUNTING, M_NFIELDS };
+static const struct field mfields[M_NFIELDS] = {
+	[M_COUNTING] = { "counting", "", FK_LABEL, 0,
+			 "How entries are counted: kfunc (bpf_map_sum_elem_count kfunc and CO-RE counters), "
+			 "iter (CO-RE counters and map element iterators) or walk (user-space key walks)", 0, 0, 0 },
+	[M_ACCOUNTING] = { "memory_accounting", "", FK_LABEL, 0,
+			   "What the kernel charges BPF map memory to: memcg or memlock (RLIMIT_MEMLOCK)", 0, 0, 0 },
+};
+static const struct schema maps_meta_schema = { "mapstat", "maps", mfields, M_NFIELDS, NULL };
+
 enum {
-	F_ID, F_NAME, F_TYPE, F_KEY, F_VALUE, F_FLAGS, F_MAX, F_ENTRIES, F_USE,
+	F_ID, F_NAME, F_MTYPE, F_KEY, F_VALUE, F_FLAGS, F_MAX, F_ENTRIES, F_USE,
 	F_METHOD, F_MEM, F_RATE, F_FULL, F_OWNERS, F_OWNER_PIDS, F_OWNER_COMMS,
 	F_PINNED, F_PROGS, F_LEVEL, NFIELDS
 };
 
 static struct field fields[NFIELDS] = {
-	[F_ID] = { "id", "ID", FK_LABEL, FF_ALL, "Map id", 0, 0 },
-	[F_NAME] = { "name", "NAME", FK_LABEL, FF_ALL, "Map name", 0, 0 },
-	[F_TYPE] = { "type", "TYPE", FK_LABEL, FF_ALL, "Map type", 0, 0 },
-	[F_KEY] = { "key_size", "KEY(B)", FK_GAUGE, FF_JSON | FF_WIDE, "Key size in bytes", 0, 0 },
-	[F_VALUE] = { "value_size", "VAL(B)", FK_GAUGE, FF_JSON | FF_WIDE, "Value size in bytes", 0, 0 },
-	[F_FLAGS] = { "flags", "FLAGS", FK_GAUGE, FF_JSON | FF_WIDE, "Map flags", 0, 0 },
-	[F_MAX] = { "max_entries", "MAX", FK_GAUGE, FF_ALL, "Maximum entries (bytes for ring buffers)", 0, 0 },
+	[F_ID] = F_MAP_ID(FF_ALL),
+	[F_NAME] = F_MAP_NAME(FF_ALL),
+	[F_MTYPE] = { "map_type", "TYPE", FK_LABEL, FF_ALL,
+		      "Map type, as bpftool names it (hash, array, lru_hash, lpm_trie, ringbuf, ...)", 0, 0, 0 },
+	[F_KEY] = { "key_size_bytes", "KEY(B)", FK_GAUGE, FF_JSON | FF_WIDE, "Key size", 0, 0, 0 },
+	[F_VALUE] = { "value_size_bytes", "VAL(B)", FK_GAUGE, FF_JSON | FF_WIDE, "Value size", 0, 0, 0 },
+	[F_FLAGS] = { "flags", "FLAGS", FK_GAUGE, FF_JSON | FF_WIDE, "Map flags (map_flags, BPF_F_*) as a number",
+		      0, 0, 0 },
+	[F_MAX] = { "max_entries", "MAX", FK_GAUGE, FF_ALL, "Maximum entries (bytes for ring buffers)", 0, 0, 0 },
 	[F_ENTRIES] = { "entries", "ENTRIES", FK_GAUGE, FF_ALL,
-			"Current entries (bytes in use for ring buffers); absent when not countable", 0, 0 },
-	[F_USE] = { "use_percent", "USE%", FK_GAUGE, FF_ALL, "Entries as a percentage of max_entries", 0, 1 },
-	[F_METHOD] = { "entries_method", "METHOD", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[F_MEM] = { "memlock_bytes", "MEM(KiB)", FK_GAUGE, FF_ALL, "Memory charged to the map (fdinfo memlock)", 1024, 0 },
+			"Current entries (bytes in use for ring buffers); absent when not countable", 0, 0, 0 },
+	[F_USE] = { "use_ratio", "USE%", FK_GAUGE, FF_ALL, "entries / max_entries (0-1)", 0.01, 1, 0 },
+	[F_METHOD] = { "entries_method", "METHOD", FK_TEXT, FF_JSON | FF_WIDE,
+		       "How entries was obtained: kfunc, core, iter_elem, iter_sockmap, slots, keywalk, mmap, "
+		       "fixed or none", 0, 0, 0 },
+	[F_MEM] = { "memlock_bytes", "MEM(KiB)", FK_GAUGE, FF_ALL, "Memory charged to the map (fdinfo memlock)",
+		    1024, 0, 0 },
 	[F_RATE] = { "entries_per_second", "RATE/s", FK_GAUGE, FF_JSON | FF_PROM,
-		     "Change in entries per second over the last interval", 0, 1 },
+		     "Change in entries per second over the last interval", 0, 1, 0 },
 	[F_FULL] = { "full_in_seconds", "FULL-IN(s)", FK_GAUGE, FF_JSON | FF_PROM,
-		     "Seconds until max_entries at the current fill rate", 0, 0 },
-	[F_OWNERS] = { "owners", "OWNERS", FK_TEXT, FF_TABLE, NULL, 0, 0 },
-	[F_OWNER_PIDS] = { "owner_pids", "PIDS", FK_TEXT, FF_JSON | FF_LIST, NULL, 0, 0 },
-	[F_OWNER_COMMS] = { "owner_comms", "COMMS", FK_TEXT, FF_JSON | FF_LIST, NULL, 0, 0 },
-	[F_PINNED] = { "pinned", "PINNED", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST, NULL, 0, 0 },
-	[F_PROGS] = { "prog_ids", "PROGS", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST, NULL, 0, 0 },
-	[F_LEVEL] = { "level", "LEVEL", FK_TEXT, FF_JSON, NULL, 0, 0 },
+		     "Seconds until max_entries at the current fill rate", 0, 0, 0 },
+	[F_OWNERS] = { "owners", "OWNERS", FK_TEXT, FF_TABLE,
+		       "Processes holding the map open, as PID/COMM", 0, 0, 0 },
+	[F_OWNER_PIDS] = { "owner_pids", "PIDS", FK_TEXT, FF_JSON | FF_LIST,
+			   "Process IDs of the processes holding the map open", 0, 0, 0 },
+	[F_OWNER_COMMS] = { "owner_comms", "COMMS", FK_TEXT, FF_JSON | FF_LIST,
+			    "Names of the processes holding the map open, in the order of owner_pids", 0, 0, 0 },
+	[F_PINNED] = { "pinned", "PINNED", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST,
+		       "Paths the map is pinned at, on every mounted bpffs", 0, 0, 0 },
+	[F_PROGS] = { "prog_ids", "PROGS", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST,
+		      "IDs of the loaded programs that use the map", 0, 0, 0 },
+	[F_LEVEL] = { "level", "LEVEL", FK_TEXT, FF_JSON,
+		      "ok, warn or crit against --warn and --crit (null without them)", 0, 0, 0 },
 };
 
-static const struct schema map_schema = { "mapstat", "maps", fields, NFIELDS, NULL };
+static const struct schema map_schema = { "mapstat", "maps", fields, NFIELDS, &maps_meta_schema };
 
-enum { P_MAP, P_PREFIXLEN, P_ENTRIES, PNFIELDS };
+/* --prefixes ID: the LPM trie's entries per prefix length. */
+enum { P_MAP, P_MAP_NAME, P_PREFIXLEN, P_ENTRIES, PNFIELDS };
 static const struct field pfields[PNFIELDS] = {
-	[P_MAP] = { "map_id", "MAP", FK_LABEL, FF_ALL, "LPM trie map id", 0, 0 },
-	[P_PREFIXLEN] = { "prefixlen", "PREFIXLEN", FK_LABEL, FF_ALL, "Prefix length in bits", 0, 0 },
-	[P_ENTRIES] = { "prefix_entries", "ENTRIES", FK_GAUGE, FF_ALL, "Entries with this prefix length", 0, 0 },
+	[P_MAP] = F_MAP_ID(FF_ALL),
+	[P_MAP_NAME] = F_MAP_NAME(FF_ALL),
+	[P_PREFIXLEN] = { "prefixlen", "PREFIXLEN", FK_LABEL, FF_ALL, "Prefix length in bits", 0, 0, 0 },
+	[P_ENTRIES] = { "prefix_entries", "ENTRIES", FK_GAUGE, FF_ALL, "Entries with this prefix length", 0, 0, 0 },
 };
 static const struct schema prefix_schema = { "mapstat", "prefixes", pfields, PNFIELDS, NULL };
 
-enum { O_PID, O_COMM, O_MAPS, O_MEM, O_LIMIT, O_LIMIT_PCT, O_ACCOUNTING, ONFIELDS };
-static const struct field ofields[ONFIELDS] = {
-	[O_PID] = { "pid", "PID", FK_LABEL, FF_ALL, "Process id", 0, 0 },
-	[O_COMM] = { "comm", "COMM", FK_LABEL, FF_ALL, "Process name", 0, 0 },
-	[O_MAPS] = { "owned_maps", "MAPS", FK_GAUGE, FF_ALL, "BPF maps the process holds open", 0, 0 },
-	[O_MEM] = { "owned_memlock_bytes", "MEM(KiB)", FK_GAUGE, FF_ALL,
-		    "Sum of memlock of the maps the process holds open", 1024, 0 },
-	[O_LIMIT] = { "memlock_limit_bytes", "LIMIT(KiB)", FK_GAUGE, FF_ALL,
-		      "RLIMIT_MEMLOCK soft limit; absent when unlimited", 1024, 0 },
-	[O_LIMIT_PCT] = { "memlock_limit_percent", "LIMIT%", FK_GAUGE, FF_ALL,
-			  "owned_memlock_bytes as a percentage of RLIMIT_MEMLOCK", 0, 1 },
-	[O_ACCOUNTING] = { "charged_to", "CHARGED-TO", FK_TEXT, FF_TABLE | FF_JSON, NULL, 0, 0 },
+/* --owners: one record per process holding maps. */
+enum { OM_ACCOUNTING, OM_NFIELDS };
+static const struct field omfields[OM_NFIELDS] = {
+	[OM_ACCOUNTING] = { "memory_accounting", "", FK_LABEL, 0,
+			    "What the kernel charges BPF map memory to: memcg or memlock (RLIMIT_MEMLOCK)", 0, 0, 0 },
 };
-static const struct schema owner_schema = { "mapstat", "owners", ofields, ONFIELDS, NULL };
+static const struct schema owners_meta_schema = { "mapstat", "owners", omfields, OM_NFIELDS, NULL };
+
+enum { O_PID, O_COMM, O_MAPS, O_MEM, O_LIMIT, O_LIMIT_RATIO, O_ACCOUNTING, ONFIELDS };
+static const struct field ofields[ONFIELDS] = {
+	[O_PID] = F_PID(FF_ALL),
+	[O_COMM] = F_COMM(FF_ALL),
+	[O_MAPS] = { "owned_maps", "MAPS", FK_GAUGE, FF_ALL, "BPF maps the process holds open", 0, 0, 0 },
+	[O_MEM] = { "owned_memlock_bytes", "MEM(KiB)", FK_GAUGE, FF_ALL,
+		    "Sum of memlock of the maps the process holds open", 1024, 0, 0 },
+	[O_LIMIT] = { "memlock_limit_bytes", "LIMIT(KiB)", FK_GAUGE, FF_ALL,
+		      "RLIMIT_MEMLOCK soft limit; absent when unlimited", 1024, 0, 0 },
+	[O_LIMIT_RATIO] = { "memlock_limit_ratio", "LIMIT%", FK_GAUGE, FF_ALL,
+			    "owned_memlock_bytes / RLIMIT_MEMLOCK (0-1); absent when unlimited", 0.01, 1, 0 },
+	[O_ACCOUNTING] = { "charged_to", "CHARGED-TO", FK_TEXT, FF_TABLE | FF_JSON,
+			   "Where the kernel charges the process's map memory: memcg or memlock", 0, 0, 0 },
+};
+static const struct schema owner_schema = { "mapstat", "owners", ofields, ONFIELDS, &owners_meta_schema };
+
+OUT_REGISTER(&map_schema, &prefix_schema, &owner_schema);
 
 static const char *const method_names[] = {
 	[CM_NONE] = "none", [CM_KFUNC] = "kfunc", [CM_CORE] = "core",
@@ -521,9 +557,8 @@ static int snapshot(double dt, bool interval_mode)
 	}
 
 	struct snapshot *sn = snap_begin(&map_schema);
-	snap_meta(sn, "counting", "%s", o.method == PREF_WALK ? "user-space key walks"
-				 : have_kfunc && o.method == PREF_AUTO ? "bpf_map_sum_elem_count kfunc + CO-RE counters"
-				 : "CO-RE counters + map element iterators");
+	snap_meta(sn, "counting", "%s", o.method == PREF_WALK ? "walk"
+				 : have_kfunc && o.method == PREF_AUTO ? "kfunc" : "iter");
 	snap_meta(sn, "memory_accounting", "%s", memcg ? "memcg" : "memlock");
 	next_prev = xcalloc(nids ? nids : 1, sizeof(*next_prev));
 
@@ -584,7 +619,7 @@ static int snapshot(double dt, bool interval_mode)
 		struct record *r = snap_add(sn);
 		rec_u64(r, F_ID, row.info.id);
 		rec_str(r, F_NAME, row.info.name);
-		rec_str(r, F_TYPE, map_type_name(row.info.type));
+		rec_str(r, F_MTYPE, map_type_name(row.info.type));
 		rec_u64(r, F_KEY, row.info.key_size);
 		rec_u64(r, F_VALUE, row.info.value_size);
 		rec_u64(r, F_FLAGS, row.info.map_flags);
@@ -595,7 +630,7 @@ static int snapshot(double dt, bool interval_mode)
 		if (row.method != CM_NONE) {
 			rec_u64(r, F_ENTRIES, row.entries);
 			if (row.info.max_entries)
-				rec_dbl(r, F_USE, 100.0 * row.entries / row.info.max_entries);
+				rec_dbl(r, F_USE, (double)row.entries / row.info.max_entries);
 			next_prev[nnext].id = row.info.id;
 			next_prev[nnext].entries = row.entries;
 			nnext++;
@@ -724,7 +759,7 @@ static int owners_view(void)
 		if (!proc_memlock_limit(own[k].pid, &limit) && limit != UINT64_MAX) {
 			rec_u64(r, O_LIMIT, limit);
 			if (limit)
-				rec_dbl(r, O_LIMIT_PCT, 100.0 * held / limit);
+				rec_dbl(r, O_LIMIT_RATIO, (double)held / limit);
 		}
 		rec_str(r, O_ACCOUNTING, memcg ? "memcg" : "memlock");
 	}
@@ -765,12 +800,12 @@ static int prefixes(void)
 	if (errno != ENOENT)
 		die(EXIT_FAIL, "cannot walk map %u: %s", info.id, errno_name(errno));
 	struct snapshot *sn = snap_begin(&prefix_schema);
-	snap_meta(sn, "map", "%u %s", info.id, info.name);
 	for (uint32_t p = 0; p <= maxlen; p++) {
 		if (!hist[p])
 			continue;
 		struct record *r = snap_add(sn);
 		rec_u64(r, P_MAP, info.id);
+		rec_str(r, P_MAP_NAME, info.name);
 		rec_u64(r, P_PREFIXLEN, p);
 		rec_u64(r, P_ENTRIES, hist[p]);
 	}

@@ -24,5 +24,5 @@ mapstat -m "$grow" -i 1 -c 3
 run mapstat -p "$mk" --warn 50 --crit 90 -o json -t lru_hash
 echo "(exit status $? : 6 = a map is over --warn)"
 echo
-echo "\$ mapstat -p $mk -t hash -o prom | grep -v '^#' | head -8"
-mapstat -p "$mk" -t hash -o prom | grep -v '^#' | head -8
+echo "\$ mapstat -p $mk -t hash -o prom | grep -E '^bpfscope_mapstat_(info|entries|use_ratio)\\{'"
+mapstat -p "$mk" -t hash -o prom | grep -E '^bpfscope_mapstat_(info|entries|use_ratio)\{'

@@ -26,9 +26,39 @@ teardown_file() {
 	rm -rf "$PIN_DIR" "$MS_DIR"
 }
 
+teardown() {
+	if [ -n "${BAD_PID:-}" ]; then
+		kill "$BAD_PID" 2>/dev/null
+		wait "$BAD_PID" 2>/dev/null || true
+	fi
+}
+
 maps_json() { cat "$MS_DIR/maps.json"; }
 map_id() { jq -r --arg n "$1" '.maps[] | select(.name == $n) | .id' "$MS_DIR/maps.json"; }
 mk_pid() { cat "$MS_DIR/mkmaps.pid"; }
+
+# promtool accepts the exposition and has nothing to say about it.
+lint_clean() {
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	local lint
+	lint=$(promtool check metrics <"$1" 2>&1) || { echo "$1: $lint" >&2; return 1; }
+	[ -z "$lint" ] || { echo "$1: $lint" >&2; return 1; }
+}
+
+# Every line is valid UTF-8 (strict decode of the raw bytes), then valid
+# JSON: one object per line with ts and tool.
+strict_json() {
+	[ -s "$1" ] || { echo "$1: empty" >&2; return 1; }
+	iconv -f UTF-8 -t UTF-8 <"$1" >/dev/null || { echo "$1: not UTF-8" >&2; return 1; }
+	jq -e . <"$1" >/dev/null || { echo "$1: not JSON" >&2; return 1; }
+	assert_eq "$(jq -c 'select(type == "object" and .tool == "mapstat" and (.ts | type) == "number")' "$1" | wc -l)" \
+		"$(wc -l <"$1")" "$1: objects with ts and tool"
+}
+
+# The sample of METRIC with exactly LABELS in prom file FILE ("" if none).
+prom_value() {
+	sed -n "s/^bpfscope_mapstat_$2{$3} //p" "$1"
+}
 
 # every fixture map: entries equal to the ground truth (null where not countable)
 check_counts() {
@@ -36,7 +66,7 @@ check_counts() {
 	out=$("$B/mapstat" --method "$method" -o json -p "$(mk_pid)")
 	jq -e --slurpfile e "$MS_DIR/maps.json" --arg m "$method" '
 		[ $e[0].maps[] as $x
-		  | (.maps[] | select(.id == $x.id)) as $got
+		  | (.maps[] | select(.map_id == $x.id)) as $got
 		  | select(($got.entries != $x.expected)
 		           and ($m != "walk" or (($x.name | IN("ms_queue","ms_stack","ms_sockmap")) | not)))
 		  | "\($x.name): got \($got.entries) (\($got.entries_method)) want \($x.expected)" ]
@@ -93,9 +123,9 @@ check_counts() {
 @test "mapstat [kernel]: ring buffer reports unread bytes of the fixture's 5 records, array family is fixed" {
 	run "$B/mapstat" -o json -m "$(map_id ms_ringbuf)" -m "$(map_id ms_array)" -m "$(map_id ms_percpu_array)"
 	[ "$status" -eq 0 ]
-	assert_jq '.maps[] | select(.name == "ms_ringbuf") | .entries == 560 and .max_entries == 16384'
-	assert_jq '[.maps[] | select(.name != "ms_ringbuf") | .entries_method] == ["fixed","fixed"]'
-	assert_jq '[.maps[] | select(.name != "ms_ringbuf") | .entries == .max_entries] | all'
+	assert_jq '.maps[] | select(.map_name == "ms_ringbuf") | .entries == 560 and .max_entries == 16384'
+	assert_jq '[.maps[] | select(.map_name != "ms_ringbuf") | .entries_method] == ["fixed","fixed"]'
+	assert_jq '[.maps[] | select(.map_name != "ms_ringbuf") | .entries == .max_entries and .use_ratio == 1] | all'
 }
 
 @test "mapstat: memlock bytes agree with bpftool map show" {
@@ -113,7 +143,7 @@ check_counts() {
 	assert_jq '[.maps[] | .owner_comms | index("mkmaps") != null] | all'
 	local want got
 	want=$(jq -c '[.maps[].id] | sort' "$MS_DIR/maps.json")
-	got=$(jq -c '[.maps[].id] | sort' <<<"$output")
+	got=$(jq -c '[.maps[].map_id] | sort' <<<"$output")
 	assert_eq "$got" "$want" "map ids held by mkmaps"
 }
 
@@ -129,17 +159,19 @@ check_counts() {
 	assert_jq ".owners[0] | .pid == $pid and .comm == \"mkmaps\" and .owned_maps == ($ids | length)"
 	assert_jq ".owners[0].owned_memlock_bytes == $want_mem"
 	assert_jq ".owners[0].memlock_limit_bytes == $limit"
+	# the share of the limit as a 0-1 ratio (the table shows percent)
+	assert_jq ".owners[0].memlock_limit_ratio - ($want_mem / $limit) | fabs < 1e-12"
 	if has_feature memcg; then
 		assert_jq '.owners[0].charged_to == "memcg" and .memory_accounting == "memcg"'
 	else
-		assert_jq '.owners[0].charged_to == "memlock"'
+		assert_jq '.owners[0].charged_to == "memlock" and .memory_accounting == "memlock"'
 	fi
 }
 
 @test "mapstat: pinned paths and --pinned filter match the pin the test made" {
 	run "$B/mapstat" -o json --pinned "$PIN_DIR"
 	[ "$status" -eq 0 ]
-	assert_jq "[.maps[].id] == [$(map_id ms_hash)]"
+	assert_jq "[.maps[].map_id] == [$(map_id ms_hash)]"
 	assert_jq ".maps[0].pinned == [\"$PIN_DIR/ms_hash\"]"
 }
 
@@ -152,22 +184,25 @@ check_counts() {
 
 @test "mapstat: -t and -n filters" {
 	run "$B/mapstat" -o json -t lru_hash -p "$(mk_pid)"
-	assert_jq "[.maps[].id] == [$(map_id ms_lru)]"
+	assert_jq "[.maps[].map_id] == [$(map_id ms_lru)]"
 	run "$B/mapstat" -o json -n 'ms_sock*' -p "$(mk_pid)"
-	assert_jq "[.maps[].name] | sort == [\"ms_sockhash\",\"ms_sockmap\"]"
+	assert_jq "[.maps[].map_name] | sort == [\"ms_sockhash\",\"ms_sockmap\"]"
 }
 
 @test "mapstat: --prefixes gives the LPM trie's prefix-length mix" {
 	run "$B/mapstat" -o json --prefixes "$(map_id ms_lpm)"
 	[ "$status" -eq 0 ]
 	assert_jq '[.prefixes[] | [.prefixlen, .prefix_entries]] == [[8,1],[16,2],[24,3],[32,5]]'
+	assert_jq "[.prefixes[] | [.map_id, .map_name]] | unique == [[$(map_id ms_lpm), \"ms_lpm\"]]"
 }
 
 @test "mapstat: thresholds flag maps and set exit status 6 (warn) / 7 (crit) / 0" {
 	local id=$(map_id ms_hash)   # 37 of 100
 	run "$B/mapstat" -o json -m "$id" --warn 40
 	[ "$status" -eq 0 ]
-	assert_jq '.maps[0].level == "ok"'
+	assert_jq '.maps[0].level == "ok" and .maps[0].use_ratio == 0.37'
+	run "$B/mapstat" -o json -m "$id"
+	assert_jq '.maps[0].level == null'
 	run "$B/mapstat" -o json -m "$id" --warn 30
 	[ "$status" -eq 6 ]
 	assert_jq '.maps[0].level == "warn"'
@@ -211,7 +246,7 @@ check_counts() {
 	local dir="$MS_DIR/textfile" id=$(map_id ms_hash)
 	mkdir -p "$dir"
 	"$B/mapstat" -o prom -p "$(mk_pid)" --file "$dir/mapstat.prom"
-	promtool check metrics <"$dir/mapstat.prom"
+	lint_clean "$dir/mapstat.prom"
 	[ -z "$(ls "$dir" | grep -v '^mapstat.prom$')" ]   # no temp files left
 	ip link set lo up 2>/dev/null || true
 	local port=$((19100 + RANDOM % 800))
@@ -225,14 +260,130 @@ check_counts() {
 		sleep 0.2
 	done
 	kill $ne; wait $ne 2>/dev/null || true
-	grep -q "^bpfscope_mapstat_entries{id=\"$id\",name=\"ms_hash\",type=\"hash\"} 37$" <<<"$body"
+	grep -q "^bpfscope_mapstat_entries{map_id=\"$id\",map_name=\"ms_hash\",map_type=\"hash\",view=\"maps\"} 37$" <<<"$body"
 	grep -q '^node_textfile_scrape_error 0$' <<<"$body"
+}
+
+@test "mapstat: every view's Prometheus text is lint-clean, one exposition, with the values put in (maps, interval, --owners, --prefixes)" {
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	local d="$MS_DIR/promviews" pid=$(mk_pid) id=$(map_id ms_hash) big=$(map_id ms_hash_big) lpm=$(map_id ms_lpm)
+	local f ids want_mem nmaps
+	mkdir -p "$d"
+	ids=$(jq -c '[.maps[].id]' "$MS_DIR/maps.json")
+	nmaps=$(jq length <<<"$ids")
+	want_mem=$(bpftool map show -j | jq --argjson ids "$ids" '[.[] | select(.id as $i | $ids | index($i)) | .bytes_memlock] | add')
+	"$B/mapstat" -o prom -p "$pid" --file "$d/maps.prom"
+	"$B/mapstat" -o prom -i 0.2 -c 2 -m "$id" --file "$d/interval.prom"
+	"$B/mapstat" --owners -o prom -p "$pid" --file "$d/owners.prom"
+	"$B/mapstat" --prefixes "$lpm" -o prom --file "$d/prefixes.prom"
+	"$B/mapstat" -o prom --method walk -m "$id" >"$d/stdout.prom"
+	for f in "$d"/*.prom; do
+		lint_clean "$f"
+		assert_eq "$(grep -c '^# TYPE bpfscope_mapstat_info gauge$' "$f")" 1 "$f: expositions"
+		# base units only: no metric of the old shape
+		assert_eq "$(grep -v '^#' "$f" | sed 's/[{ ].*//' | grep -E '_(percent|pct|us|ms|count)$')" "" "$f: old-style names"
+	done
+	# maps: the fixture's known contents, labelled by the catalogue's names
+	local l="map_id=\"$id\",map_name=\"ms_hash\",map_type=\"hash\",view=\"maps\""
+	assert_eq "$(prom_value "$d/maps.prom" entries "$l")" 37 "entries"
+	assert_eq "$(prom_value "$d/maps.prom" max_entries "$l")" 100 "max_entries"
+	assert_eq "$(prom_value "$d/maps.prom" use_ratio "$l")" 0.37 "use_ratio"
+	assert_eq "$(prom_value "$d/maps.prom" memlock_bytes "map_id=\"$big\",map_name=\"ms_hash_big\",map_type=\"hash\",view=\"maps\"")" \
+		"$(bpftool map show id "$big" -j | jq .bytes_memlock)" "memlock_bytes vs bpftool"
+	assert_eq "$(grep -c '^bpfscope_mapstat_entries{' "$d/maps.prom")" \
+		"$(jq '[.maps[] | select(.expected != null)] | length' "$MS_DIR/maps.json")" "one entries series per countable map"
+	grep -q '^bpfscope_mapstat_info{version="[^"]*",counting="\(kfunc\|iter\)",memory_accounting="\(memcg\|memlock\)",view="maps"} 1$' "$d/maps.prom"
+	# interval mode: the rate of a map nothing writes to is 0
+	assert_eq "$(prom_value "$d/interval.prom" entries_per_second "$l")" 0 "entries_per_second"
+	# --owners: mkmaps' maps, their memory and its 1 MiB RLIMIT_MEMLOCK
+	local o="pid=\"$pid\",comm=\"mkmaps\",view=\"owners\""
+	assert_eq "$(prom_value "$d/owners.prom" owned_maps "$o")" "$nmaps" "owned_maps"
+	assert_eq "$(prom_value "$d/owners.prom" owned_memlock_bytes "$o")" "$want_mem" "owned_memlock_bytes"
+	assert_eq "$(prom_value "$d/owners.prom" memlock_limit_bytes "$o")" 1048576 "memlock_limit_bytes"
+	jq -en --argjson got "$(prom_value "$d/owners.prom" memlock_limit_ratio "$o")" \
+		"(\$got - $want_mem / 1048576) | fabs < 1e-12" >/dev/null
+	grep -q '^bpfscope_mapstat_info{version="[^"]*",memory_accounting="\(memcg\|memlock\)",view="owners"} 1$' "$d/owners.prom"
+	# --prefixes: the trie's mix, one series per prefix length
+	assert_eq "$(grep -c '^bpfscope_mapstat_prefix_entries{' "$d/prefixes.prom")" 4 "prefix series"
+	assert_eq "$(prom_value "$d/prefixes.prom" prefix_entries "map_id=\"$lpm\",map_name=\"ms_lpm\",prefixlen=\"32\",view=\"prefixes\"")" 5 "/32 entries"
+	# walk: the same count as the default method, to standard output
+	assert_eq "$(prom_value "$d/stdout.prom" entries "$l")" 37 "entries (walk)"
+	grep -q '^bpfscope_mapstat_info{.*counting="walk"' "$d/stdout.prom"
+}
+
+@test "mapstat: every JSON line of every view is valid UTF-8 and parses; numbers are numbers; meta names the mechanisms" {
+	local d="$MS_DIR/jsonviews" pid=$(mk_pid) id=$(map_id ms_hash) f
+	mkdir -p "$d"
+	"$B/mapstat" -o json -p "$pid" >"$d/auto.json"
+	"$B/mapstat" -o json -p "$pid" --method iter --wide >"$d/iter.json"
+	"$B/mapstat" -o json -p "$pid" --method walk >"$d/walk.json"
+	"$B/mapstat" -o json -i 0.2 -c 2 -m "$id" >"$d/interval.json"
+	"$B/mapstat" --owners -o json -p "$pid" >"$d/owners.json"
+	"$B/mapstat" --prefixes "$(map_id ms_lpm)" -o json >"$d/prefixes.json"
+	for f in "$d"/*.json; do strict_json "$f"; done
+	assert_eq "$(wc -l <"$d/interval.json")" 2 "interval snapshots"
+	local want_counting=iter want_acct=memlock
+	has_feature kfunc:bpf_map_sum_elem_count && want_counting=kfunc
+	has_feature memcg && want_acct=memcg
+	assert_jq ".counting == \"$want_counting\" and .memory_accounting == \"$want_acct\"" "$(cat "$d/auto.json")"
+	assert_jq '.counting == "iter"' "$(cat "$d/iter.json")"
+	assert_jq '.counting == "walk"' "$(cat "$d/walk.json")"
+	assert_jq ".memory_accounting == \"$want_acct\" and has(\"counting\") == false" "$(cat "$d/owners.json")"
+	assert_jq 'has("counting") == false and has("memory_accounting") == false and has("map") == false' "$(cat "$d/prefixes.json")"
+	assert_jq '[.maps[] | (.map_id | type) == "number" and (.map_name | type) == "string" and (.map_type | type) == "string"
+		and (.key_size_bytes | type) == "number" and (.value_size_bytes | type) == "number"
+		and (.max_entries | type) == "number" and ((.use_ratio == null) or (.use_ratio >= 0 and .use_ratio <= 1))
+		and (.owner_pids | type) == "array" and (.owner_comms | type) == "array" and (.prog_ids | type) == "array"] | all' \
+		"$(cat "$d/auto.json")"
+	# old names are gone
+	assert_jq '[.maps[] | has("id") or has("name") or has("type") or has("use_percent") or has("key_size")] | any | not' \
+		"$(cat "$d/auto.json")"
+	assert_jq '[.owners[] | (.pid | type) == "number" and has("memlock_limit_percent") == false] | all' "$(cat "$d/owners.json")"
+	# key and value sizes are what mkmaps created (bpftool's view)
+	assert_jq ".maps[] | select(.map_id == $id) | .key_size_bytes == $(bpftool map show id "$id" -j | jq .bytes_key) and
+		.value_size_bytes == $(bpftool map show id "$id" -j | jq .bytes_value)" "$(cat "$d/auto.json")"
+}
+
+# A process with a quote, a backslash, a newline and invalid UTF-8 in its
+# name, holding a map: every format keeps it one escaped string
+# (bpfscope-output(7)).
+@test "mapstat: a hostile owner name stays parseable in JSON, Prometheus (--owners, promtool) and tables" {
+	local hex=6d73225c0afffe d="$MS_DIR/hostile"
+	# the decoded text every format carries, and the same as a Prometheus label value
+	local want='ms"\\\x0a\xff\xfe' label='comm="ms\"\\\\\\x0a\\xff\\xfe"'
+	mkdir -p "$d"
+	"$B/tests/badcomm" "$hex" map 60 >"$d/ready" &
+	BAD_PID=$!
+	for _ in $(seq 1 100); do [ -s "$d/ready" ] && break; sleep 0.1; done
+	[ -s "$d/ready" ]
+	local bp=$BAD_PID
+	"$B/mapstat" -o json -p "$bp" >"$d/maps.json"
+	strict_json "$d/maps.json"
+	jq -e --arg w "$want" '.maps | length == 1 and .[0].map_name == "badcomm_map" and .[0].owner_comms == [$w]' \
+		"$d/maps.json" >/dev/null || { cat "$d/maps.json" >&2; return 1; }
+	"$B/mapstat" --owners -o json -p "$bp" >"$d/owners.json"
+	strict_json "$d/owners.json"
+	jq -e --arg w "$want" ".owners == [.owners[0]] and .owners[0].comm == \$w and .owners[0].pid == $bp" \
+		"$d/owners.json" >/dev/null || { cat "$d/owners.json" >&2; return 1; }
+	"$B/mapstat" --owners -o prom -p "$bp" --file "$d/owners.prom"
+	lint_clean "$d/owners.prom"
+	grep -qF "bpfscope_mapstat_owned_maps{pid=\"$bp\",$label,view=\"owners\"} 1" "$d/owners.prom" ||
+		{ grep owned_maps "$d/owners.prom" >&2; return 1; }
+	"$B/mapstat" -p "$bp" >"$d/maps.txt"
+	"$B/mapstat" --owners -p "$bp" >"$d/owners.txt"
+	grep -qF "$bp/$want" "$d/maps.txt"
+	grep -qF "$want" "$d/owners.txt"
+	if LC_ALL=C grep -q $'\xff' "$d/maps.txt" "$d/owners.txt"; then echo "raw 0xff in a table" >&2; return 1; fi
+	# one line per record: the newline in the name did not split them
+	assert_eq "$(grep -vc '^#' "$d/maps.txt")" 2 "table lines (header + map)"
+	assert_eq "$(grep -vc '^#' "$d/owners.txt")" 2 "table lines (header + owner)"
 }
 
 @test "mapstat: --file replaces the file atomically with a complete JSON snapshot" {
 	local f="$MS_DIR/snap.json"
 	"$B/mapstat" -o json -i 0.2 -c 3 -m "$(map_id ms_hash)" --file "$f"
 	jq -e '.maps[0].entries == 37' "$f"
+	strict_json "$f"
 	[ "$(wc -l <"$f")" -eq 1 ]
 	[ -z "$(ls "$MS_DIR" | grep 'snap.json.tmp')" ]
 }
