@@ -1224,12 +1224,26 @@ void prom_standard(struct prom_writer *pw, const struct record *meta, const char
 
 	keys[n] = "version";
 	vals[n++] = BPFSCOPE_VERSION;
+	char numbuf[64][32];
 	for (int i = 0; meta && i < meta->schema->nfields && n < 64; i++) {
 		const struct field *fd = &meta->schema->fields[i];
-		if (fd->kind != FK_LABEL || meta->v[i].t != V_STR)
+		const struct value *v = &meta->v[i];
+		if (fd->kind != FK_LABEL || (v->t != V_STR && !is_number(v)))
 			continue;
 		keys[n] = fd->name;
-		vals[n++] = meta->v[i].s;
+		if (v->t == V_STR) {
+			vals[n++] = v->s;
+		} else {
+			/* a number that does not change during the run (a JSON number too) */
+			if (v->t == V_U64)
+				snprintf(numbuf[n], sizeof(numbuf[n]), "%" PRIu64, v->u);
+			else if (v->t == V_I64)
+				snprintf(numbuf[n], sizeof(numbuf[n]), "%" PRId64, v->i);
+			else
+				out_format_double(numbuf[n], v->d);
+			vals[n] = numbuf[n];
+			n++;
+		}
 	}
 	for (int i = 0; i < nextra && n < 64; i++) {
 		keys[n] = extra_keys[i];
@@ -1671,10 +1685,27 @@ struct record *event_new(const struct schema *s)
 
 /* Facts about an event stream (mechanism in use, ...): "# key: value" lines
  * above the table header, top-level fields of every JSON event. */
-static struct meta *ev_meta;
+struct ev_meta_ent {
+	char *key;
+	struct value v;
+};
+static struct ev_meta_ent *ev_meta;
 static int ev_nmeta;
 static bool ev_header_done;
 static bool ev_meta_checked;
+
+static struct value *ev_meta_slot(const char *key)
+{
+	for (int i = 0; i < ev_nmeta; i++)
+		if (!strcmp(ev_meta[i].key, key)) {
+			value_clear(&ev_meta[i].v);
+			return &ev_meta[i].v;
+		}
+	ev_meta = xrealloc(ev_meta, (ev_nmeta + 1) * sizeof(*ev_meta));
+	memset(&ev_meta[ev_nmeta], 0, sizeof(*ev_meta));
+	ev_meta[ev_nmeta].key = xstrdup(key);
+	return &ev_meta[ev_nmeta++].v;
+}
 
 void event_meta(const char *key, const char *fmt, ...)
 {
@@ -1683,14 +1714,32 @@ void event_meta(const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	legacy_meta(&ev_meta, &ev_nmeta, key, buf);
+	struct value *v = ev_meta_slot(key);
+	v->t = V_STR;
+	v->s = xstrdup(buf);
+}
+
+void event_meta_num(const char *key, double d)
+{
+	struct value *v = ev_meta_slot(key);
+	if (isfinite(d)) {
+		v->t = V_DBL;
+		v->d = d;
+	}
+}
+
+void event_meta_u64(const char *key, uint64_t u)
+{
+	struct value *v = ev_meta_slot(key);
+	v->t = V_U64;
+	v->u = u;
 }
 
 void event_meta_free(void)
 {
 	for (int i = 0; i < ev_nmeta; i++) {
 		free(ev_meta[i].key);
-		free(ev_meta[i].val);
+		value_clear(&ev_meta[i].v);
 	}
 	free(ev_meta);
 	ev_meta = NULL;
@@ -1718,6 +1767,15 @@ static int event_width(const struct field *fd)
 	return w > h ? w : h;
 }
 
+/* Event tables align a whole column one way: numbers, and labels not
+ * marked FF_LEFT (ids, pids, ports), to the right. */
+static bool event_right(const struct field *fd)
+{
+	if (fd->flags & FF_LEFT)
+		return false;
+	return fd->kind == FK_COUNTER || fd->kind == FK_GAUGE || fd->kind == FK_LABEL;
+}
+
 static int last_visible(const struct schema *s)
 {
 	int last = -1;
@@ -1729,8 +1787,18 @@ static int last_visible(const struct schema *s)
 
 static void event_header(FILE *f, const struct schema *s)
 {
-	for (int i = 0; i < ev_nmeta; i++)
-		fprintf(f, "# %s: %s\n", ev_meta[i].key, ev_meta[i].val);
+	static const struct field plain = { "", "", FK_TEXT, 0, NULL, 0, 0, 0 };
+	for (int i = 0; i < ev_nmeta; i++) {
+		char *c;
+		if (ev_meta[i].v.t == V_DBL) {
+			c = xcalloc(1, 32);
+			out_format_double(c, ev_meta[i].v.d);
+		} else {
+			c = out_table_cell(&plain, &ev_meta[i].v);
+		}
+		fprintf(f, "# %s: %s\n", ev_meta[i].key, c);
+		free(c);
+	}
 	if (config.timestamp)
 		fprintf(f, "%-8s  ", "TIME");
 	bool first = true;
@@ -1739,7 +1807,7 @@ static void event_header(FILE *f, const struct schema *s)
 		const struct field *fd = &s->fields[j];
 		if (!table_visible(fd))
 			continue;
-		bool right = (fd->kind == FK_COUNTER || fd->kind == FK_GAUGE) && !(fd->flags & FF_LEFT);
+		bool right = event_right(fd);
 		int w = event_width(fd);
 		if (j == last && !right)
 			fprintf(f, "%s%s", first ? "" : "  ", fd->header);
@@ -1772,7 +1840,7 @@ void render_event(FILE *f, struct record *r, double ts, bool *header_done)
 		}
 		for (int i = 0; i < ev_nmeta; i++) {
 			json_key(f, ev_meta[i].key);
-			json_write_string(f, ev_meta[i].val);
+			json_value(f, &ev_meta[i].v);
 		}
 		json_loss(f);
 		for (int i = 0; i < s->nfields; i++) {
@@ -1801,8 +1869,7 @@ void render_event(FILE *f, struct record *r, double ts, bool *header_done)
 			continue;
 		char *c = out_table_cell(fd, &r->v[j]);
 		int w = event_width(fd);
-		bool right = right_aligned(fd, &r->v[j]) ||
-			     ((fd->kind == FK_COUNTER || fd->kind == FK_GAUGE) && !(fd->flags & FF_LEFT));
+		bool right = event_right(fd);
 		if (j == last && !right)
 			fprintf(f, "%s%s", first ? "" : "  ", c);
 		else

@@ -171,7 +171,8 @@ struct snapshot *snap_begin(const struct schema *s);
 /* Facts about the snapshot, by the name of a field of s->meta: a "# name:
  * value" line in the table, a top-level JSON field, and in prom an _info
  * label (FK_LABEL: facts that do not change during a run) or a metric of
- * its own (FK_COUNTER, FK_GAUGE). */
+ * its own (FK_COUNTER, FK_GAUGE).  A number that never changes during the
+ * run may be an FK_LABEL: a JSON number and an _info label. */
 void snap_meta(struct snapshot *sn, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void snap_meta_num(struct snapshot *sn, const char *key, double v);
@@ -220,6 +221,8 @@ int event_emit(struct record *r); /* renders and frees */
  * name: value" lines above the table header, top-level fields of every
  * JSON event.  Call before the first event. */
 void event_meta(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void event_meta_num(const char *key, double v); /* a JSON number */
+void event_meta_u64(const char *key, uint64_t v);
 void event_meta_free(void);
 /* Table: print the meta lines and the header now, before any event arrives
  * (no-op for JSON or when already printed).  Returns 0 or -errno. */

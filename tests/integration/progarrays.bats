@@ -124,7 +124,7 @@ assert_no_prog_array_opened() {
 	# the prog array is still counted: its slots against bpftool's dump
 	local want
 	want=$(bpftool map dump id "$arr" -j | jq 'length')
-	assert_jq ".maps[0].id == $arr and .maps[0].entries == $want" "$(head -n 1 <<<"$output")"
+	assert_jq ".maps[0].map_id == $arr and .maps[0].entries == $want" "$(head -n 1 <<<"$output")"
 	run strace -f -qq -e trace=bpf -o "$PA_DIR/ms-o.strace" "$B/mapstat" --owners -o json -c 1
 	[ "$status" -eq 0 ]
 	assert_no_prog_array_opened "$PA_DIR/ms-o.strace" "$PA_DIR/maps.json"
