@@ -959,8 +959,8 @@ static void render_table(FILE *f, struct snapshot *sn, double ts)
 			const struct field *fd = &s->fields[j];
 			if (!table_visible(fd))
 				continue;
-			bool right = (fd->kind == FK_COUNTER || fd->kind == FK_GAUGE || fd->kind == FK_HIST) &&
-				     !(fd->flags & FF_LEFT);
+			bool right = (fd->kind == FK_COUNTER || fd->kind == FK_GAUGE || fd->kind == FK_HIST ||
+				      (fd->flags & FF_RIGHT)) && !(fd->flags & FF_LEFT);
 			if (j == last && !right)
 				fprintf(f, "%s%s", first ? "" : "  ", fd->header);
 			else
@@ -1767,13 +1767,13 @@ static int event_width(const struct field *fd)
 	return w > h ? w : h;
 }
 
-/* Event tables align a whole column one way: numbers, and labels not
- * marked FF_LEFT (ids, pids, ports), to the right. */
+/* Event tables: a header is right-aligned over numbers (counters, gauges,
+ * and labels marked FF_RIGHT: pids, ids, ports). */
 static bool event_right(const struct field *fd)
 {
 	if (fd->flags & FF_LEFT)
 		return false;
-	return fd->kind == FK_COUNTER || fd->kind == FK_GAUGE || fd->kind == FK_LABEL;
+	return fd->kind == FK_COUNTER || fd->kind == FK_GAUGE || (fd->flags & FF_RIGHT);
 }
 
 static int last_visible(const struct schema *s)
@@ -1869,7 +1869,7 @@ void render_event(FILE *f, struct record *r, double ts, bool *header_done)
 			continue;
 		char *c = out_table_cell(fd, &r->v[j]);
 		int w = event_width(fd);
-		bool right = event_right(fd);
+		bool right = event_right(fd) || right_aligned(fd, &r->v[j]);
 		if (j == last && !right)
 			fprintf(f, "%s%s", first ? "" : "  ", c);
 		else

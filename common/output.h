@@ -40,6 +40,7 @@ enum field_kind {
 #define FF_ALL (FF_TABLE | FF_JSON | FF_PROM)
 #define FF_LEFT 0x10 /* left-align in table (labels and text are by default) */
 #define FF_LIST 0x20 /* a list: JSON [] when empty, never null */
+#define FF_RIGHT 0x40 /* a label that holds numbers: right-aligned, header included */
 
 struct field {
 	const char *name;   /* snake_case with base unit; JSON key and Prometheus metric suffix */
@@ -87,17 +88,17 @@ struct schema {
 #define HELP_LOST_EVENTS "Event records lost because the ring or perf buffer was full"
 #define HELP_MISSED_EVENTS "Runs of the tool's BPF programs the kernel skipped (recursion_misses)"
 
-#define F_PID(FL) { "pid", "PID", FK_LABEL, (FL), HELP_PID, 0, 0, 7 }
-#define F_TID(FL) { "tid", "TID", FK_LABEL, (FL), HELP_TID, 0, 0, 7 }
+#define F_PID(FL) { "pid", "PID", FK_LABEL, (FL) | FF_RIGHT, HELP_PID, 0, 0, 7 }
+#define F_TID(FL) { "tid", "TID", FK_LABEL, (FL) | FF_RIGHT, HELP_TID, 0, 0, 7 }
 #define F_COMM(FL) { "comm", "COMM", FK_LABEL, (FL) | FF_LEFT, HELP_COMM, 0, 0, 16 }
 #define F_NETNS(FL) { "netns", "NETNS", FK_LABEL, (FL) | FF_LEFT, HELP_NETNS, 0, 0, 12 }
 #define F_IFACE(FL) { "interface", "IFACE", FK_LABEL, (FL) | FF_LEFT, HELP_IFACE, 0, 0, 15 }
-#define F_IFINDEX(FL) { "ifindex", "IFINDEX", FK_LABEL, (FL), HELP_IFINDEX, 0, 0, 7 }
-#define F_ERRNO(FL) { "errno", "ERRNO", FK_LABEL, (FL), HELP_ERRNO, 0, 0, 5 }
-#define F_ERRNO_NAME(FL) { "errno_name", "ERROR", FK_LABEL, (FL) | FF_LEFT, HELP_ERRNO_NAME, 0, 0, 10 }
-#define F_PROG_ID(FL) { "prog_id", "PROG", FK_LABEL, (FL), HELP_PROG_ID, 0, 0, 6 }
+#define F_IFINDEX(FL) { "ifindex", "IFINDEX", FK_LABEL, (FL) | FF_RIGHT, HELP_IFINDEX, 0, 0, 7 }
+#define F_ERRNO(FL) { "errno", "ERRNO", FK_LABEL, (FL) | FF_RIGHT, HELP_ERRNO, 0, 0, 5 }
+#define F_ERRNO_NAME(FL) { "errno_name", "ERROR", FK_LABEL, (FL) | FF_LEFT, HELP_ERRNO_NAME, 0, 0, 15 }
+#define F_PROG_ID(FL) { "prog_id", "PROG", FK_LABEL, (FL) | FF_RIGHT, HELP_PROG_ID, 0, 0, 6 }
 #define F_PROG_NAME(FL) { "prog_name", "PROG_NAME", FK_LABEL, (FL) | FF_LEFT, HELP_PROG_NAME, 0, 0, 16 }
-#define F_MAP_ID(FL) { "map_id", "MAP", FK_LABEL, (FL), HELP_MAP_ID, 0, 0, 6 }
+#define F_MAP_ID(FL) { "map_id", "MAP", FK_LABEL, (FL) | FF_RIGHT, HELP_MAP_ID, 0, 0, 6 }
 #define F_MAP_NAME(FL) { "map_name", "MAP_NAME", FK_LABEL, (FL) | FF_LEFT, HELP_MAP_NAME, 0, 0, 16 }
 #define F_DEVICE(FL) { "device", "DEVICE", FK_LABEL, (FL) | FF_LEFT, HELP_DEVICE, 0, 0, 10 }
 #define F_TYPE(FL) { "type", "TYPE", FK_LABEL, (FL) | FF_LEFT, HELP_TYPE, 0, 0, 10 }

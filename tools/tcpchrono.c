@@ -298,7 +298,8 @@ static struct tcpchrono_bpf *skel;
 static struct evbuf *eb;
 static uint64_t nevents;
 static int write_err;
-static char mech_state[64], mech_owner[192], hz_text[16];
+static char mech_state[64], mech_owner[192];
+static int kernel_hz;
 static const char *hz_source;
 /* "state" owners: sweeps of every file table while accepted connections
  * are waiting for an owner (see tc_sweep_due) */
@@ -427,7 +428,7 @@ static void run_events(void)
 	event_meta("mechanism", "%s", mech_state);
 	event_meta("owners", "%s", mech_owner);
 	event_meta("transport", "%s", evbuf_mechanism(eb));
-	event_meta("hz", "%s", hz_text);
+	event_meta_u64("hz", (uint64_t)kernel_hz);
 	event_meta("hz_source", "%s", hz_source);
 	refresh_missed();
 	missed_at = now_mono();
@@ -593,7 +594,7 @@ static int live_snapshot(const struct sweep *cur, const struct sweep *prev, doub
 	struct snapshot *sn = snap_begin(&live_schema);
 	snap_meta(sn, "mechanism", "iter/tcp (this network namespace)");
 	snap_meta(sn, "owners", "%s", mech_owner);
-	snap_meta(sn, "hz", "%s", hz_text);
+	snap_meta_u64(sn, "hz", (uint64_t)kernel_hz);
 	snap_meta(sn, "hz_source", "%s", hz_source);
 	/* microseconds are plenty, and read back shortest */
 	snap_meta_num(sn, "interval_seconds", round(dt * 1e6) / 1e6);
@@ -820,7 +821,7 @@ int main(int argc, char **argv)
 	err = tcpchrono_bpf__load(skel);
 	if (err)
 		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
-	snprintf(hz_text, sizeof(hz_text), "%d", skel->kconfig->CONFIG_HZ);
+	kernel_hz = skel->kconfig->CONFIG_HZ;
 
 	/* attach */
 	attach(skel->progs.tc_state, &skel->links.tc_state, "tp_btf/inet_sock_set_state");
