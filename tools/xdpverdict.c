@@ -117,67 +117,142 @@ TOOL_ARGP(options, parse, doc);
 
 /* ---- fields: described once ---------------------------------------- */
 
+/* Facts about a snapshot: the mechanisms (static, _info labels), remarks on
+ * this snapshot's rows (text) and the updates the counting maps had no room
+ * for (a counter). */
+enum { M_TRACEPOINTS, M_FEXIT, M_NOTE, M_MISSED_UPDATES, M_NFIELDS };
+static const struct field mfields[M_NFIELDS] = {
+	[M_TRACEPOINTS] = { "tracepoints", "", FK_LABEL, 0,
+			    "How the xdp tracepoints are attached: tp_btf, raw_tp, tp_btf+raw_tp or none", 0, 0, 0 },
+	[M_FEXIT] = { "fexit", "", FK_LABEL, 0,
+		      "BPF trampolines (fexit on the XDP programs): available or unavailable on this kernel", 0, 0, 0 },
+	[M_NOTE] = { "note", "", FK_TEXT, 0,
+		     "Remarks on this snapshot: verdicts a mechanism cannot count, rows with no mechanism, "
+		     "no XDP program attached", 0, 0, 0 },
+	[M_MISSED_UPDATES] = { "missed_updates", "", FK_COUNTER, 0,
+			       "Counter updates lost because a counting map was full "
+			       "(4096 interface, queue and program combinations)", 0, 0, 0 },
+};
+static const struct schema snap_meta_schema = { "xdpverdict", "interfaces", mfields, M_NFIELDS, NULL };
+
 enum {
-	F_NETNS, F_IFACE, F_IFINDEX, F_QUEUE, F_DRIVER, F_MODE, F_PROG_ID, F_PROG, F_SOURCE,
-	F_ABORTED, F_DROP, F_PASS, F_TX, F_REDIRECT, F_PACKETS,
-	F_REDIR_ERR, F_TX_ERR, F_XMIT_DROPS,
-	F_ABORTED_PPS, F_DROP_PPS, F_PASS_PPS, F_TX_PPS, F_REDIRECT_PPS, F_ERR_PPS,
-	NFIELDS
+	R_NETNS, R_IFACE, R_IFINDEX, R_QUEUE, R_DRIVER, R_MODE, R_PROG_ID, R_PROG, R_SOURCE,
+	R_ABORTED, R_DROP, R_PASS, R_TX, R_REDIRECT, R_PACKETS,
+	R_REDIR_ERR, R_TX_ERR, R_XMIT_DROPS,
+	R_ABORTED_RATE, R_DROP_RATE, R_PASS_RATE, R_TX_RATE, R_REDIRECT_RATE, R_ERR_RATE,
+	R_NFIELDS
 };
 
-#define CNT (FF_JSON | FF_PROM | FF_WIDE)
+/* The verdict counts are table (--wide) and JSON columns; Prometheus has
+ * them as one metric with a verdict label (verdict_schema below). */
+#define CNT (FF_JSON | FF_WIDE)
+#define ERRCNT (FF_JSON | FF_PROM | FF_WIDE)
 #define RATE (FF_TABLE | FF_JSON)
-static struct field fields[NFIELDS] = {
-	[F_NETNS] = { "netns", "NETNS", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Network namespace", 0, 0 },
-	[F_IFACE] = { "interface", "IFACE", FK_LABEL, FF_ALL, "Interface", 0, 0 },
-	[F_IFINDEX] = { "ifindex", "IFINDEX", FK_GAUGE, FF_JSON | FF_WIDE, "Interface index", 0, 0 },
-	[F_QUEUE] = { "queue", "QUEUE", FK_LABEL, 0, "Rx queue (with --per-queue)", 0, 0 },
-	[F_DRIVER] = { "driver", "DRIVER", FK_TEXT, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[F_MODE] = { "mode", "MODE", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "XDP attach mode", 0, 0 },
-	[F_PROG_ID] = { "prog_id", "PROG", FK_LABEL, FF_ALL, "XDP program id", 0, 0 },
-	[F_PROG] = { "prog_name", "NAME", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "XDP program name", 0, 0 },
-	[F_SOURCE] = { "source", "SOURCE", FK_LABEL, FF_ALL, "Counting mechanism", 0, 0 },
-	[F_ABORTED] = { "aborted", "ABORTED", FK_COUNTER, CNT, "Packets the program returned XDP_ABORTED (or an invalid action) for", 0, 0 },
-	[F_DROP] = { "drop", "DROP", FK_COUNTER, CNT, "Packets the program returned XDP_DROP for", 0, 0 },
-	[F_PASS] = { "pass", "PASS", FK_COUNTER, CNT, "Packets the program returned XDP_PASS for", 0, 0 },
-	[F_TX] = { "tx", "TX", FK_COUNTER, CNT, "Packets the program returned XDP_TX for", 0, 0 },
-	[F_REDIRECT] = { "redirect", "REDIRECT", FK_COUNTER, CNT, "Packets the program returned XDP_REDIRECT for", 0, 0 },
-	[F_PACKETS] = { "packets", "PACKETS", FK_COUNTER, CNT, "Packets the program ran on (all five verdicts)", 0, 0 },
-	[F_REDIR_ERR] = { "redirect_errors", "REDIR_ERR", FK_COUNTER, CNT, "XDP_REDIRECTs that failed (xdp_redirect_err)", 0, 0 },
-	[F_TX_ERR] = { "tx_errors", "TX_ERR", FK_COUNTER, CNT, "XDP_TX frames that could not be queued (xdp_exception with XDP_TX)", 0, 0 },
-	[F_XMIT_DROPS] = { "xmit_drops", "XMIT_DROP", FK_COUNTER, CNT, "XDP_TX or redirected frames the transmitting driver dropped (xdp_bulk_tx, xdp_devmap_xmit)", 0, 0 },
-	[F_ABORTED_PPS] = { "aborted_pps", "ABRT/s", FK_GAUGE, RATE, NULL, 0, 0 },
-	[F_DROP_PPS] = { "drop_pps", "DROP/s", FK_GAUGE, RATE, NULL, 0, 0 },
-	[F_PASS_PPS] = { "pass_pps", "PASS/s", FK_GAUGE, RATE, NULL, 0, 0 },
-	[F_TX_PPS] = { "tx_pps", "TX/s", FK_GAUGE, RATE, NULL, 0, 0 },
-	[F_REDIRECT_PPS] = { "redirect_pps", "REDIR/s", FK_GAUGE, RATE, NULL, 0, 0 },
-	[F_ERR_PPS] = { "errors_pps", "ERR/s", FK_GAUGE, RATE, NULL, 0, 0 },
+static struct field fields[R_NFIELDS] = {
+	[R_NETNS] = F_NETNS(FF_JSON | FF_PROM | FF_WIDE),
+	[R_IFACE] = F_IFACE(FF_ALL),
+	[R_IFINDEX] = F_IFINDEX(FF_JSON | FF_WIDE),
+	[R_QUEUE] = { "queue", "QUEUE", FK_LABEL, FF_JSON | FF_WIDE,
+		      "Rx queue (with --per-queue; null on the interface's own row)", 0, 0, 0 },
+	[R_DRIVER] = { "driver", "DRIVER", FK_TEXT, FF_JSON | FF_WIDE, "Driver of the interface (ethtool -i)", 0, 0, 0 },
+	[R_MODE] = { "mode", "MODE", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE,
+		     "XDP attach mode: native, generic or offload", 0, 0, 0 },
+	[R_PROG_ID] = F_PROG_ID(FF_ALL),
+	[R_PROG] = F_PROG_NAME(FF_JSON | FF_PROM | FF_WIDE),
+	[R_SOURCE] = { "source", "SOURCE", FK_LABEL, FF_ALL,
+		       "Counting mechanism: fexit, driver, tracepoint or none", 0, 0, 0 },
+	[R_ABORTED] = { "aborted", "ABORTED", FK_COUNTER, CNT,
+			"Packets the program returned XDP_ABORTED (or an invalid action) for", 0, 0, 0 },
+	[R_DROP] = { "drop", "DROP", FK_COUNTER, CNT, "Packets the program returned XDP_DROP for", 0, 0, 0 },
+	[R_PASS] = { "pass", "PASS", FK_COUNTER, CNT, "Packets the program returned XDP_PASS for", 0, 0, 0 },
+	[R_TX] = { "tx", "TX", FK_COUNTER, CNT, "Packets the program returned XDP_TX for", 0, 0, 0 },
+	[R_REDIRECT] = { "redirect", "REDIRECT", FK_COUNTER, CNT,
+			 "Packets the program returned XDP_REDIRECT for", 0, 0, 0 },
+	[R_PACKETS] = { "packets", "PACKETS", FK_COUNTER, CNT,
+			"Packets the program ran on (all five verdicts, when all are known)", 0, 0, 0 },
+	[R_REDIR_ERR] = { "redirect_errors", "REDIR_ERR", FK_COUNTER, ERRCNT,
+			  "XDP_REDIRECTs that failed (xdp_redirect_err)", 0, 0, 0 },
+	[R_TX_ERR] = { "tx_errors", "TX_ERR", FK_COUNTER, ERRCNT,
+		       "XDP_TX frames that could not be queued (xdp_exception with XDP_TX)", 0, 0, 0 },
+	[R_XMIT_DROPS] = { "xmit_drops", "XMIT_DROP", FK_COUNTER, ERRCNT,
+			   "XDP_TX or redirected frames the transmitting driver dropped (xdp_bulk_tx, xdp_devmap_xmit)",
+			   0, 0, 0 },
+	[R_ABORTED_RATE] = { "aborted_packets_per_second", "ABRT/s", FK_GAUGE, RATE,
+			     "XDP_ABORTED packets per second over the last interval", 0, 0, 0 },
+	[R_DROP_RATE] = { "drop_packets_per_second", "DROP/s", FK_GAUGE, RATE,
+			  "XDP_DROP packets per second over the last interval", 0, 0, 0 },
+	[R_PASS_RATE] = { "pass_packets_per_second", "PASS/s", FK_GAUGE, RATE,
+			  "XDP_PASS packets per second over the last interval", 0, 0, 0 },
+	[R_TX_RATE] = { "tx_packets_per_second", "TX/s", FK_GAUGE, RATE,
+			"XDP_TX packets per second over the last interval", 0, 0, 0 },
+	[R_REDIRECT_RATE] = { "redirect_packets_per_second", "REDIR/s", FK_GAUGE, RATE,
+			      "XDP_REDIRECT packets per second over the last interval", 0, 0, 0 },
+	[R_ERR_RATE] = { "errors_per_second", "ERR/s", FK_GAUGE, RATE,
+			 "Redirect errors, XDP_TX errors and transmit drops per second over the last interval "
+			 "(per interface)", 0, 0, 0 },
 };
-static const struct schema row_schema = { "xdpverdict", "interfaces", fields, NFIELDS, NULL };
+static const struct schema row_schema = { "xdpverdict", "interfaces", fields, R_NFIELDS, &snap_meta_schema };
+
+/* Prometheus only: one record per row and known verdict, so the verdicts
+ * are one metric, bpfscope_xdpverdict_packets_total{verdict="drop",...}.
+ * No table or JSON field: left out of both. */
+enum { VD_NETNS, VD_IFACE, VD_QUEUE, VD_MODE, VD_PROG_ID, VD_PROG, VD_SOURCE, VD_VERDICT, VD_PACKETS, VD_NFIELDS };
+static struct field vfields[VD_NFIELDS] = {
+	[VD_NETNS] = F_NETNS(FF_PROM),
+	[VD_IFACE] = F_IFACE(FF_PROM),
+	[VD_QUEUE] = { "queue", "QUEUE", FK_LABEL, 0, "Rx queue (with --per-queue; empty on the interface's own row)", 0, 0, 0 },
+	[VD_MODE] = { "mode", "MODE", FK_LABEL, FF_PROM, "XDP attach mode: native, generic or offload", 0, 0, 0 },
+	[VD_PROG_ID] = F_PROG_ID(FF_PROM),
+	[VD_PROG] = F_PROG_NAME(FF_PROM),
+	[VD_SOURCE] = { "source", "SOURCE", FK_LABEL, FF_PROM,
+			"Counting mechanism: fexit, driver, tracepoint or none", 0, 0, 0 },
+	[VD_VERDICT] = { "verdict", "VERDICT", FK_LABEL, FF_PROM,
+			 "What the program returned: aborted (or an invalid action), drop, pass, tx or redirect", 0, 0, 0 },
+	[VD_PACKETS] = { "packets", "PACKETS", FK_COUNTER, FF_PROM,
+			 "Packets the program returned the verdict for (verdicts the mechanism cannot count "
+			 "exactly have no sample)", 0, 0, 0 },
+};
+static const struct schema verdict_schema = { "xdpverdict", "verdicts", vfields, VD_NFIELDS, NULL };
+
+/* --events: the stream's facts, then one record per event. */
+enum { EM_MECH, EM_NFIELDS };
+static const struct field emfields[EM_NFIELDS] = {
+	[EM_MECH] = { "mechanism", "", FK_LABEL, 0,
+		      "How the xdp tracepoints are attached (tp_btf, raw_tp) and the event transport "
+		      "(ringbuf or perfbuf)", 0, 0, 0 },
+};
+static const struct schema event_meta_schema = { "xdpverdict", "events", emfields, EM_NFIELDS, NULL };
 
 enum {
-	E_NETNS, E_IFACE, E_IFINDEX, E_PROG_ID, E_PROG, E_KIND, E_ACTION, E_ERROR, E_ERRNO,
-	E_TARGET, E_TO_IFINDEX, E_MAP_ID, E_MAP_INDEX, E_SENT, E_DROPS, E_LOST, ENFIELDS
+	E_TYPE, E_NETNS, E_IFACE, E_IFINDEX, E_PROG_ID, E_PROG, E_ACTION, E_ERRNO, E_ERRNO_NAME,
+	E_TO_IFINDEX, E_MAP_ID, E_MAP_INDEX, E_SENT, E_DROPS, E_TARGET, E_NFIELDS
 };
-static struct field efields[ENFIELDS] = {
-	[E_NETNS] = { "netns", "NETNS", FK_LABEL, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_IFACE] = { "interface", "IFACE", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_IFINDEX] = { "ifindex", "IFINDEX", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_PROG_ID] = { "prog_id", "PROG", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_PROG] = { "prog_name", "NAME", FK_LABEL, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_KIND] = { "event", "EVENT", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_ACTION] = { "action", "ACTION", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_ERROR] = { "error", "ERROR", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_ERRNO] = { "errno", "ERRNO", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_TARGET] = { "target", "TARGET", FK_TEXT, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_TO_IFINDEX] = { "to_ifindex", "TO_IFINDEX", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_MAP_ID] = { "map_id", "MAP", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_MAP_INDEX] = { "map_index", "INDEX", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_SENT] = { "sent", "SENT", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_DROPS] = { "drops", "DROPS", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_LOST] = { "lost_events", "LOST", FK_COUNTER, FF_JSON | FF_WIDE, NULL, 0, 0 },
+static const struct field efields[E_NFIELDS] = {
+	[E_TYPE] = { "type", "TYPE", FK_LABEL, FF_TABLE | FF_JSON | FF_LEFT, HELP_TYPE, 0, 0, 17 },
+	[E_NETNS] = F_NETNS(FF_JSON | FF_WIDE),
+	[E_IFACE] = F_IFACE(FF_TABLE | FF_JSON),
+	[E_IFINDEX] = F_IFINDEX(FF_JSON | FF_WIDE),
+	[E_PROG_ID] = F_PROG_ID(FF_TABLE | FF_JSON),
+	[E_PROG] = F_PROG_NAME(FF_JSON | FF_WIDE),
+	[E_ACTION] = { "action", "ACTION", FK_LABEL, FF_TABLE | FF_JSON | FF_LEFT,
+		       "The XDP action: ABORTED, DROP, PASS, TX, REDIRECT or INVALID", 0, 0, 8 },
+	[E_ERRNO] = F_ERRNO(FF_JSON | FF_WIDE),
+	[E_ERRNO_NAME] = F_ERRNO_NAME(FF_TABLE | FF_JSON),
+	[E_TO_IFINDEX] = { "to_ifindex", "TO_IF", FK_LABEL, FF_JSON | FF_WIDE,
+			   "Index of the redirect target interface", 0, 0, 7 },
+	[E_MAP_ID] = F_MAP_ID(FF_JSON | FF_WIDE),
+	[E_MAP_INDEX] = { "map_index", "INDEX", FK_LABEL, FF_JSON | FF_WIDE,
+			  "Slot of the redirect map (devmap, cpumap, xskmap)", 0, 0, 6 },
+	[E_SENT] = { "sent", "SENT", FK_GAUGE, FF_JSON | FF_WIDE,
+		     "tx_xmit_error, devmap_xmit_error: frames the transmitting driver sent in this flush", 0, 0, 6 },
+	[E_DROPS] = { "drops", "DROPS", FK_GAUGE, FF_JSON | FF_WIDE,
+		      "tx_xmit_error, devmap_xmit_error: frames it dropped in this flush", 0, 0, 6 },
+	[E_TARGET] = { "target", "TARGET", FK_TEXT, FF_TABLE | FF_JSON,
+		       "Redirect target: interface name and index, or map and slot", 0, 0, 24 },
 };
-static const struct schema event_schema = { "xdpverdict", "events", efields, ENFIELDS, NULL };
+static const struct schema event_schema = { "xdpverdict", "events", efields, E_NFIELDS, &event_meta_schema };
+
+OUT_REGISTER(&row_schema, &verdict_schema, &event_schema);
 
 static const char *const action_names[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
 
@@ -309,7 +384,7 @@ static const char *ns_display(uint32_t ino, char *buf, size_t len)
 	for (int i = 0; i < nns; i++)
 		if (nss[i].ino == ino)
 			return nss[i].name[0] ? nss[i].name : "-";
-	snprintf(buf, len, "netns:%u", ino);
+	snprintf(buf, len, "ns:%u", ino);
 	return buf;
 }
 
@@ -470,10 +545,24 @@ static int watch_add(uint32_t prog_id, const char **why)
 	return 0;
 }
 
+/* Runs of our programs the kernel skipped (recursion_misses), of every
+ * object so far: those of fexit copies already gone are kept. */
+static uint64_t retired_misses;
+
+static uint64_t recursion_misses(void)
+{
+	uint64_t t = retired_misses + bpfobj_recursion_misses(skel->obj);
+	for (int i = 0; i < nwatches; i++)
+		if (watches[i].skel)
+			t += bpfobj_recursion_misses(watches[i].skel->obj);
+	return t;
+}
+
 static void watches_sweep(void)
 {
 	for (int i = 0; i < nwatches; i++) {
 		if (!watches[i].used && watches[i].skel) {
+			retired_misses += bpfobj_recursion_misses(watches[i].skel->obj);
 			xdpverdict_bpf__destroy(watches[i].skel);
 			watches[i].skel = NULL;
 			watches[i].failed = false;
@@ -808,21 +897,46 @@ static int driver_read(struct row *r, struct xdp_role_sums *all, struct xdp_role
 
 /* ---- one snapshot --------------------------------------------------- */
 
+/* The verdict records of the current snapshot (Prometheus only). */
+static struct snapshot *vsn;
+static const char *const verdict_labels[XV_NVERDICTS] = { "aborted", "drop", "pass", "tx", "redirect" };
+
+static void copy_label(struct record *to, int ti, const struct record *from, int fi)
+{
+	const struct value *v = rec_get(from, fi);
+	if (v->t == V_STR)
+		rec_str(to, ti, v->s);
+	else if (v->t == V_U64)
+		rec_u64(to, ti, v->u);
+}
+
 static void put_verdicts(struct record *rec, struct row *r, const struct xdp_verdicts *v,
 			 uint64_t errs, double now)
 {
 	for (int a = 0; a < XV_NVERDICTS; a++) {
 		if (!v->known[a])
 			continue;
-		rec_u64(rec, F_ABORTED + a, v->v[a]);
+		rec_u64(rec, R_ABORTED + a, v->v[a]);
 		if (r->have_prev && r->prev.known[a] && now > r->prev_t)
-			rec_dbl(rec, F_ABORTED_PPS + a,
+			rec_dbl(rec, R_ABORTED_RATE + a,
 				((double)v->v[a] - (double)r->prev.v[a]) / (now - r->prev_t));
+		if (vsn) {
+			struct record *vr = snap_add(vsn);
+			copy_label(vr, VD_NETNS, rec, R_NETNS);
+			copy_label(vr, VD_IFACE, rec, R_IFACE);
+			copy_label(vr, VD_QUEUE, rec, R_QUEUE);
+			copy_label(vr, VD_MODE, rec, R_MODE);
+			copy_label(vr, VD_PROG_ID, rec, R_PROG_ID);
+			copy_label(vr, VD_PROG, rec, R_PROG);
+			copy_label(vr, VD_SOURCE, rec, R_SOURCE);
+			rec_str(vr, VD_VERDICT, verdict_labels[a]);
+			rec_u64(vr, VD_PACKETS, v->v[a]);
+		}
 	}
 	if (v->packets_known)
-		rec_u64(rec, F_PACKETS, v->packets);
+		rec_u64(rec, R_PACKETS, v->packets);
 	if (r->have_prev && now > r->prev_t && tp_attached)
-		rec_dbl(rec, F_ERR_PPS, ((double)errs - (double)r->prev_err) / (now - r->prev_t));
+		rec_dbl(rec, R_ERR_RATE, ((double)errs - (double)r->prev_err) / (now - r->prev_t));
 	r->prev = *v;
 	r->prev_err = errs;
 	r->prev_t = now;
@@ -833,16 +947,16 @@ static struct record *row_record(struct snapshot *sn, const struct row *r, int q
 {
 	char nb[32];
 	struct record *rec = snap_add(sn);
-	rec_str(rec, F_NETNS, ns_display(r->netns, nb, sizeof(nb)));
-	rec_str(rec, F_IFACE, r->ifname);
-	rec_u64(rec, F_IFINDEX, r->ifindex);
+	rec_str(rec, R_NETNS, ns_display(r->netns, nb, sizeof(nb)));
+	rec_str(rec, R_IFACE, r->ifname);
+	rec_u64(rec, R_IFINDEX, r->ifindex);
 	if (queue >= 0)
-		rec_u64(rec, F_QUEUE, queue);
-	rec_str(rec, F_DRIVER, r->driver[0] ? r->driver : NULL);
-	rec_str(rec, F_MODE, xdp_mode_name(r->mode));
-	rec_u64(rec, F_PROG_ID, r->prog_id);
-	rec_str(rec, F_PROG, r->prog_name);
-	rec_str(rec, F_SOURCE, r->src == SRC_AUTO ? "none" : source_names[r->src]);
+		rec_u64(rec, R_QUEUE, queue);
+	rec_str(rec, R_DRIVER, r->driver[0] ? r->driver : NULL);
+	rec_str(rec, R_MODE, xdp_mode_name(r->mode));
+	rec_u64(rec, R_PROG_ID, r->prog_id);
+	rec_str(rec, R_PROG, r->prog_name);
+	rec_str(rec, R_SOURCE, r->src == SRC_AUTO ? "none" : source_names[r->src]);
 	return rec;
 }
 
@@ -873,6 +987,8 @@ static int snapshot(bool print)
 {
 	struct snapshot *sn = print ? snap_begin(&row_schema) : NULL;
 	double now = now_mono();
+
+	vsn = print ? snap_begin(&verdict_schema) : NULL;
 	bool partial = false, none = false;
 	int nq_rows = 0;
 
@@ -952,9 +1068,9 @@ static int snapshot(bool print)
 		if (sn) {
 			struct record *rec = row_record(sn, r, -1);
 			if (tp_attached) {
-				rec_u64(rec, F_REDIR_ERR, rerr);
-				rec_u64(rec, F_TX_ERR, exc[XDP_TX]);
-				rec_u64(rec, F_XMIT_DROPS, xdrops);
+				rec_u64(rec, R_REDIR_ERR, rerr);
+				rec_u64(rec, R_TX_ERR, exc[XDP_TX]);
+				rec_u64(rec, R_XMIT_DROPS, xdrops);
 			}
 			put_verdicts(rec, &rows[i], &v, rerr + exc[XDP_TX] + xdrops, now);
 		} else {
@@ -1000,7 +1116,7 @@ static int snapshot(bool print)
 				if (sn) {
 					struct record *rec = row_record(sn, &rows[i], q);
 					put_verdicts(rec, qr, &qv, 0, now);
-					rec_none(rec, F_ERR_PPS);
+					rec_none(rec, R_ERR_RATE);
 				} else {
 					qr->prev = qv;
 					qr->prev_t = now;
@@ -1021,7 +1137,7 @@ static int snapshot(bool print)
 				if (sn) {
 					struct record *rec = row_record(sn, &rows[i], q);
 					put_verdicts(rec, qr, &qv, 0, now);
-					rec_none(rec, F_ERR_PPS);
+					rec_none(rec, R_ERR_RATE);
 				} else {
 					qr->prev = qv;
 					qr->prev_t = now;
@@ -1034,16 +1150,28 @@ static int snapshot(bool print)
 	}
 	if (!sn)
 		return 0;
-	if (partial)
-		snap_meta(sn, "note", "-: verdicts this mechanism cannot count exactly here (see man xdpverdict, MECHANISMS)");
-	if (none)
-		snap_meta(sn, "note_none", "source none: no exact mechanism for this program on this kernel");
-	uint64_t m = missed_total();
-	if (m)
-		snap_meta(sn, "missed_updates", "%" PRIu64, m);
+	char note[256] = "";
 	if (!nrows)
-		snap_meta(sn, "interfaces", "no XDP program attached%s", o.iface ? " to the selected interface" : "");
+		snprintf(note, sizeof(note), "no XDP program attached%s", o.iface ? " to the selected interface" : "");
+	if (partial)
+		snprintf(note, sizeof(note), "-: verdicts this mechanism cannot count exactly here (see man xdpverdict, MECHANISMS)");
+	if (none)
+		snprintf(note + strlen(note), sizeof(note) - strlen(note), "%ssource none: no exact mechanism for "
+			 "this program on this kernel", note[0] ? "; " : "");
+	if (note[0])
+		snap_meta(sn, "note", "%s", note);
+	uint64_t m = missed_total();
+	static bool missed_warned;
+	if (m && !missed_warned) {
+		warnx_("%" PRIu64 " counter updates lost: a counting map is full (more than 4096 interface, "
+		       "queue and program combinations); counted in missed_updates", m);
+		missed_warned = true;
+	}
+	snap_meta_u64(sn, "missed_updates", m);
+	out_set_missed(recursion_misses());
 	(void)nq_rows;
+	snap_append(sn, vsn);
+	vsn = NULL;
 	return snap_end(sn);
 }
 
@@ -1085,16 +1213,16 @@ static int on_event(void *ctx, const void *data, size_t size)
 		}
 	}
 	switch (e->kind) {
-	case XV_EV_EXCEPTION: rec_str(r, E_KIND, "exception"); break;
-	case XV_EV_REDIRECT_ERR: rec_str(r, E_KIND, "redirect_error"); break;
-	case XV_EV_BULK_TX_ERR: rec_str(r, E_KIND, "tx_xmit_error"); break;
-	case XV_EV_DEVMAP_ERR: rec_str(r, E_KIND, "devmap_xmit_error"); break;
-	default: rec_str(r, E_KIND, "unknown"); break;
+	case XV_EV_EXCEPTION: rec_str(r, E_TYPE, "exception"); break;
+	case XV_EV_REDIRECT_ERR: rec_str(r, E_TYPE, "redirect_error"); break;
+	case XV_EV_BULK_TX_ERR: rec_str(r, E_TYPE, "tx_xmit_error"); break;
+	case XV_EV_DEVMAP_ERR: rec_str(r, E_TYPE, "devmap_xmit_error"); break;
+	default: rec_str(r, E_TYPE, "unknown"); break;
 	}
 	rec_str(r, E_ACTION, action_name(e->act));
 	if (e->err) {
-		rec_str(r, E_ERROR, errno_name(e->err));
-		rec_i64(r, E_ERRNO, e->err < 0 ? -e->err : e->err);
+		rec_str(r, E_ERRNO_NAME, errno_name(e->err));
+		rec_u64(r, E_ERRNO, (uint64_t)(e->err < 0 ? -(int64_t)e->err : e->err));
 	}
 	if (e->to_ifindex) {
 		const char *tn = ifname_of(e->netns, e->to_ifindex);
@@ -1114,7 +1242,6 @@ static int on_event(void *ctx, const void *data, size_t size)
 		rec_u64(r, E_SENT, e->sent);
 		rec_u64(r, E_DROPS, e->drops);
 	}
-	rec_u64(r, E_LOST, evbuf_lost(evb));
 	int err = event_emit(r);
 	if (err)
 		return err;
@@ -1241,7 +1368,12 @@ int main(int argc, char **argv)
 		if (err)
 			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 		events_left = copts.count;
+		double missed_at = 0;
 		while (!loop_stopping()) {
+			if (now_mono() - missed_at >= 1.0) {
+				out_set_missed(recursion_misses());
+				missed_at = now_mono();
+			}
 			err = evbuf_poll(evb, 200);
 			if (err < 0)
 				die(EXIT_FAIL, "cannot read events: %s", errno_name(-err));
@@ -1254,15 +1386,14 @@ int main(int argc, char **argv)
 				last_refresh = now_mono();
 			}
 		}
-		uint64_t lost = evbuf_lost(evb);
-		if (lost)
-			warnx_("%" PRIu64 " events lost (ring buffer full)", lost);
 		evbuf_free(evb);
 	} else {
-		if (o.per_queue)
-			fields[F_QUEUE].flags = FF_ALL;
+		if (o.per_queue) {
+			fields[R_QUEUE].flags |= FF_TABLE | FF_PROM;
+			vfields[VD_QUEUE].flags |= FF_PROM;
+		}
 		if (nns > 1)
-			fields[F_NETNS].flags |= FF_TABLE;
+			fields[R_NETNS].flags |= FF_TABLE;
 		discover(true);
 		snapshot(false); /* baseline: counts start now */
 		if (!copts.interval_set)

@@ -27,6 +27,9 @@ echo
 echo "\$ xdpverdict -N $XV_NSA -c 1 -i 1 -o json | jq .interfaces[0]"
 xdpverdict -N "$XV_NSA" -c 1 -i 1 -o json | jq .interfaces[0]
 echo
+echo "\$ xdpverdict -N $XV_NSA -i 1 -o prom | grep '^bpfscope_xdpverdict_packets_total'   # one metric, a verdict label"
+xdpverdict -N "$XV_NSA" -i 1 -o prom | grep '^bpfscope_xdpverdict_packets_total'
+echo
 echo "\$ xdpverdict -N $XV_NSA --events -c 6      # exceptions and redirect errors as they happen"
 timeout 30 xdpverdict -N "$XV_NSA" --events -c 6
 kill "$traffic" 2>/dev/null

@@ -67,6 +67,56 @@ xv_jq() {
 	fi
 }
 
+# Every line is valid UTF-8 and valid JSON: a strict decode of the raw
+# bytes, then a parse; each line one object with ts and tool.
+strict_json() {
+	[ -s "$1" ] || { echo "$1: empty" >&2; return 1; }
+	iconv -f UTF-8 -t UTF-8 "$1" >/dev/null || { echo "$1: invalid UTF-8" >&2; return 1; }
+	jq -e . "$1" >/dev/null || { echo "$1: not JSON" >&2; return 1; }
+	assert_eq "$(jq -c 'select(type == "object" and .tool == "xdpverdict" and (.ts | type) == "number")' "$1" | wc -l)" \
+		"$(wc -l <"$1")" "$1: objects with ts and tool"
+}
+
+# promtool accepts the exposition in $1 and has nothing to say about it.
+lint_clean() {
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	local lint
+	lint=$(promtool check metrics <"$1" 2>&1) || { echo "$lint" >&2; return 1; }
+	[ -z "$lint" ] || { echo "$1: $lint" >&2; return 1; }
+}
+
+# Run the standard traffic under xdpverdict -o prom --file $XV_TMP/out.prom
+# ARGS; SIGINT writes the last exposition.
+prom_with() {
+	local f=$XV_TMP/out.prom i
+	rm -f "$f"
+	"$B/xdpverdict" -N "$XV_NSA" -o prom -i 0.3 -c 100000 --file "$f" "$@" 2>"$XV_TMP/prom.err" &
+	XV_TOOL_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$f" ] && break
+		kill -0 "$XV_TOOL_PID" 2>/dev/null || { cat "$XV_TMP/prom.err" >&2; return 1; }
+		sleep 0.1
+	done
+	[ -s "$f" ] || { echo "xdpverdict wrote no exposition in 60 s" >&2; return 1; }
+	xv_send_mix
+	xv_tool_stop
+	XV_TOOL_PID=
+	assert_eq "$(xv_counts)" "$XV_EXPECT" "fixture counts vs packets sent"
+}
+
+# The value of the one sample of metric $1 whose labels contain all of the
+# label pairs $2 ('verdict="drop"' ...) in $XV_TMP/out.prom; fails unless
+# there is exactly one.
+prom_value() {
+	local m=$1 sel
+	shift
+	sel=$(grep -E "^bpfscope_xdpverdict_$m\{" "$XV_TMP/out.prom")
+	local l
+	for l in "$@"; do sel=$(grep -F "$l" <<<"$sel"); done
+	[ "$(grep -c . <<<"$sel")" -eq 1 ] || { echo "$m $*: $(grep -c . <<<"$sel") samples: $sel" >&2; return 1; }
+	awk '{print $NF}' <<<"$sel"
+}
+
 @test "xdpverdict [kernel]: native mode, driver counters: every verdict equals the fixture's own count" {
 	xv_setup d1 xdpdrv
 	count_with --source driver
@@ -174,15 +224,55 @@ xv_jq() {
 	[ "$(wc -l <<<"$kerr")" -eq 1 ] || { echo "kernel errors: $kerr" >&2; false; }
 	local want
 	want=$(errno_to_name "${kerr#err=-}")
-	assert_eq "$(jq -s '[.[] | select(.event == "exception" and .action == "ABORTED")] | length' "$out")" \
+	assert_eq "$(jq -s '[.[] | select(.type == "exception" and .action == "ABORTED")] | length' "$out")" \
 		"$(jq '.[0]' <<<"$f")" "exception events vs ABORTED packets"
-	assert_eq "$(jq -s '[.[] | select(.event == "redirect_error")] | length' "$out")" \
+	assert_eq "$(jq -s '[.[] | select(.type == "redirect_error")] | length' "$out")" \
 		"$(jq '.[5]' <<<"$f")" "redirect_error events vs redirects to the empty slot"
-	assert_eq "$(jq -rs '[.[] | select(.event == "redirect_error") | .error] | unique | join(",")' "$out")" \
+	assert_eq "$(jq -rs '[.[] | select(.type == "redirect_error") | .errno_name] | unique | join(",")' "$out")" \
 		"$want" "errno name"
-	assert_eq "$(jq -rs '[.[] | select(.event == "redirect_error") | .errno] | unique | join(",")' "$out")" \
+	# the number is a JSON number
+	assert_eq "$(jq -rs '[.[] | select(.type == "redirect_error") | .errno | numbers] | unique | join(",")' "$out")" \
 		"${kerr#err=-}" "errno number"
+	# exceptions carry no error: null, not 0
+	assert_eq "$(jq -s '[.[] | select(.type == "exception") | .errno, .errno_name] | unique' "$out" | jq -c .)" \
+		"[null]" "errno of exceptions"
+	# the renderer's standard fields, on every line: tool, type, lost and missed events
 	assert_eq "$(jq -s '[.[] | .lost_events] | max' "$out")" 0 "lost events"
+	assert_eq "$(jq -c 'select(.tool == "xdpverdict" and (.lost_events | type) == "number" and (.missed_events | type) == "number" and (.mechanism | type) == "string")' "$out" | wc -l)" \
+		"$(wc -l <"$out")" "events with tool, lost_events, missed_events and mechanism"
+	strict_json "$out"
+}
+
+@test "xdpverdict [kernel]: --events table: fixed-width columns, every event under its header" {
+	xv_setup w1 xdpdrv
+	local out=$XV_TMP/ev.txt
+	"$B/xdpverdict" -N "$XV_NSA" --events >"$out" 2>"$out.err" &
+	XV_TOOL_PID=$!
+	sleep 2
+	kill -0 "$XV_TOOL_PID" || { cat "$out.err" >&2; false; }
+	xv_send_mix
+	xv_tool_stop
+	local f
+	f=$(xv_counts)
+	[[ "$(head -1 "$out")" == "# mechanism: "* ]]
+	local hdr
+	hdr=$(sed -n 2p "$out")
+	[[ "$hdr" == TYPE* ]] || { cat "$out" >&2; false; }
+	# one line per event: ABORTED exceptions and empty-slot redirect errors
+	assert_eq "$(grep -c '^exception ' "$out")" "$(jq '.[0]' <<<"$f")" "exception lines"
+	assert_eq "$(grep -c '^redirect_error ' "$out")" "$(jq '.[5]' <<<"$f")" "redirect_error lines"
+	# every column starts where its header does, on every line
+	local col pos
+	for col in IFACE PROG ACTION ERROR TARGET; do
+		pos=$(awk -v h="$hdr" -v c="$col" 'BEGIN { print index(h, c " ") ? index(h, c " ") : index(h, c) }')
+		[ "$pos" -gt 0 ]
+		tail -n +3 "$out" | awk -v p="$pos" -v c="$col" '
+			substr($0, p - 1, 1) != " " || substr($0, p, 1) == " " && c != "PROG" { print c " misplaced: " $0; bad = 1 }
+			END { exit bad }' || { cat "$out" >&2; false; }
+	done
+	grep -E '^(exception|redirect_error) ' "$out" | awk -v hdr="$hdr" '{ print substr($0, index(hdr, "ACTION"), 8) }' |
+		tr -d ' ' | sort -u | paste -sd, | grep -qx 'ABORTED,REDIRECT'
+	tail -n +3 "$out" | grep -q "^redirect_error  *$XV_DEVA  *$XV_PROG  *REDIRECT  *E[A-Z]* "
 }
 
 # errno number -> name, from the C library's own table (perl's Errno).
@@ -190,19 +280,86 @@ errno_to_name() {
 	perl -e 'use Errno; $! = shift; for my $k (sort keys %!) { if ($!{$k}) { print "$k\n"; last } }' "$1"
 }
 
-@test "xdpverdict: prom output carries the exact counters with interface labels" {
+@test "xdpverdict: prom: the verdicts are one counter with a verdict label, exact, and the exposition is lint-clean" {
 	xv_setup p1 xdpdrv
-	local out=$XV_TMP/out.prom f
-	xv_tool_start "$out" "$B/xdpverdict" -N "$XV_NSA" -o prom -i 0.3
-	xv_send_mix
-	xv_tool_stop
+	prom_with --source driver
+	local out=$XV_TMP/out.prom f v
 	f=$(xv_counts)
-	grep -q '^# TYPE bpfscope_xdpverdict_drop_total counter' "$out"
+	grep -q '^# TYPE bpfscope_xdpverdict_packets_total counter$' "$out"
+	for v in aborted:0 drop:1 pass:2 tx:3 redirect:4; do
+		assert_eq "$(prom_value packets_total "interface=\"$XV_DEVA\"" "prog_id=\"$XV_PROG\"" \
+			"verdict=\"${v%%:*}\"" 'source="driver"' 'mode="native"' 'view="interfaces"')" \
+			"$(jq ".[${v#*:}]" <<<"$f")" "prom ${v%%:*}"
+	done
+	assert_eq "$(prom_value redirect_errors_total "prog_id=\"$XV_PROG\"")" "$(jq '.[5]' <<<"$f")" "prom redirect_errors"
+	# the loss counters are metrics of their own (nothing lost: the maps hold 4096 keys)
+	grep -q '^bpfscope_xdpverdict_missed_updates_total{view="interfaces"} 0$' "$out"
+	grep -q '^bpfscope_xdpverdict_missed_events_total{view="interfaces"} [0-9][0-9]*$' "$out"
+	# static facts only in the _info labels; no verdict metric of the old shape, no rates
+	grep -q '^bpfscope_xdpverdict_info{version="[^"]*",tracepoints="[a-z_+]*",fexit="[a-z ]*",view="interfaces"} 1$' "$out"
+	assert_eq "$(grep -v '^#' "$out" | sed 's/[{ ].*//' | sort -u | grep -E '_(aborted|drop|pass|tx|redirect)_total$|_pps$|per_second' || true)" \
+		"" "metrics of the old shape"
+	assert_eq "$(grep -c '^# TYPE ' "$out")" "$(grep '^# TYPE ' "$out" | sort -u | wc -l)" "metric families written once"
+	lint_clean "$out"
+}
+
+@test "xdpverdict: prom with --per-queue and with tracepoint counting: unique series, lint-clean, unknown verdicts have no sample" {
+	xv_setup p2 xdpdrv
+	prom_with --source driver -q
+	local out=$XV_TMP/out.prom f
+	f=$(xv_counts)
+	lint_clean "$out"
+	# the interface's row (empty queue label) and queue 0's row both count every packet (veth: one queue)
+	assert_eq "$(prom_value packets_total "prog_id=\"$XV_PROG\"" 'queue=""' 'verdict="drop"')" "$(jq '.[1]' <<<"$f")" "interface row"
+	assert_eq "$(prom_value packets_total "prog_id=\"$XV_PROG\"" 'queue="0"' 'verdict="drop"')" "$(jq '.[1]' <<<"$f")" "queue 0 row"
+	assert_eq "$(grep -v '^#' "$out" | sed 's/ [^ ]*$//' | sort | uniq -d)" "" "duplicate series"
+	xv_teardown
+	xv_setup p3 xdpdrv
+	prom_with --source tracepoint
+	f=$(xv_counts)
+	lint_clean "$out"
+	assert_eq "$(prom_value packets_total "prog_id=\"$XV_PROG\"" 'verdict="aborted"' 'source="tracepoint"')" "$(jq '.[0]' <<<"$f")" "aborted"
+	assert_eq "$(prom_value packets_total "prog_id=\"$XV_PROG\"" 'verdict="redirect"')" "$(jq '.[4]' <<<"$f")" "redirect"
+	# DROP, PASS and TX are not visible to any tracepoint: no sample, not 0
+	assert_eq "$(grep -c "^bpfscope_xdpverdict_packets_total{.*prog_id=\"$XV_PROG\".*verdict=\"\(drop\|pass\|tx\)\"" "$out")" 0 \
+		"samples of verdicts tracepoints cannot count"
+}
+
+@test "xdpverdict: -o prom to standard output is one lint-clean exposition; -c 2 without --file is refused" {
+	xv_setup p4 xdpdrv
+	run "$B/xdpverdict" -N "$XV_NSA" -o prom -i 0.2
+	[ "$status" -eq 0 ]
+	assert_eq "$(grep -c '^# TYPE bpfscope_xdpverdict_info gauge$' <<<"$output")" 1 "expositions"
+	printf '%s\n' "$output" >"$XV_TMP/one.prom"
+	lint_clean "$XV_TMP/one.prom"
+	run "$B/xdpverdict" -N "$XV_NSA" -o prom -i 0.2 -c 2
+	[ "$status" -eq 2 ]
+	assert_one_line_error "one exposition"
+}
+
+@test "xdpverdict: JSON snapshots: strict UTF-8 and JSON, numbers as numbers, rates that add up to the counts" {
+	xv_setup j1 xdpdrv
+	count_with --source driver -q
+	local out=$XV_TMP/out.json f
+	f=$(xv_counts)
+	strict_json "$out"
+	local last
+	last=$(tail -1 "$out")
+	xv_jq '(.missed_updates | type) == "number" and .missed_updates == 0 and (.missed_events | type) == "number"
+		and (.start_time_seconds | type) == "number" and (.tracepoints | type) == "string"
+		and (.fexit | type) == "string" and .note == null' "$last"
+	xv_jq '(.ifindex | type) == "number" and (.prog_id | type) == "number" and .queue == null' "$row"
+	# the old names are gone
+	xv_jq '[.interfaces[] | keys[] | select(test("_pps$"))] | length == 0' "$last"
+	# rate x interval, summed over the snapshots, is the count: the first
+	# snapshot came before any traffic, each later one covers the time since
+	# the one before (ts), the last one the partial interval up to SIGINT
 	local v
 	for v in aborted:0 drop:1 pass:2 tx:3 redirect:4; do
-		local got
-		got=$(grep -E "^bpfscope_xdpverdict_${v%%:*}_total\\{[^}]*interface=\"$XV_DEVA\"[^}]*prog_id=\"$XV_PROG\"" "$out" | tail -1 | awk '{print $NF}')
-		assert_eq "$got" "$(jq ".[${v#*:}]" <<<"$f")" "prom ${v%%:*}"
+		assert_eq "$(jq -s --argjson p "$XV_PROG" --arg k "${v%%:*}_packets_per_second" '
+			[.[] | {ts, r: ([.interfaces[] | select(.prog_id == $p and .queue == null)][0][$k])}] as $s
+			| [range(1; $s | length) | $s[.].r * ($s[.].ts - $s[. - 1].ts)] | add | round' "$out")" \
+			"$(jq ".[${v#*:}]" <<<"$f")" "${v%%:*}_packets_per_second integrated"
 	done
 }
 
@@ -315,5 +472,5 @@ errno_to_name() {
 	wait "$sender" 2>/dev/null || true
 	[ "$status" -ne 99 ] || { echo "$output" >&2; false; }
 	[ "$status" -eq 0 ]
-	xv_jq '.event == "exception" and .action == "ABORTED"' "$(grep '^{' <<<"$output" | tail -1)"
+	xv_jq '.type == "exception" and .action == "ABORTED"' "$(grep '^{' <<<"$output" | tail -1)"
 }
