@@ -454,7 +454,8 @@ static struct field efields[E_NFIELDS] = {
 	[E_TABLE] = { "table", "TABLE", FK_LABEL, FF_TABLE | FF_JSON, HELP_TABLE, 0, 0, 6 },
 	[E_VRF] = { "vrf", "VRF", FK_LABEL, FF_JSON | FF_WIDE, HELP_VRF, 0, 0, 15 },
 	[E_ERRNO] = F_ERRNO(FF_JSON | FF_WIDE),
-	[E_ERRNO_NAME] = F_ERRNO_NAME(FF_JSON | FF_WIDE),
+	/* F_ERRNO_NAME, 12 wide: this tool's usual EHOSTUNREACH and ENETUNREACH */
+	[E_ERRNO_NAME] = { "errno_name", "ERROR", FK_LABEL, FF_JSON | FF_WIDE | FF_LEFT, HELP_ERRNO_NAME, 0, 0, 12 },
 	[E_PROTO] = { "proto", "PROTO", FK_LABEL, FF_TABLE | FF_JSON, "IP protocol", 0, 0, 6 },
 	[E_SRC] = { "src", "SRC", FK_LABEL, FF_TABLE | FF_JSON, "Source address", 0, 0, 39 },
 	[E_SPORT] = { "sport", "SPORT", FK_LABEL, FF_TABLE | FF_JSON, "Source port (0 without ports)", 0, 0, 5 },
