@@ -363,9 +363,9 @@ sinks_spread() { # "all" | "one"
 	# exactly FLOWS series, one per flow (distinct label sets: sport is a label, not a value)
 	assert_eq "$(grep -c . <<<"$series")" "$FLOWS" "flow_packets_total series of the test's flows"
 	assert_eq "$(cut -d' ' -f1 <<<"$series" | sort -u | grep -c .)" "$FLOWS" "distinct flows among them"
-	local flow gw dev n k p
+	local gw dev n k p
 	for ((p = FIB_SPORT; p < FIB_SPORT + FLOWS; p++)); do
-		read -r flow gw dev n < <(grep "^$FIB_SRC4:$p " <<<"$series")
+		read -r _ gw dev n < <(grep "^$FIB_SRC4:$p " <<<"$series")
 		k=$(fib_sink_of_flow "$FIB_SRC4:$p")
 		[ -n "$k" ] || { echo "no sink saw $FIB_SRC4:$p" >&2; false; }
 		assert_eq "$n $gw $dev" "$PKTS 10.0.$k.2 r$k" "flow $FIB_SRC4:$p: packets, gateway, interface (sink $k saw it)"
