@@ -165,5 +165,5 @@ if [ -s "$FIB_TMP/fibstat.last" ]; then
 	echo
 	echo "fibstat's last snapshot in its last round (nexthops of $FIB_ROUTE4: flows, packets):"
 	grep '^{' "$FIB_TMP/fibstat.last" | tail -1 | jq -r --arg r "$FIB_ROUTE4" \
-		'"  mechanism: \(.mechanism)", (.nexthops[] | select(.route == $r) | "  \(.gateway) \(.device): \(.flows) flows, \(.packets) packets")'
+		'"  mechanism: \(.mechanism)", (.nexthops[] | select(.route == $r) | "  \(.gateway) \(.interface): \(.flows) flows, \(.packets) packets")'
 fi

@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfobj.h"
 #include "events.h"
 #include "loop.h"
 #include "netdev.h"
@@ -269,106 +270,206 @@ TOOL_ARGP(options, parse, doc);
 
 /* ---- fields: described once ---------------------------------------- */
 
+#define HELP_FAMILY "Address family: ipv4 or ipv6"
+#define HELP_TABLE "Routing table id (254: main)"
+#define HELP_ROUTE "Route prefix"
+#define HELP_NEXTHOP "Nexthop index within the route, in the order the kernel lists them"
+#define HELP_GATEWAY "Nexthop gateway (null for a nexthop without one)"
+
+/* Facts about a nexthop or flow snapshot. */
+enum { FM_MECH, FM_POL4, FM_FIELDS4, FM_POL6, FM_FIELDS6, FM_ROUTES, FM_TRACKED, FM_RETIRED, FM_DROPPED,
+       FM_SEL_DROPPED, FM_NFIELDS };
+
+static const struct field fmfields[FM_NFIELDS] = {
+	[FM_MECH] = { "mechanism", "MECHANISM", FK_LABEL, 0,
+		      "How egress and multipath selections are observed (or why selections are unavailable)", 0, 0, 0 },
+	[FM_POL4] = { "hash_policy_ipv4", "POLICY4", FK_LABEL, 0,
+		      "net.ipv4.fib_multipath_hash_policy by name: L3 (0), L4 (1), L3_inner (2), custom (3)", 0, 0, 0 },
+	[FM_FIELDS4] = { "hash_fields_ipv4", "FIELDS4", FK_LABEL, 0,
+			 "Custom policy only: the fields net.ipv4.fib_multipath_hash_fields selects, comma-separated "
+			 "(none for none)", 0, 0, 0 },
+	[FM_POL6] = { "hash_policy_ipv6", "POLICY6", FK_LABEL, 0,
+		      "net.ipv6.fib_multipath_hash_policy by name: L3 (0), L4 (1), L3_inner (2), custom (3)", 0, 0, 0 },
+	[FM_FIELDS6] = { "hash_fields_ipv6", "FIELDS6", FK_LABEL, 0,
+			 "Custom policy only: the fields net.ipv6.fib_multipath_hash_fields selects, comma-separated "
+			 "(none for none)", 0, 0, 0 },
+	[FM_ROUTES] = { "routes", "ROUTES", FK_GAUGE, 0,
+			"Routes watched: the multipath routes of every table (with --route: the routes with that prefix)",
+			0, 0, 0 },
+	[FM_TRACKED] = { "flows_tracked", "TRACKED", FK_GAUGE, 0, "Flows in the BPF flow table", 0, 0, 0 },
+	[FM_RETIRED] = { "flows_retired", "RETIRED", FK_COUNTER, 0,
+			 "Flows retired from the BPF flow table after --flow-timeout idle seconds (their counts stay "
+			 "in the nexthops' totals)", 0, 0, 0 },
+	[FM_DROPPED] = { "flows_dropped", "DROPPED", FK_COUNTER, 0,
+			 "Packets of new flows not counted because the BPF flow table was full (raise --max-flows)", 0, 0, 0 },
+	[FM_SEL_DROPPED] = { "selections_dropped", "SELDROP", FK_COUNTER, 0,
+			     "Multipath selections not counted because the BPF selection table was full", 0, 0, 0 },
+};
+static const struct schema fmeta_schema = { "fibstat", "nexthops", fmfields, FM_NFIELDS, NULL };
+
 enum {
-	N_NETNS, N_FAMILY, N_TABLE, N_ROUTE, N_NH, N_GW, N_DEV, N_WEIGHT, N_FLOWS, N_PACKETS, N_BYTES,
+	N_NETNS, N_FAMILY, N_TABLE, N_METRIC, N_ROUTE, N_NH, N_GW, N_IFACE, N_WEIGHT, N_FLOWS, N_PACKETS, N_BYTES,
 	N_PPS, N_SHARE, N_FAIR, N_IMBAL, N_FLOW_SHARE, N_FLOW_IMBAL, N_SEL, N_NFIELDS
 };
 
 static const struct field nfields[N_NFIELDS] = {
-	[N_NETNS] = { "netns", "NETNS", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Network namespace", 0, 0 },
-	[N_FAMILY] = { "family", "FAM", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Address family", 0, 0 },
-	[N_TABLE] = { "table", "TABLE", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Routing table id", 0, 0 },
-	[N_ROUTE] = { "route", "ROUTE", FK_LABEL, FF_ALL, "Route prefix", 0, 0 },
-	[N_NH] = { "nexthop", "NH", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Nexthop index within the route", 0, 0 },
-	[N_GW] = { "gateway", "GATEWAY", FK_LABEL, FF_ALL, "Nexthop gateway", 0, 0 },
-	[N_DEV] = { "device", "DEV", FK_LABEL, FF_ALL, "Nexthop device", 0, 0 },
-	[N_WEIGHT] = { "weight", "W", FK_GAUGE, FF_ALL, "Nexthop weight", 0, 0 },
-	[N_FLOWS] = { "flows", "FLOWS", FK_GAUGE, FF_ALL, "Distinct flows (5-tuples) that left through the nexthop", 0, 0 },
-	[N_PACKETS] = { "packets", "PACKETS", FK_COUNTER, FF_ALL, "Packets that left through the nexthop", 0, 0 },
-	[N_BYTES] = { "bytes", "BYTES", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE, "L3 bytes that left through the nexthop", 0, 0 },
-	[N_PPS] = { "pps", "PKT/s", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[N_SHARE] = { "share_percent", "SHARE%", FK_GAUGE, FF_ALL, "Nexthop's share of the route's packets", 0, 1 },
-	[N_FAIR] = { "fair_percent", "FAIR%", FK_GAUGE, FF_ALL, "Nexthop's weight-fair share", 0, 1 },
+	[N_NETNS] = F_NETNS(FF_JSON | FF_PROM | FF_WIDE),
+	[N_FAMILY] = { "family", "FAM", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, HELP_FAMILY, 0, 0, 4 },
+	[N_TABLE] = { "table", "TABLE", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, HELP_TABLE, 0, 0, 0 },
+	[N_METRIC] = { "metric", "METRIC", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE,
+		       "Route metric (priority): of routes with one prefix in one table the kernel uses the lowest", 0, 0, 0 },
+	[N_ROUTE] = { "route", "ROUTE", FK_LABEL, FF_ALL, HELP_ROUTE, 0, 0, 0 },
+	[N_NH] = { "nexthop", "NH", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, HELP_NEXTHOP, 0, 0, 0 },
+	[N_GW] = { "gateway", "GATEWAY", FK_LABEL, FF_ALL, HELP_GATEWAY, 0, 0, 0 },
+	[N_IFACE] = F_IFACE(FF_ALL),
+	[N_WEIGHT] = { "weight", "W", FK_GAUGE, FF_ALL, "Nexthop weight", 0, 0, 0 },
+	[N_FLOWS] = { "flows", "FLOWS", FK_GAUGE, FF_ALL,
+		      "Distinct flows (5-tuples) that left through the nexthop, retired ones included", 0, 0, 0 },
+	[N_PACKETS] = { "packets", "PACKETS", FK_COUNTER, FF_ALL, "Packets that left through the nexthop", 0, 0, 0 },
+	[N_BYTES] = { "bytes", "BYTES", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+		      "L3 bytes (IP header and payload) that left through the nexthop", 0, 0, 0 },
+	[N_PPS] = { "packets_per_second", "PKT/s", FK_GAUGE, FF_TABLE | FF_JSON,
+		    "Packets per second that left through the nexthop over the last interval", 0, 0, 0 },
+	[N_SHARE] = { "share_ratio", "SHARE%", FK_GAUGE, FF_ALL, "Nexthop's share of the route's packets (0-1)", 0.01, 1, 0 },
+	[N_FAIR] = { "fair_ratio", "FAIR%", FK_GAUGE, FF_ALL,
+		     "Nexthop's weight-fair share: its weight over the sum of the route's weights (0-1)", 0.01, 1, 0 },
 	[N_IMBAL] = { "imbalance", "IMBAL", FK_GAUGE, FF_ALL,
-		      "Route's largest packet share over its weight-fair share (1 = even)", 0, 2 },
-	[N_FLOW_SHARE] = { "flow_share_percent", "FLOW%", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-			   "Nexthop's share of the route's flows", 0, 1 },
+		      "Route's largest packet share over its weight-fair share (1 = even)", 0, 2, 0 },
+	[N_FLOW_SHARE] = { "flow_share_ratio", "FLOW%", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
+			   "Nexthop's share of the route's flows (0-1)", 0.01, 1, 0 },
 	[N_FLOW_IMBAL] = { "flow_imbalance", "FIMBAL", FK_GAUGE, FF_JSON | FF_PROM | FF_WIDE,
-			   "Route's largest flow share over its weight-fair share", 0, 2 },
+			   "Route's largest flow share over its weight-fair share (1 = even)", 0, 2, 0 },
 	[N_SEL] = { "selections", "SELECT", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
-		    "Multipath decisions that chose the nexthop (fexit; absent without)", 0, 0 },
+		    "Multipath decisions that chose the nexthop (fexit; null without)", 0, 0, 0 },
 };
-static const struct schema nh_schema = { "fibstat", "nexthops", nfields, N_NFIELDS, NULL };
+static const struct schema nh_schema = { "fibstat", "nexthops", nfields, N_NFIELDS, &fmeta_schema };
 
 enum {
-	W_NETNS, W_FAMILY, W_PROTO, W_SRC, W_SPORT, W_DST, W_DPORT, W_TABLE, W_ROUTE, W_NH, W_GW, W_DEV,
+	W_NETNS, W_FAMILY, W_PROTO, W_SRC, W_SPORT, W_DST, W_DPORT, W_MAC, W_TABLE, W_ROUTE, W_NH, W_GW, W_IFACE,
 	W_PACKETS, W_BYTES, W_PPS, W_NFIELDS
 };
 
 static const struct field wfields[W_NFIELDS] = {
-	[W_NETNS] = { "netns", "NETNS", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Network namespace", 0, 0 },
-	[W_FAMILY] = { "family", "FAM", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Address family", 0, 0 },
-	[W_PROTO] = { "proto", "PROTO", FK_LABEL, FF_ALL, "IP protocol", 0, 0 },
-	[W_SRC] = { "src", "SRC", FK_LABEL, FF_ALL, "Source address", 0, 0 },
-	[W_SPORT] = { "sport", "SPORT", FK_GAUGE, FF_ALL, "Source port", 0, 0 },
-	[W_DST] = { "dst", "DST", FK_LABEL, FF_ALL, "Destination address", 0, 0 },
-	[W_DPORT] = { "dport", "DPORT", FK_GAUGE, FF_ALL, "Destination port", 0, 0 },
-	[W_TABLE] = { "table", "TABLE", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Routing table id", 0, 0 },
-	[W_ROUTE] = { "route", "ROUTE", FK_LABEL, FF_ALL, "Route prefix", 0, 0 },
-	[W_NH] = { "nexthop", "NH", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Nexthop index within the route", 0, 0 },
-	[W_GW] = { "gateway", "GATEWAY", FK_LABEL, FF_ALL, "Nexthop gateway", 0, 0 },
-	[W_DEV] = { "device", "DEV", FK_LABEL, FF_ALL, "Device the flow left through", 0, 0 },
-	[W_PACKETS] = { "packets", "PACKETS", FK_COUNTER, FF_ALL, "Packets of the flow", 0, 0 },
-	[W_BYTES] = { "bytes", "BYTES", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE, "L3 bytes of the flow", 0, 0 },
-	[W_PPS] = { "pps", "PKT/s", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
+	[W_NETNS] = F_NETNS(FF_JSON | FF_PROM | FF_WIDE),
+	[W_FAMILY] = { "family", "FAM", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, HELP_FAMILY, 0, 0, 4 },
+	[W_PROTO] = { "proto", "PROTO", FK_LABEL, FF_ALL, "IP protocol (udp, tcp, icmp, icmpv6, sctp, gre or its number)",
+		      0, 0, 6 },
+	[W_SRC] = { "src", "SRC", FK_LABEL, FF_ALL, "Source address", 0, 0, 39 },
+	[W_SPORT] = { "sport", "SPORT", FK_LABEL, FF_ALL, "Source port (0 without ports)", 0, 0, 5 },
+	[W_DST] = { "dst", "DST", FK_LABEL, FF_ALL, "Destination address", 0, 0, 39 },
+	[W_DPORT] = { "dport", "DPORT", FK_LABEL, FF_ALL, "Destination port (0 without ports)", 0, 0, 5 },
+	[W_MAC] = { "mac", "MAC", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE,
+		    "Destination MAC address of the flow's packets: the nexthop's neighbour (null without an "
+		    "Ethernet header)", 0, 0, 17 },
+	[W_TABLE] = { "table", "TABLE", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, HELP_TABLE, 0, 0, 0 },
+	[W_ROUTE] = { "route", "ROUTE", FK_LABEL, FF_ALL, "Prefix of the route the flow took (null: no watched route)",
+		      0, 0, 0 },
+	[W_NH] = { "nexthop", "NH", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, HELP_NEXTHOP, 0, 0, 0 },
+	[W_GW] = { "gateway", "GATEWAY", FK_LABEL, FF_ALL, HELP_GATEWAY, 0, 0, 0 },
+	[W_IFACE] = F_IFACE(FF_ALL),
+	[W_PACKETS] = { "flow_packets", "PACKETS", FK_COUNTER, FF_ALL, "Packets of the flow", 0, 0, 0 },
+	[W_BYTES] = { "flow_bytes", "BYTES", FK_COUNTER, FF_JSON | FF_PROM | FF_WIDE,
+		      "L3 bytes (IP header and payload) of the flow", 0, 0, 0 },
+	[W_PPS] = { "flow_packets_per_second", "PKT/s", FK_GAUGE, FF_TABLE | FF_JSON,
+		    "Packets per second of the flow over the last interval", 0, 0, 0 },
 };
-static const struct schema flow_schema = { "fibstat", "flows", wfields, W_NFIELDS, NULL };
+static const struct schema flow_schema = { "fibstat", "flows", wfields, W_NFIELDS, &fmeta_schema };
 
+/* Facts about a lookup snapshot. */
+enum { LM_MECH, LM_UNATTR, LM_DROPPED, LM_NFIELDS };
+
+static const struct field lmfields[LM_NFIELDS] = {
+	[LM_MECH] = { "mechanism", "MECHANISM", FK_LABEL, 0, "The tracepoints lookups are counted at", 0, 0, 0 },
+	[LM_UNATTR] = { "unattributed_ipv4", "UNATTR", FK_COUNTER, 0,
+			"IPv4 lookups whose network namespace could not be told (counted in no table)", 0, 0, 0 },
+	[LM_DROPPED] = { "lookups_dropped", "DROPPED", FK_COUNTER, 0,
+			 "Lookups not counted because the BPF lookup table was full", 0, 0, 0 },
+};
+static const struct schema lmeta_schema = { "fibstat", "lookups", lmfields, LM_NFIELDS, NULL };
+
+#define HELP_VRF "VRF device the table belongs to (null: none)"
+#define HELP_IIF "Input interface (- for locally generated)"
+#define HELP_OIF "Output interface the lookup was bound to (- for none)"
+
+/* Table and JSON: one column per result.  Prometheus: lookup_results
+ * below, one counter with a result label. */
 enum {
 	L_NETNS, L_FAMILY, L_TABLE, L_VRF, L_IIF, L_OIF, L_LOOKUPS, L_FOUND, L_MISS, L_UNREACH, L_PROHIBIT,
 	L_BLACKHOLE, L_ERROR, L_LPS, L_NFIELDS
 };
 
 static const struct field lfields[L_NFIELDS] = {
-	[L_NETNS] = { "netns", "NETNS", FK_LABEL, FF_JSON | FF_PROM | FF_WIDE, "Network namespace", 0, 0 },
-	[L_FAMILY] = { "family", "FAM", FK_LABEL, FF_ALL, "Address family", 0, 0 },
-	[L_TABLE] = { "table", "TABLE", FK_LABEL, FF_ALL, "Routing table id", 0, 0 },
-	[L_VRF] = { "vrf", "VRF", FK_LABEL, FF_ALL, "VRF device the table belongs to", 0, 0 },
-	[L_IIF] = { "iif", "IIF", FK_LABEL, FF_ALL, "Input interface (- for locally generated)", 0, 0 },
-	[L_OIF] = { "oif", "OIF", FK_LABEL, FF_ALL, "Output interface the lookup was bound to (- for none)", 0, 0 },
-	[L_LOOKUPS] = { "lookups", "LOOKUPS", FK_COUNTER, FF_ALL, "Lookups in the table", 0, 0 },
-	[L_FOUND] = { "found", "FOUND", FK_COUNTER, FF_ALL, "Lookups that found a route", 0, 0 },
-	[L_MISS] = { "miss", "MISS", FK_COUNTER, FF_ALL, "Lookups that found no route in the table (or a throw route)", 0, 0 },
-	[L_UNREACH] = { "unreachable", "UNREACH", FK_COUNTER, FF_ALL, "Lookups that hit an unreachable route", 0, 0 },
-	[L_PROHIBIT] = { "prohibit", "PROHIB", FK_COUNTER, FF_ALL, "Lookups that hit a prohibit route", 0, 0 },
-	[L_BLACKHOLE] = { "blackhole", "BLACKH", FK_COUNTER, FF_ALL, "Lookups that hit a blackhole route", 0, 0 },
-	[L_ERROR] = { "error", "ERR", FK_COUNTER, FF_ALL, "Lookups that failed otherwise", 0, 0 },
-	[L_LPS] = { "lookups_per_second", "LKP/s", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
+	[L_NETNS] = F_NETNS(FF_JSON | FF_PROM | FF_WIDE),
+	[L_FAMILY] = { "family", "FAM", FK_LABEL, FF_ALL, HELP_FAMILY, 0, 0, 4 },
+	[L_TABLE] = { "table", "TABLE", FK_LABEL, FF_ALL, HELP_TABLE, 0, 0, 0 },
+	[L_VRF] = { "vrf", "VRF", FK_LABEL, FF_ALL, HELP_VRF, 0, 0, 0 },
+	[L_IIF] = { "iif", "IIF", FK_LABEL, FF_ALL, HELP_IIF, 0, 0, 0 },
+	[L_OIF] = { "oif", "OIF", FK_LABEL, FF_ALL, HELP_OIF, 0, 0, 0 },
+	[L_LOOKUPS] = { "lookups", "LOOKUPS", FK_COUNTER, FF_TABLE | FF_JSON, "Lookups in the table, every result", 0, 0, 0 },
+	[L_FOUND] = { "found", "FOUND", FK_COUNTER, FF_TABLE | FF_JSON, "Lookups that found a route", 0, 0, 0 },
+	[L_MISS] = { "miss", "MISS", FK_COUNTER, FF_TABLE | FF_JSON,
+		     "Lookups that found no route in the table (or a throw route)", 0, 0, 0 },
+	[L_UNREACH] = { "unreachable", "UNREACH", FK_COUNTER, FF_TABLE | FF_JSON, "Lookups that hit an unreachable route",
+			0, 0, 0 },
+	[L_PROHIBIT] = { "prohibit", "PROHIB", FK_COUNTER, FF_TABLE | FF_JSON, "Lookups that hit a prohibit route", 0, 0, 0 },
+	[L_BLACKHOLE] = { "blackhole", "BLACKH", FK_COUNTER, FF_TABLE | FF_JSON, "Lookups that hit a blackhole route",
+			  0, 0, 0 },
+	[L_ERROR] = { "error", "ERR", FK_COUNTER, FF_TABLE | FF_JSON, "Lookups that failed otherwise", 0, 0, 0 },
+	[L_LPS] = { "lookups_per_second", "LKP/s", FK_GAUGE, FF_TABLE | FF_JSON,
+		    "Lookups per second in the table over the last interval", 0, 0, 0 },
 };
-static const struct schema lk_schema = { "fibstat", "lookups", lfields, L_NFIELDS, NULL };
+static const struct schema lk_schema = { "fibstat", "lookups", lfields, L_NFIELDS, &lmeta_schema };
+
+enum { R_NETNS, R_FAMILY, R_TABLE, R_VRF, R_IIF, R_OIF, R_RESULT, R_LOOKUPS, R_NFIELDS };
+
+static const struct field rfields[R_NFIELDS] = {
+	[R_NETNS] = F_NETNS(FF_PROM),
+	[R_FAMILY] = { "family", "FAM", FK_LABEL, FF_PROM, HELP_FAMILY, 0, 0, 0 },
+	[R_TABLE] = { "table", "TABLE", FK_LABEL, FF_PROM, HELP_TABLE, 0, 0, 0 },
+	[R_VRF] = { "vrf", "VRF", FK_LABEL, FF_PROM, HELP_VRF, 0, 0, 0 },
+	[R_IIF] = { "iif", "IIF", FK_LABEL, FF_PROM, HELP_IIF, 0, 0, 0 },
+	[R_OIF] = { "oif", "OIF", FK_LABEL, FF_PROM, HELP_OIF, 0, 0, 0 },
+	[R_RESULT] = { "result", "RESULT", FK_LABEL, FF_PROM,
+		       "Lookup result: found, miss, unreachable, prohibit, blackhole, error", 0, 0, 0 },
+	[R_LOOKUPS] = { "lookups", "LOOKUPS", FK_COUNTER, FF_PROM, "Lookups in the table, by result", 0, 0, 0 },
+};
+static const struct schema lkres_schema = { "fibstat", "lookup_results", rfields, R_NFIELDS, NULL };
+
+/* Facts about the event stream. */
+static const struct field emfields[] = {
+	{ "mechanism", "MECHANISM", FK_LABEL, 0, "The tracepoints and the buffer events come through", 0, 0, 0 },
+};
+static const struct schema emeta_schema = { "fibstat", "events", emfields, SCHEMA_NFIELDS(emfields), NULL };
 
 enum {
-	E_FAMILY, E_TABLE, E_VRF, E_RESULT, E_ERRNO, E_PROTO, E_SRC, E_SPORT, E_DST, E_DPORT, E_IIF, E_OIF, E_MARK,
-	E_NFIELDS
+	E_TYPE, E_FAMILY, E_TABLE, E_VRF, E_ERRNO, E_ERRNO_NAME, E_PROTO, E_SRC, E_SPORT, E_DST, E_DPORT, E_IIF,
+	E_OIF, E_MARK, E_NFIELDS
 };
 
-static const struct field efields[E_NFIELDS] = {
-	[E_FAMILY] = { "family", "FAM", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_TABLE] = { "table", "TABLE", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_VRF] = { "vrf", "VRF", FK_LABEL, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_RESULT] = { "result", "RESULT", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_ERRNO] = { "errno", "ERRNO", FK_LABEL, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_PROTO] = { "proto", "PROTO", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_SRC] = { "src", "SRC", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_SPORT] = { "sport", "SPORT", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_DST] = { "dst", "DST", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_DPORT] = { "dport", "DPORT", FK_GAUGE, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_IIF] = { "iif", "IIF", FK_LABEL, FF_TABLE | FF_JSON, NULL, 0, 0 },
-	[E_OIF] = { "oif", "OIF", FK_LABEL, FF_JSON | FF_WIDE, NULL, 0, 0 },
-	[E_MARK] = { "mark", "MARK", FK_GAUGE, FF_JSON | FF_WIDE, NULL, 0, 0 },
+/* Not const: the address columns narrow to IPv4's width with -4. */
+static struct field efields[E_NFIELDS] = {
+	/* the kind of event is the lookup's result */
+	[E_TYPE] = { "type", "RESULT", FK_LABEL, FF_TABLE | FF_JSON | FF_LEFT, HELP_TYPE, 0, 0, 11 },
+	[E_FAMILY] = { "family", "FAM", FK_LABEL, FF_TABLE | FF_JSON, HELP_FAMILY, 0, 0, 4 },
+	[E_TABLE] = { "table", "TABLE", FK_LABEL, FF_TABLE | FF_JSON, HELP_TABLE, 0, 0, 6 },
+	[E_VRF] = { "vrf", "VRF", FK_LABEL, FF_JSON | FF_WIDE, HELP_VRF, 0, 0, 15 },
+	[E_ERRNO] = F_ERRNO(FF_JSON | FF_WIDE),
+	/* F_ERRNO_NAME, 12 wide: this tool's usual EHOSTUNREACH and ENETUNREACH */
+	[E_ERRNO_NAME] = { "errno_name", "ERROR", FK_LABEL, FF_JSON | FF_WIDE | FF_LEFT, HELP_ERRNO_NAME, 0, 0, 12 },
+	[E_PROTO] = { "proto", "PROTO", FK_LABEL, FF_TABLE | FF_JSON, "IP protocol", 0, 0, 6 },
+	[E_SRC] = { "src", "SRC", FK_LABEL, FF_TABLE | FF_JSON, "Source address", 0, 0, 39 },
+	[E_SPORT] = { "sport", "SPORT", FK_LABEL, FF_TABLE | FF_JSON, "Source port (0 without ports)", 0, 0, 5 },
+	[E_DST] = { "dst", "DST", FK_LABEL, FF_TABLE | FF_JSON, "Destination address", 0, 0, 39 },
+	[E_DPORT] = { "dport", "DPORT", FK_LABEL, FF_TABLE | FF_JSON, "Destination port (0 without ports)", 0, 0, 5 },
+	[E_IIF] = { "iif", "IIF", FK_LABEL, FF_TABLE | FF_JSON, HELP_IIF, 0, 0, 15 },
+	[E_OIF] = { "oif", "OIF", FK_LABEL, FF_JSON | FF_WIDE, HELP_OIF, 0, 0, 15 },
+	[E_MARK] = { "mark", "MARK", FK_LABEL, FF_JSON | FF_WIDE, "Firewall mark the lookup carried", 0, 0, 10 },
 };
-static const struct schema ev_schema = { "fibstat", "events", efields, E_NFIELDS, NULL };
+static const struct schema ev_schema = { "fibstat", "events", efields, E_NFIELDS, &emeta_schema };
 
+OUT_REGISTER(&nh_schema, &flow_schema, &lk_schema, &lkres_schema, &ev_schema);
+
+/* Event types: the lookup results. */
 static const char *const result_names[FS_NRESULTS] = {
 	"found", "miss", "unreachable", "prohibit", "blackhole", "error",
 };
@@ -392,6 +493,7 @@ struct route {
 	uint32_t table;
 	uint8_t prefix[16];
 	int plen;
+	uint32_t metric;     /* RTA_PRIORITY */
 	uint32_t nh_id;      /* RTA_NH_ID: resolved through nexthop objects */
 	int nnh;
 	struct nhop *nh;
@@ -609,6 +711,8 @@ static int on_route(const struct nlmsghdr *nh, void *ctx)
 	struct route r = { .family = rt->rtm_family, .plen = rt->rtm_dst_len, .table = rt->rtm_table };
 	if (tb[RTA_TABLE])
 		r.table = *(uint32_t *)RTA_DATA(tb[RTA_TABLE]);
+	if (tb[RTA_PRIORITY])
+		r.metric = *(uint32_t *)RTA_DATA(tb[RTA_PRIORITY]);
 	if (tb[RTA_DST] && RTA_PAYLOAD(tb[RTA_DST]) == (unsigned)addr_len(r.family))
 		memcpy(r.prefix, RTA_DATA(tb[RTA_DST]), addr_len(r.family));
 	if (!route_wanted(r.family, r.prefix, r.plen))
@@ -664,7 +768,12 @@ static int route_cmp(const void *a, const void *b)
 	if (x->table != y->table)
 		return x->table < y->table ? -1 : 1;
 	int c = memcmp(x->prefix, y->prefix, 16);
-	return c ? c : x->plen - y->plen;
+	if (c)
+		return c;
+	if (x->plen != y->plen)
+		return x->plen - y->plen;
+	/* the lowest metric first: the route the kernel uses (flow_route) */
+	return x->metric < y->metric ? -1 : x->metric > y->metric;
 }
 
 /* Re-read links, nexthop objects, routes and neighbours of the namespace. */
@@ -966,17 +1075,20 @@ static void read_selections(void)
 	}
 }
 
-static const char *policy_name(int p)
+/* The policy's name as the label value (kernel: ip-sysctl.rst). */
+static const char *policy_name(int p, char *buf, size_t len)
 {
 	switch (p) {
 	case 0: return "L3";
 	case 1: return "L4";
-	case 2: return "L3 or inner L3";
+	case 2: return "L3_inner";
 	case 3: return "custom";
 	}
-	return "?";
+	snprintf(buf, len, "%d", p); /* a policy newer than this tool */
+	return buf;
 }
 
+/* hash_policy_ipvV and, for the custom policy, hash_fields_ipvV. */
 static void hash_policy_meta(struct snapshot *sn, int v)
 {
 	char path[96], buf[64];
@@ -990,7 +1102,7 @@ static void hash_policy_meta(struct snapshot *sn, int v)
 	}
 	if (pol < 0)
 		return;
-	snap_meta(sn, v == 4 ? "hash_policy_ipv4" : "hash_policy_ipv6", "%d (%s)", pol, policy_name(pol));
+	snap_meta(sn, v == 4 ? "hash_policy_ipv4" : "hash_policy_ipv6", "%s", policy_name(pol, buf, sizeof(buf)));
 	if (pol != 3)
 		return;
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv%d/fib_multipath_hash_fields", v);
@@ -1009,7 +1121,7 @@ static void hash_policy_meta(struct snapshot *sn, int v)
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (mask & (1ul << i))
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", list[0] ? "," : "", names[i]);
-	snap_meta(sn, v == 4 ? "hash_fields_ipv4" : "hash_fields_ipv6", "0x%lx (%s)", mask, list[0] ? list : "none");
+	snap_meta(sn, v == 4 ? "hash_fields_ipv4" : "hash_fields_ipv6", "%s", list[0] ? list : "none");
 }
 
 static const char *mechanism(char *buf, size_t len)
@@ -1040,6 +1152,7 @@ struct retired {
 	uint32_t table;
 	uint8_t prefix[16];
 	int plen;
+	uint32_t metric;
 	uint8_t gw_family;
 	uint8_t gw[16];
 	int ifindex;
@@ -1051,7 +1164,7 @@ static uint64_t retired_total;
 
 static bool same_nh(const struct retired *x, const struct route *r, const struct nhop *n)
 {
-	return x->family == r->family && x->table == r->table && x->plen == r->plen &&
+	return x->family == r->family && x->table == r->table && x->plen == r->plen && x->metric == r->metric &&
 	       !memcmp(x->prefix, r->prefix, 16) && x->gw_family == n->gw_family && !memcmp(x->gw, n->gw, 16) &&
 	       x->ifindex == n->ifindex;
 }
@@ -1075,6 +1188,7 @@ static void retire(const struct flow *f)
 		x->table = r->table;
 		memcpy(x->prefix, r->prefix, 16);
 		x->plen = r->plen;
+		x->metric = r->metric;
 		x->gw_family = r->nh[j].gw_family;
 		memcpy(x->gw, r->nh[j].gw, 16);
 		x->ifindex = r->nh[j].ifindex;
@@ -1122,9 +1236,35 @@ static void remember_flows(void)
 	npfl = nfl;
 }
 
+/* Facts of the nexthop and flow views. */
+static void flow_meta(struct snapshot *sn)
+{
+	static bool warned;
+	char mech[160];
+
+	snap_meta(sn, "mechanism", "%s", mechanism(mech, sizeof(mech)));
+	if (!o.only6 && (!o.has_route || o.route_family == AF_INET))
+		hash_policy_meta(sn, 4);
+	if (!o.only4 && (!o.has_route || o.route_family == AF_INET6))
+		hash_policy_meta(sn, 6);
+	snap_meta_u64(sn, "routes", (uint64_t)nroutes);
+	snap_meta_u64(sn, "flows_tracked", (uint64_t)nfl);
+	snap_meta_u64(sn, "flows_retired", retired_total);
+	uint64_t dropped = counter_sum(FS_C_FLOWS_DROPPED);
+	snap_meta_u64(sn, "flows_dropped", dropped);
+	if (dropped && !warned) {
+		warnx_("the flow table is full (%u flows): new flows go uncounted (flows_dropped); raise --max-flows",
+		       o.max_flows);
+		warned = true;
+	}
+	if (have_sel4 || have_sel6)
+		snap_meta_u64(sn, "selections_dropped", counter_sum(FS_C_SELECTIONS_DROPPED));
+	out_set_missed(bpfobj_recursion_misses(skel->obj));
+}
+
 static int snapshot_nexthops(double dt)
 {
-	char b1[INET6_ADDRSTRLEN + 8], b2[INET6_ADDRSTRLEN], b3[IF_NAMESIZE + 8], id[256], mech[160];
+	char b1[INET6_ADDRSTRLEN + 8], b2[INET6_ADDRSTRLEN], b3[IF_NAMESIZE + 8], id[256];
 
 	collect_flows();
 	for (int i = 0; i < nfl; i++) {
@@ -1151,21 +1291,7 @@ static int snapshot_nexthops(double dt)
 		read_selections();
 
 	struct snapshot *sn = snap_begin(&nh_schema);
-	snap_meta(sn, "mechanism", "%s", mechanism(mech, sizeof(mech)));
-	if (!o.only6 && (!o.has_route || o.route_family == AF_INET))
-		hash_policy_meta(sn, 4);
-	if (!o.only4 && (!o.has_route || o.route_family == AF_INET6))
-		hash_policy_meta(sn, 6);
-	snap_meta(sn, "flows_tracked", "%d", nfl);
-	if (retired_total)
-		snap_meta(sn, "flows_retired", "%" PRIu64 " (idle over %g s; their counts stay in the totals)", retired_total,
-			  o.flow_timeout);
-	uint64_t dropped = counter_sum(FS_C_FLOWS_DROPPED);
-	if (dropped)
-		snap_meta(sn, "flows_dropped", "%" PRIu64 " (flow table full: raise --max-flows)", dropped);
-	if (!nroutes)
-		snap_meta(sn, "routes", "no %sroute%s in this namespace", o.has_route ? "" : "multipath ",
-			  o.has_route ? " with that prefix" : "");
+	flow_meta(sn);
 	for (int i = 0; i < nroutes; i++) {
 		struct route *r = &routes[i];
 		uint64_t P = 0, F = 0;
@@ -1190,6 +1316,7 @@ static int snapshot_nexthops(double dt)
 			rec_str(rec, N_NETNS, ns_label);
 			rec_str(rec, N_FAMILY, r->family == AF_INET ? "ipv4" : "ipv6");
 			rec_u64(rec, N_TABLE, r->table);
+			rec_u64(rec, N_METRIC, r->metric);
 			rec_str(rec, N_ROUTE, b1);
 			rec_u64(rec, N_NH, (uint64_t)j);
 			gw_str(n, b2, sizeof(b2));
@@ -1197,24 +1324,27 @@ static int snapshot_nexthops(double dt)
 				rec_str(rec, N_GW, b2);
 			else
 				rec_none(rec, N_GW);
-			rec_str(rec, N_DEV, ifname(n->ifindex, b3, sizeof(b3)));
+			rec_str(rec, N_IFACE, ifname(n->ifindex, b3, sizeof(b3)));
 			rec_u64(rec, N_WEIGHT, (uint64_t)n->weight);
 			rec_u64(rec, N_FLOWS, n->flows);
 			rec_u64(rec, N_PACKETS, n->packets);
 			rec_u64(rec, N_BYTES, n->bytes);
-			snprintf(id, sizeof(id), "%u %s %s %d", r->table, b1, b2, n->ifindex);
+			snprintf(id, sizeof(id), "%u %u %s %s %d", r->table, r->metric, b1, b2, n->ifindex);
 			rec_dbl(rec, N_PPS, rate_of(id, n->packets, dt));
 			if (P)
-				rec_dbl(rec, N_SHARE, 100.0 * n->packets / P);
+				rec_dbl(rec, N_SHARE, (double)n->packets / P);
 			else
 				rec_none(rec, N_SHARE);
-			rec_dbl(rec, N_FAIR, W ? 100.0 * n->weight / W : 0);
+			if (W)
+				rec_dbl(rec, N_FAIR, (double)n->weight / W);
+			else
+				rec_none(rec, N_FAIR);
 			if (P)
 				rec_dbl(rec, N_IMBAL, imbal);
 			else
 				rec_none(rec, N_IMBAL);
 			if (F) {
-				rec_dbl(rec, N_FLOW_SHARE, 100.0 * n->flows / F);
+				rec_dbl(rec, N_FLOW_SHARE, (double)n->flows / F);
 				rec_dbl(rec, N_FLOW_IMBAL, fimbal);
 			} else {
 				rec_none(rec, N_FLOW_SHARE);
@@ -1232,18 +1362,12 @@ static int snapshot_nexthops(double dt)
 static int snapshot_flows(double dt)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], rb[INET6_ADDRSTRLEN + 8], gw[INET6_ADDRSTRLEN];
-	char ifb[IF_NAMESIZE + 8], pb[16], mech[160];
+	char ifb[IF_NAMESIZE + 8], pb[16], mac[18];
+	static const uint8_t nomac[6];
 
 	collect_flows();
 	struct snapshot *sn = snap_begin(&flow_schema);
-	snap_meta(sn, "mechanism", "%s", mechanism(mech, sizeof(mech)));
-	if (!o.only6 && (!o.has_route || o.route_family == AF_INET))
-		hash_policy_meta(sn, 4);
-	if (!o.only4 && (!o.has_route || o.route_family == AF_INET6))
-		hash_policy_meta(sn, 6);
-	uint64_t dropped = counter_sum(FS_C_FLOWS_DROPPED);
-	if (dropped)
-		snap_meta(sn, "flows_dropped", "%" PRIu64 " (flow table full: raise --max-flows)", dropped);
+	flow_meta(sn);
 	for (int i = 0; i < nfl; i++) {
 		const struct fs_flow_key *k = &fl[i].k;
 		if (!flow_matches(k))
@@ -1261,6 +1385,13 @@ static int snapshot_flows(double dt)
 		rec_u64(rec, W_SPORT, k->sport);
 		rec_str(rec, W_DST, fmt_addr(fam, k->dst, dst, sizeof(dst)));
 		rec_u64(rec, W_DPORT, k->dport);
+		if (memcmp(k->mac, nomac, 6)) {
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", k->mac[0], k->mac[1], k->mac[2],
+				 k->mac[3], k->mac[4], k->mac[5]);
+			rec_str(rec, W_MAC, mac);
+		} else {
+			rec_none(rec, W_MAC);
+		}
 		if (r) {
 			rec_u64(rec, W_TABLE, r->table);
 			rec_str(rec, W_ROUTE, route_str(r, rb, sizeof(rb)));
@@ -1276,7 +1407,7 @@ static int snapshot_flows(double dt)
 			rec_none(rec, W_NH);
 			rec_none(rec, W_GW);
 		}
-		rec_str(rec, W_DEV, ifname((int)k->ifindex, ifb, sizeof(ifb)));
+		rec_str(rec, W_IFACE, ifname((int)k->ifindex, ifb, sizeof(ifb)));
 		rec_u64(rec, W_PACKETS, fl[i].v.packets);
 		rec_u64(rec, W_BYTES, fl[i].v.bytes);
 		uint64_t before = flow_prev_packets(&fl[i]);
@@ -1364,29 +1495,38 @@ static int snapshot_tables(double dt)
 	snprintf(mech, sizeof(mech), "tp_btf%s%s", have_lk4 ? " fib:fib_table_lookup" : "",
 		 have_lk6 ? " fib6:fib6_table_lookup" : "");
 	struct snapshot *sn = snap_begin(&lk_schema);
+	/* Prometheus: one counter with a result label */
+	struct snapshot *res = snap_begin(&lkres_schema);
 	snap_meta(sn, "mechanism", "%s", mech);
-	uint64_t un = counter_sum(FS_C_LK_UNATTRIBUTED);
-	if (un)
-		snap_meta(sn, "unattributed_ipv4", "%" PRIu64 " IPv4 lookups whose namespace could not be told", un);
-	uint64_t dr = counter_sum(FS_C_LOOKUPS_DROPPED);
-	if (dr)
-		snap_meta(sn, "lookups_dropped", "%" PRIu64 " (key table full)", dr);
+	if (have_lk4)
+		snap_meta_u64(sn, "unattributed_ipv4", counter_sum(FS_C_LK_UNATTRIBUTED));
+	snap_meta_u64(sn, "lookups_dropped", counter_sum(FS_C_LOOKUPS_DROPPED));
+	out_set_missed(bpfobj_recursion_misses(skel->obj));
 	for (int i = 0; i < nrows; i++) {
 		struct lkrow *r = &rows[i];
 		struct record *rec = snap_add(sn);
 		uint64_t tot = 0;
 		for (int q = 0; q < FS_NRESULTS; q++)
 			tot += r->n[q];
-		rec_str(rec, L_NETNS, ns_label);
-		rec_str(rec, L_FAMILY, r->family == AF_INET ? "ipv4" : "ipv6");
-		rec_u64(rec, L_TABLE, r->table);
+		const char *fam = r->family == AF_INET ? "ipv4" : "ipv6";
 		const char *vrf = vrf_of_table(r->table);
-		if (vrf)
-			rec_str(rec, L_VRF, vrf);
-		else
-			rec_none(rec, L_VRF);
+		rec_str(rec, L_NETNS, ns_label);
+		rec_str(rec, L_FAMILY, fam);
+		rec_u64(rec, L_TABLE, r->table);
+		rec_str(rec, L_VRF, vrf); /* NULL: none */
 		rec_str(rec, L_IIF, iif_label(r->iif, b1, sizeof(b1)));
 		rec_str(rec, L_OIF, oif_label(r->oif, b2, sizeof(b2)));
+		for (int q = 0; q < FS_NRESULTS; q++) {
+			struct record *x = snap_add(res);
+			rec_str(x, R_NETNS, ns_label);
+			rec_str(x, R_FAMILY, fam);
+			rec_u64(x, R_TABLE, r->table);
+			rec_str(x, R_VRF, vrf);
+			rec_str(x, R_IIF, iif_label(r->iif, b1, sizeof(b1)));
+			rec_str(x, R_OIF, oif_label(r->oif, b2, sizeof(b2)));
+			rec_str(x, R_RESULT, result_names[q]);
+			rec_u64(x, R_LOOKUPS, r->n[q]);
+		}
 		rec_u64(rec, L_LOOKUPS, tot);
 		rec_u64(rec, L_FOUND, r->n[FS_FOUND]);
 		rec_u64(rec, L_MISS, r->n[FS_MISS]);
@@ -1398,6 +1538,7 @@ static int snapshot_tables(double dt)
 		rec_dbl(rec, L_LPS, rate_of(id, tot, dt));
 	}
 	free(rows);
+	snap_append(sn, res);
 	return snap_end(sn);
 }
 
@@ -1416,18 +1557,19 @@ static int on_event(void *ctx, const void *data, size_t size)
 		return 0;
 	char a[INET6_ADDRSTRLEN], b1[IF_NAMESIZE + 8], pb[16];
 	struct record *r = event_new(&ev_schema);
+	char rb[16];
+	snprintf(rb, sizeof(rb), "result_%u", e->result);
+	rec_str(r, E_TYPE, e->result < FS_NRESULTS ? result_names[e->result] : rb);
 	rec_str(r, E_FAMILY, fam == AF_INET ? "ipv4" : "ipv6");
 	rec_u64(r, E_TABLE, e->table);
-	const char *vrf = vrf_of_table(e->table);
-	if (vrf)
-		rec_str(r, E_VRF, vrf);
-	else
-		rec_none(r, E_VRF);
-	rec_str(r, E_RESULT, e->result < FS_NRESULTS ? result_names[e->result] : "?");
-	if (e->err)
-		rec_str(r, E_ERRNO, errno_name(-e->err));
-	else
+	rec_str(r, E_VRF, vrf_of_table(e->table)); /* NULL: none */
+	if (e->err) {
+		rec_u64(r, E_ERRNO, (uint64_t)(e->err < 0 ? -(int64_t)e->err : e->err));
+		rec_str(r, E_ERRNO_NAME, errno_name(e->err));
+	} else {
 		rec_none(r, E_ERRNO);
+		rec_none(r, E_ERRNO_NAME);
+	}
 	rec_str(r, E_PROTO, proto_name(e->proto, pb, sizeof(pb)));
 	rec_str(r, E_SRC, fmt_addr(fam, e->src, a, sizeof(a)));
 	rec_u64(r, E_SPORT, e->sport);
@@ -1486,11 +1628,15 @@ int main(int argc, char **argv)
 		if ((err = netns_inode(fd, &target_ino)) || (err = netns_enter(fd)))
 			die(EXIT_FAIL, "cannot enter network namespace '%s': %s", o.netns, errno_name(-err));
 		close(fd);
-		snprintf(ns_label, sizeof(ns_label), "%s", o.netns);
+		/* the netns label: the name under /run/netns, ns:INODE for a path */
+		if (strchr(o.netns, '/'))
+			snprintf(ns_label, sizeof(ns_label), "ns:%u", target_ino);
+		else
+			snprintf(ns_label, sizeof(ns_label), "%s", o.netns);
 	} else {
 		if ((err = netns_self_inode(&target_ino)))
 			die(EXIT_FAIL, "cannot read this process's network namespace: %s", errno_name(-err));
-		snprintf(ns_label, sizeof(ns_label), "netns:%u", target_ino);
+		snprintf(ns_label, sizeof(ns_label), "-"); /* the tool's own */
 	}
 	if ((rtnl = rtnl_open()) < 0)
 		die(EXIT_FAIL, "cannot open a netlink socket: %s", errno_name(-rtnl));
@@ -1583,11 +1729,17 @@ int main(int argc, char **argv)
 		if (!evb)
 			die(EXIT_FAIL, "cannot open the event buffer: %s", errno_name(errno));
 		event_meta("mechanism", "tp_btf fib lookup tracepoints, %s", evbuf_mechanism(evb));
+		if (o.only4) { /* IPv4 addresses only: their width */
+			efields[E_SRC].width = 15;
+			efields[E_DST].width = 15;
+		}
+		out_set_missed(bpfobj_recursion_misses(skel->obj));
 		if ((err = event_start(&ev_schema)))
 			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 		events_left = copts.count;
-		double last_refresh = now_mono();
+		double last_refresh = now_mono(), last_missed = last_refresh;
 		while (!loop_stopping()) {
+			/* the event driver sets lost_events and warns when it grows */
 			err = evbuf_poll(evb, 200);
 			if (err < 0)
 				die(EXIT_FAIL, "cannot read events: %s", errno_name(-err));
@@ -1595,10 +1747,11 @@ int main(int argc, char **argv)
 				refresh();
 				last_refresh = now_mono();
 			}
+			if (now_mono() - last_missed >= 1) {
+				out_set_missed(bpfobj_recursion_misses(skel->obj));
+				last_missed = now_mono();
+			}
 		}
-		uint64_t lost = evbuf_lost(evb);
-		if (lost)
-			warnx_("%" PRIu64 " events lost (ring buffer full)", lost);
 		evbuf_free(evb);
 	} else {
 		if (!copts.interval_set)

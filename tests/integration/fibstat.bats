@@ -48,6 +48,61 @@ last_json() { # FILE: the last JSON line
 	grep '^{' "$1" | tail -1
 }
 
+# The output contract's checks of a format (bpfscope-output(7)).
+prom_lint() { # FILE: promtool accepts it and has nothing to say
+	command -v promtool >/dev/null || skip_because "promtool not installed"
+	local lint
+	lint=$(promtool check metrics <"$1" 2>&1) || { echo "promtool: $lint" >&2; return 1; }
+	[ -z "$lint" ] || { echo "promtool lint: $lint" >&2; return 1; }
+}
+
+json_lint() { # FILE: every line valid UTF-8 and a JSON value (FILE is read once: <(...) works)
+	local tmp line n=0
+	tmp=$(mktemp)
+	cat "$1" >"$tmp"
+	iconv -f UTF-8 -t UTF-8 "$tmp" >/dev/null || { echo "$1: not UTF-8" >&2; rm -f "$tmp"; return 1; }
+	while IFS= read -r line; do
+		n=$((n + 1))
+		jq -e . >/dev/null <<<"$line" || { echo "$1 line $n is not JSON: $line" >&2; rm -f "$tmp"; return 1; }
+	done <"$tmp"
+	rm -f "$tmp"
+	[ "$n" -gt 0 ] || { echo "$1: no line" >&2; return 1; }
+}
+
+# Wait until --file PROM was replaced twice more (snapshots begun after this call).
+prom_next() { # PROM
+	local ino i
+	for _ in 1 2; do
+		ino=$(stat -c %i "$1")
+		for ((i = 0; i < 300; i++)); do
+			[ "$(stat -c %i "$1")" != "$ino" ] && break
+			sleep 0.1
+		done
+	done
+}
+
+# Start TOOL ARGS... with --file PROM and wait until it wrote the file.
+prom_start() { # PROM CMD...
+	local prom=$1 i
+	shift
+	rm -f "$prom"
+	"$@" --file "$prom" >"$prom.out" 2>"$prom.err" &
+	FIB_TOOL_PID=$!
+	FIB_TOOL_PIDS+=("$FIB_TOOL_PID")
+	for ((i = 0; i < 1200; i++)); do
+		[ -s "$prom" ] && return 0
+		kill -0 "$FIB_TOOL_PID" 2>/dev/null || { cat "$prom.err" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "$* wrote no $prom in 120 s" >&2
+	return 1
+}
+
+# The name of each fib_multipath_hash_policy number, as the hash_policy_ipv4/6 facts give it.
+policy_name() { # N
+	case $1 in 0) echo L3 ;; 1) echo L4 ;; 2) echo L3_inner ;; 3) echo custom ;; *) echo "$1" ;; esac
+}
+
 # A private tracefs instance counting fib/fib6 table lookups of table TB.
 trace_table() { # TB
 	require_tracefs
@@ -90,13 +145,13 @@ check_ecmp() { # FAM SNAPSHOT SENT [W1 W2 W3 W4]
 		| [range(0; 4) as $i | ($i + 1) as $k
 		   | (if $fam == "6" then "2001:db8:\($k)::2" else "10.0.\($k).2" end) as $gw
 		   | [$nh[] | select(.gateway == $gw)] as $r
-		   | { k: $k, rows: ($r | length), device: $r[0].device, want_device: "r\($k)",
+		   | { k: $k, rows: ($r | length), interface: $r[0].interface, want_interface: "r\($k)",
 		       family: $r[0].family, table: $r[0].table, weight: $r[0].weight, want_weight: $w[$i],
 		       flows: $r[0].flows, sink_flows: $s[$i].flows,
 		       packets: $r[0].packets, sink_packets: $s[$i].packets,
 		       bytes: $r[0].bytes, want_bytes: ($s[$i].packets * ($size + $hdr)),
-		       share: $r[0].share_percent, want_share: (if $total > 0 then 100 * $s[$i].packets / $total else 0 end),
-		       fair: $r[0].fair_percent, want_fair: (100 * $w[$i] / $wsum),
+		       share: $r[0].share_ratio, want_share: (if $total > 0 then $s[$i].packets / $total else 0 end),
+		       fair: $r[0].fair_ratio, want_fair: ($w[$i] / $wsum),
 		       imbalance: $r[0].imbalance,
 		       want_imbalance: ([range(0; 4) as $j | if $total > 0 then $s[$j].packets / ($total * $w[$j] / $wsum) else 0 end] | max) } ]
 		| { rows: ($nh | length), total: $total, nexthops: . }')
@@ -104,10 +159,10 @@ check_ecmp() { # FAM SNAPSHOT SENT [W1 W2 W3 W4]
 	ft_jq --argjson sent "$sent" --arg fam "ipv$fam" '
 		def near($a; $b; $tol): ($a != null) and (($a - $b) | fabs) <= $tol;
 		.rows == 4 and .total == $sent
-		and all(.nexthops[]; .rows == 1 and .device == .want_device and .family == $fam and .table == 254
+		and all(.nexthops[]; .rows == 1 and .interface == .want_interface and .family == $fam and .table == 254
 			and .weight == .want_weight and .flows == .sink_flows and .packets == .sink_packets
-			and .bytes == .want_bytes and near(.share; .want_share; 0.06) and near(.fair; .want_fair; 0.06)
-			and near(.imbalance; .want_imbalance; 0.006))' "$cmp"
+			and .bytes == .want_bytes and near(.share; .want_share; 1e-9) and near(.fair; .want_fair; 1e-9)
+			and near(.imbalance; .want_imbalance; 1e-9))' "$cmp"
 }
 
 # Run FLOWS x PKTS datagrams of SIZE bytes (family FAM) under fibstat ARGS...;
@@ -126,6 +181,7 @@ ecmp_run() { # FAM TOOL ARGS...
 	fib_tool_stop || rc=$?
 	[ "$rc" -eq 0 ] || { echo "$* exited with status $rc: $(cat "$OUT.err")" >&2; return 1; }
 	fib_sinks_stop
+	json_lint "$OUT"
 	snap=$(last_json "$OUT")
 	[ -n "$snap" ] || { cat "$OUT" "$OUT.err" >&2; false; }
 }
@@ -149,8 +205,9 @@ sinks_spread() { # "all" | "one"
 	ecmp_run 4 "$B/fibstat"
 	sinks_spread all
 	check_ecmp 4 "$snap" $((FLOWS * PKTS))
-	ft_jq --arg p "$(ip netns exec "$FIB_R" sysctl -n net.ipv4.fib_multipath_hash_policy)" \
-		'(.hash_policy_ipv4 | tostring | startswith($p)) and (.mechanism | type == "string" and length > 0)' "$snap"
+	ft_jq --arg p "$(policy_name "$(ip netns exec "$FIB_R" sysctl -n net.ipv4.fib_multipath_hash_policy)")" \
+		'.hash_policy_ipv4 == $p and (.mechanism | type == "string" and length > 0)
+		 and .routes == 2 and .flows_tracked >= 64 and .flows_retired == 0 and .flows_dropped == 0' "$snap"
 	# multipath selections (fexit on fib_select_multipath where trampolines are allowed): an IPv4
 	# forwarded packet is routed, so its nexthop selected, once, so they equal each sink's packets
 	local sel
@@ -171,8 +228,8 @@ sinks_spread() { # "all" | "one"
 	ecmp_run 6 "$B/fibstat"
 	sinks_spread all
 	check_ecmp 6 "$snap" $((FLOWS * PKTS))
-	ft_jq --arg p "$(ip netns exec "$FIB_R" sysctl -n net.ipv6.fib_multipath_hash_policy)" \
-		'.hash_policy_ipv6 | tostring | startswith($p)' "$snap"
+	ft_jq --arg p "$(policy_name "$(ip netns exec "$FIB_R" sysctl -n net.ipv6.fib_multipath_hash_policy)")" \
+		'.hash_policy_ipv6 == $p' "$snap"
 }
 
 @test "fibstat: policy 0 (L3): all flows of one address pair on one nexthop, the one whose sink got them (IPv4, IPv6)" {
@@ -183,7 +240,7 @@ sinks_spread() { # "all" | "one"
 		ecmp_run "$fam" "$B/fibstat"
 		sinks_spread one
 		check_ecmp "$fam" "$snap" $((FLOWS * PKTS))
-		ft_jq '(.hash_policy_ipv4 | tostring | startswith("0")) and (.hash_policy_ipv6 | tostring | startswith("0"))' "$snap"
+		ft_jq '.hash_policy_ipv4 == "L3" and .hash_policy_ipv6 == "L3"' "$snap"
 	done
 }
 
@@ -225,13 +282,19 @@ sinks_spread() { # "all" | "one"
 	run "$B/fibstat" -N "$FIB_R" -4 -o json -c 1 -i 0.2
 	[ "$status" -eq 0 ]
 	local snap mask
+	json_lint <(echo "$output")
 	snap=$(last_json <(echo "$output"))
-	mask=$(printf "0x%x" "$(ip netns exec "$FIB_R" sysctl -n net.ipv4.fib_multipath_hash_fields)")
+	mask=$(($(ip netns exec "$FIB_R" sysctl -n net.ipv4.fib_multipath_hash_fields)))
 	echo "sysctl: $mask; fibstat: $(jq -c '{hash_policy_ipv4, hash_fields_ipv4}' <<<"$snap")" >&2
+	[ "$mask" -eq $((0x37)) ]
 	# 0x37 = src_ip, dst_ip, ip_proto, src_port, dst_port (bits 0, 1, 2, 4, 5; not 3, flow label)
-	ft_jq --arg m "$mask" '(.hash_policy_ipv4 | startswith("3 "))
-		and (.hash_fields_ipv4 | startswith($m + " ") and test("src_ip,dst_ip,ip_proto,src_port,dst_port\\)$"))
-		and (has("hash_fields_ipv6") | not)' "$snap"
+	ft_jq '.hash_policy_ipv4 == "custom" and .hash_fields_ipv4 == "src_ip,dst_ip,ip_proto,src_port,dst_port"
+		and .hash_fields_ipv6 == null and .hash_policy_ipv6 == null' "$snap"
+	# a static fact: a label of the info metric, not a number in a string
+	run "$B/fibstat" -N "$FIB_R" -4 -o prom -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	grep -q '^bpfscope_fibstat_info{.*hash_policy_ipv4="custom",hash_fields_ipv4="src_ip,dst_ip,ip_proto,src_port,dst_port",.*} 1$' <<<"$output"
+	prom_lint <(echo "$output")
 }
 
 @test "fibstat: --flows and --flow name the nexthop whose sink saw each flow" {
@@ -252,6 +315,8 @@ sinks_spread() { # "all" | "one"
 	fib_sinks_stop
 	local s
 	s=$(fib_sinks_json)
+	json_lint "$FIB_TMP/all.json"
+	json_lint "$OUT"
 	all=$(last_json "$FIB_TMP/all.json")
 	one=$(last_json "$OUT")
 	# every flow of the test, each on the nexthop of the sink that received it
@@ -259,12 +324,12 @@ sinks_spread() { # "all" | "one"
 	cmp=$(jq -c -n --argjson v "$all" --argjson s "$s" --arg dst "$FIB_DST4" --argjson dport "$FIB_DPORT" '
 		([range(0; 4) as $i | $s[$i].flow_list[] | {key: ., value: ($i + 1)}] | from_entries) as $where
 		| [$v.flows[] | select(.dst == $dst and .dport == $dport)
-		   | {flow: "\(.src):\(.sport)", gateway, device, packets, bytes, proto, family,
+		   | {flow: "\(.src):\(.sport)", gateway, interface, packets: .flow_packets, bytes: .flow_bytes, proto, family,
 		      sink: $where["\(.src):\(.sport)"]}]')
 	echo "flows (fibstat gateway vs the sink that saw it): $cmp" >&2
 	ft_jq --argjson n "$FLOWS" --argjson p "$PKTS" --argjson b $((PKTS * (SIZE + 28))) '
 		length == $n and ([.[].flow] | unique | length) == $n
-		and all(.[]; .sink != null and .gateway == "10.0.\(.sink).2" and .device == "r\(.sink)"
+		and all(.[]; .sink != null and .gateway == "10.0.\(.sink).2" and .interface == "r\(.sink)"
 			and .packets == $p and .bytes == $b and .proto == "udp" and .family == "ipv4")' "$cmp"
 	# --flow: exactly the one flow, on its sink's nexthop
 	local k
@@ -273,7 +338,55 @@ sinks_spread() { # "all" | "one"
 	[ -n "$k" ]
 	ft_jq --argjson sport "$sport" --arg gw "10.0.$k.2" --argjson p "$PKTS" \
 		'(.flows | length) == 1 and .flows[0].sport == $sport and .flows[0].gateway == $gw
-		 and .flows[0].packets == $p and .flows[0].route == "10.99.0.0/24"' "$one"
+		 and .flows[0].flow_packets == $p and .flows[0].route == "10.99.0.0/24"' "$one"
+}
+
+@test "fibstat: --flows -o prom: one series per flow, each with the packets its sender sent" {
+	fib_policy 4 1
+	FLOWS=16 PKTS=3
+	local prom=$FIB_TMP/flows.prom
+	fib_sinks_start 4
+	prom_start "$prom" "$B/fibstat" -N "$FIB_R" --flows -o prom -i 0.3
+	sent_json=$(fib_send_flows 4 "$FLOWS" "$PKTS" "$SIZE")
+	echo "sender: $sent_json" >&2
+	ft_jq --argjson n $((FLOWS * PKTS)) '.sent == $n and .errors == 0' "$sent_json"
+	fib_sinks_wait $((FLOWS * PKTS))
+	prom_next "$prom"
+	fib_tool_stop
+	fib_sinks_stop
+	prom_lint "$prom"
+	# the test's flows: C -> 10.99.0.1:5001 from source ports FIB_SPORT..FIB_SPORT+FLOWS-1
+	local series
+	series=$(grep -E "^bpfscope_fibstat_flow_packets_total\{[^}]*,dst=\"$FIB_DST4\",dport=\"$FIB_DPORT\"," "$prom" |
+		sed -E 's/.*src="([^"]*)",sport="([0-9]+)".*gateway="([^"]*)",interface="([^"]*)".*\} ([0-9]+)$/\1:\2 \3 \4 \5/')
+	echo "flow_packets series of the test's flows: $(tr '\n' ';' <<<"$series")" >&2
+	# exactly FLOWS series, one per flow (distinct label sets: sport is a label, not a value)
+	assert_eq "$(grep -c . <<<"$series")" "$FLOWS" "flow_packets_total series of the test's flows"
+	assert_eq "$(cut -d' ' -f1 <<<"$series" | sort -u | grep -c .)" "$FLOWS" "distinct flows among them"
+	local gw dev n k p
+	for ((p = FIB_SPORT; p < FIB_SPORT + FLOWS; p++)); do
+		read -r _ gw dev n < <(grep "^$FIB_SRC4:$p " <<<"$series")
+		k=$(fib_sink_of_flow "$FIB_SRC4:$p")
+		[ -n "$k" ] || { echo "no sink saw $FIB_SRC4:$p" >&2; false; }
+		assert_eq "$n $gw $dev" "$PKTS 10.0.$k.2 r$k" "flow $FIB_SRC4:$p: packets, gateway, interface (sink $k saw it)"
+	done
+	# every series of a family once: no duplicate label sets anywhere in the file
+	[ -z "$(grep -v '^#' "$prom" | sed 's/ [^ ]*$//' | sort | uniq -d)" ]
+}
+
+@test "fibstat: a full flow table: flows_dropped counts the packets left out, one hint on stderr" {
+	fib_policy 4 1
+	FLOWS=64 PKTS=3
+	ecmp_run 4 "$B/fibstat" --max-flows 16
+	local counted
+	counted=$(jq '[.nexthops[] | select(.route == "10.99.0.0/24") | .packets] | add' <<<"$snap")
+	echo "max-flows 16: $(jq -c '{flows_tracked, flows_dropped, flows_retired}' <<<"$snap"), route packets $counted;" \
+		"stderr: $(cat "$OUT.err")" >&2
+	# the sender's 192 datagrams all left R (the sinks got them): counted, or dropped from the
+	# count (with anything else R sent meanwhile that did not fit either)
+	ft_jq --argjson n $((FLOWS * PKTS)) --argjson c "$counted" \
+		'.flows_tracked == 16 and $c < $n and $c + .flows_dropped >= $n and (.flows_dropped | type == "number")' "$snap"
+	assert_eq "$(grep -c -- '--max-flows' "$OUT.err")" 1 "hints to raise --max-flows on stderr"
 }
 
 @test "fibstat: -r keeps one route; unknown route and netns exit 5, bad options exit 2, one line each" {
@@ -284,16 +397,30 @@ sinks_spread() { # "all" | "one"
 		jq -sc '[.[][] | select(.nexthops) | .dst as $d | .nexthops[] | "\($d) \(.gateway) \(.dev)"] | sort')
 	run "$B/fibstat" -N "$FIB_R" -o json -c 1 -i 0.2
 	[ "$status" -eq 0 ]
-	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.device)"] | sort')
+	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.interface)"] | sort')
 	assert_eq "$got" "$want" "nexthops listed without -r vs ip route"
 	run "$B/fibstat" -N "$FIB_R" -r 10.99.0.0/24 -o json -c 1 -i 0.2
 	[ "$status" -eq 0 ]
-	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.device)"] | sort')
+	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.interface)"] | sort')
 	assert_eq "$got" "$(jq -c '[.[] | select(startswith("10.99.0.0/24 "))]' <<<"$want")" "nexthops with -r 10.99.0.0/24"
 	run "$B/fibstat" -N "$FIB_R" -r 2001:db8:99::/64 -o json -c 1 -i 0.2
 	[ "$status" -eq 0 ]
-	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.device)"] | sort')
+	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.route) \(.gateway) \(.interface)"] | sort')
 	assert_eq "$got" "$(jq -c '[.[] | select(startswith("2001:db8:99::/64 "))]' <<<"$want")" "nexthops with -r 2001:db8:99::/64"
+	# a second route with the prefix in the same table, another metric: its own series (metric label)
+	ip -n "$FIB_R" route add 10.99.0.0/24 via 10.0.3.2 dev r3 metric 100
+	want=$(ip -n "$FIB_R" -j route show 10.99.0.0/24 |
+		jq -c '[.[] | (.metric // 0) as $m | (.nexthops // [{gateway, dev}])[] | "\($m) \(.gateway) \(.dev)"] | sort')
+	run "$B/fibstat" -N "$FIB_R" -r 10.99.0.0/24 -o json -c 1 -i 0.2
+	[ "$status" -eq 0 ]
+	got=$(last_json <(echo "$output") | jq -c '[.nexthops[] | "\(.metric) \(.gateway) \(.interface)"] | sort')
+	assert_eq "$got" "$want" "nexthops of both 10.99.0.0/24 routes (metric gateway interface) vs ip route"
+	run "$B/fibstat" -N "$FIB_R" -r 10.99.0.0/24 -o prom -c 1 -i 0.2
+	echo "$output" | grep packets_total >&2
+	[ "$status" -eq 0 ]
+	prom_lint <(echo "$output")
+	assert_eq "$(grep -c '^bpfscope_fibstat_packets_total{' <<<"$output")" 5 "packets series: 4 + 1 nexthops"
+	grep -q '^bpfscope_fibstat_packets_total{.*metric="100",route="10.99.0.0/24",nexthop="0",gateway="10.0.3.2",interface="r3",' <<<"$output"
 
 	run "$B/fibstat" -N "$FIB_R" -r 10.55.0.0/24 -c 1 -i 0.2
 	echo "status $status: $output" >&2
@@ -337,6 +464,9 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 @test "fibstat [kernel]: -t: lookups in a policy-routing table per result equal the datagrams sent (IPv4, IPv6)" {
 	table100
 	trace_table 100
+	local prom=$FIB_TMP/tables.prom prom_pid
+	prom_start "$prom" "$B/fibstat" -N "$FIB_R" -t -o prom -i 0.3
+	prom_pid=$FIB_TOOL_PID
 	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" -t -o json -i 0.3
 	local f4 u4 p4 f6 u6 p6
 	f4=$(r_send "$FIB_RTR4" 10.99.0.1 3 4 --mark 100)
@@ -354,7 +484,10 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	ft_jq '.sent == 0 and .errors == 4' "$u6"
 	ft_jq '.sent == 0 and .errors == 7 and .errno.EACCES == 7' "$p6"
 	fib_tool_next "$OUT"
+	prom_next "$prom"
 	fib_tool_stop
+	fib_tool_stop "$prom_pid"
+	json_lint "$OUT"
 	# the kernel's own record: one lookup in table 100 per datagram
 	local tr
 	tr=$(traced_lookups | awk '{ k = $1 " " ($3 == 0 ? "found" : $3 == -113 || $3 == -101 ? "unreachable" : $3 == -13 ? "prohibit" : "other") ; n[k]++ }
@@ -372,6 +505,16 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	ft_jq '.[0] == {family: "ipv4", vrf: [null], lookups: 28, found: 12, miss: 0, unreachable: 10, prohibit: 6, blackhole: 0, error: 0}
 		and .[1] == {family: "ipv6", vrf: [null], lookups: 20, found: 9, miss: 0, unreachable: 4, prohibit: 7, blackhole: 0, error: 0}
 		and length == 2' "$sums"
+	# Prometheus: one counter, a result label; sums per family and result over table 100's series
+	prom_lint "$prom"
+	local psums
+	psums=$(grep -E '^bpfscope_fibstat_lookups_total\{[^}]*table="100",' "$prom" |
+		sed -E 's/.*family="([^"]*)".*result="([^"]*)".*\} ([0-9]+)$/\1 \2 \3/' |
+		awk '{ n[$1 " " $2] += $3 } END { for (k in n) print k, n[k] }' | sort | tr '\n' ';')
+	echo "prom, table 100: $psums" >&2
+	assert_eq "$psums" "ipv4 blackhole 0;ipv4 error 0;ipv4 found 12;ipv4 miss 0;ipv4 prohibit 6;ipv4 unreachable 10;ipv6 blackhole 0;ipv6 error 0;ipv6 found 9;ipv6 miss 0;ipv6 prohibit 7;ipv6 unreachable 4;" "prom lookups_total by result, table 100"
+	grep -q '^# TYPE bpfscope_fibstat_lookups_total counter$' "$prom"
+	[ -z "$(grep -E '^bpfscope_fibstat_(found|miss|unreachable|prohibit|blackhole|error)(_total)?[{ ]' "$prom")" ]
 }
 
 @test "fibstat [kernel]: -t: a VRF's table is counted under the VRF's name" {
@@ -438,17 +581,29 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	done
 	sleep 0.5 # anything extra would show up meanwhile
 	fib_tool_stop || true
+	json_lint "$OUT"
+	# every line: ts, tool, type (the result), errno as a number and its name; no lost or summary lines
+	ft_jq -s 'all(.[]; (.ts | type == "number") and .tool == "fibstat"
+		and (.type | IN("unreachable", "prohibit", "blackhole", "error"))
+		and (.errno | type == "number") and (.errno_name | test("^E[A-Z0-9]+$"))
+		and (has("result") | not) and (has("lost") | not))' "$(cat "$OUT")"
 	local ev
 	ev=$(jq -sc '[.[] | select(.dst == "10.77.0.5" or .dst == "2001:db8:77::5")]
 		| group_by(.family) | map({family: .[0].family, n: length, table: (map(.table) | unique),
-		  result: (map(.result) | unique), proto: (map(.proto) | unique), dport: (map(.dport) | unique),
+		  type: (map(.type) | unique), errno: (map([.errno, .errno_name]) | unique),
+		  proto: (map(.proto) | unique), dport: (map(.dport) | unique),
 		  mark: (map(.mark) | unique), src: (map(.src) | unique), flows: (map(.sport) | unique | length)})' "$OUT")
 	echo "events: $ev" >&2
-	ft_jq --argjson dp "$FIB_DPORT" --arg rtr4 "$FIB_RTR4" --arg rtr6 "$FIB_RTR6" '
-		.[0] == {family: "ipv4", n: 15, table: [100], result: ["unreachable"], proto: ["udp"], dport: [$dp],
-		         mark: [100], src: [$rtr4], flows: 3}
-		and .[1] == {family: "ipv6", n: 8, table: [100], result: ["unreachable"], proto: ["udp"], dport: [$dp],
-		         mark: [100], src: [$rtr6], flows: 2}
+	# the errno each lookup returned is what the sender's sendto() got (udpflows counts by name);
+	# the numbers are Linux's (asm-generic/errno.h)
+	local e6
+	e6=$(jq -c '.errno | keys' <<<"$u6")
+	ft_jq --argjson dp "$FIB_DPORT" --arg rtr4 "$FIB_RTR4" --arg rtr6 "$FIB_RTR6" --argjson e6 "$e6" '
+		{EHOSTUNREACH: 113, ENETUNREACH: 101, EACCES: 13, EINVAL: 22} as $num
+		| .[0] == {family: "ipv4", n: 15, table: [100], type: ["unreachable"], errno: [[113, "EHOSTUNREACH"]],
+		         proto: ["udp"], dport: [$dp], mark: [100], src: [$rtr4], flows: 3}
+		and .[1] == {family: "ipv6", n: 8, table: [100], type: ["unreachable"], errno: [$e6[] | [$num[.], .]],
+		         proto: ["udp"], dport: [$dp], mark: [100], src: [$rtr6], flows: 2}
 		and length == 2' "$ev"
 }
 
@@ -483,7 +638,12 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*\})? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|NaN|[-+]Inf)$' || true)
 	[ -z "$bad" ] || { echo "unparsable prom lines: $bad" >&2; false; }
 	grep -q '^# TYPE bpfscope_fibstat_packets_total counter' "$prom"
-	if command -v promtool >/dev/null; then promtool check metrics <"$prom"; fi
+	prom_lint "$prom"
+	# facts are labels of the info metric; counts of the meta are metrics of their own
+	grep -q '^bpfscope_fibstat_info{version="[^"]*",mechanism="[^"]*",hash_policy_ipv4="L4",' "$prom"
+	grep -qx 'bpfscope_fibstat_routes{view="nexthops"} 2' "$prom"
+	grep -qx 'bpfscope_fibstat_flows_dropped_total{view="nexthops"} 0' "$prom"
+	grep -q '^bpfscope_fibstat_share_ratio{.*} 0\.[0-9]*$' "$prom"
 	local k got want
 	for k in 1 2 3 4; do
 		for m in packets bytes; do
