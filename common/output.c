@@ -137,7 +137,7 @@ void schema_check(const struct schema *s)
 static bool is_registered(const struct schema *s)
 {
 	for (int i = 0; i < nregistry; i++)
-		if (registry[i] == s)
+		if (registry[i] == s || registry[i]->meta == s)
 			return true;
 	return false;
 }
@@ -151,8 +151,9 @@ static void schema_use(const struct schema *s)
 	for (int i = 0; i < nchecked; i++)
 		if (checked[i] == s)
 			return;
-	if (is_registered(s))
-		schema_check(s);
+	if (!is_registered(s))
+		schema_die(s, NULL, "schema not registered (OUT_REGISTER)");
+	schema_check(s);
 	if (nchecked < 64)
 		checked[nchecked++] = s;
 }

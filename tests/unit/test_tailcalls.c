@@ -29,7 +29,7 @@ static const struct field nf[NN] = {
 static const struct schema ns = { "t", "nodes", nf, NN, NULL };
 enum { E_SLOT, EN };
 static const struct field ef[EN] = {
-	[E_SLOT] = { "slot", "[%s]", FK_GAUGE, FF_JSON | FF_TABLE, NULL, 0, 0 },
+	[E_SLOT] = { "slot", "[%s]", FK_GAUGE, FF_JSON | FF_TABLE, "Slot", 0, 0, 0 },
 };
 enum { G_MECH, G_SAMPLES, GN };
 static const struct field gf[GN] = {
@@ -39,6 +39,7 @@ static const struct field gf[GN] = {
 static const struct schema gms = { "t", "graph", gf, GN, NULL };
 static const struct schema es = { "t", "edges", ef, EN, &gms };
 static const struct graph_kind gk[] = { { "thing", &ns, "shape=box" } };
+OUT_REGISTER(&ns, &es);
 
 static struct graph *sample_graph(void)
 {

@@ -140,6 +140,7 @@ static const struct field bf[B_N] = {
 	[B_COUNT] = { "pauses", "COUNT", FK_GAUGE, FF_TABLE, "Pauses", 0, 0, 0 },
 };
 static const struct schema bs = { "unit", "pause_hist", bf, B_N, NULL };
+OUT_REGISTER(&as, &ps, &bs);
 
 static struct snapshot *two_kinds(int nproc)
 {
