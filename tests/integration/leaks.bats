@@ -187,7 +187,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	local rc=0
 	short_runs 10 "$B/tailcalls" -o json || rc=1
 	short_runs 5 "$B/tailcalls" -P "$TC_ROOT" -o dot || rc=1
-	lk_signals "$B/tailcalls" -o json || rc=1
+	LK_ONESHOT=1 lk_signals "$B/tailcalls" -o json || rc=1
 	finish $rc
 }
 

@@ -627,7 +627,7 @@ ss_json() {
 }
 
 # Column of the first character of the header word $2 in table file $1.
-col_of() { head -n 50 "$1" | grep -m1 "^PID " | awk -v w="$2" '{ print index($0, w) }'; }
+col_of() { head -n 50 "$1" | grep -m1 -E "^ *PID " | awk -v w="$2" '{ print index($0, w) }'; }
 
 @test "tcpchrono: event tables have fixed widths: IPv4 and IPv6 lines line up from the first event (-4: narrower addresses)" {
 	nsx ip -6 addr show dev lo | grep -q '::1' || skip_because "no IPv6 loopback address"

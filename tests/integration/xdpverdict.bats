@@ -261,15 +261,20 @@ prom_value() {
 	# one line per event: ABORTED exceptions and empty-slot redirect errors
 	assert_eq "$(grep -c '^exception ' "$out")" "$(jq '.[0]' <<<"$f")" "exception lines"
 	assert_eq "$(grep -c '^redirect_error ' "$out")" "$(jq '.[5]' <<<"$f")" "redirect_error lines"
-	# every column starts where its header does, on every line
+	# every text column starts where its header does, on every line; the
+	# program id (a number) ends where its header ends
 	local col pos
-	for col in IFACE PROG ACTION ERROR TARGET; do
+	for col in IFACE ACTION ERROR TARGET; do
 		pos=$(awk -v h="$hdr" -v c="$col" 'BEGIN { print index(h, c " ") ? index(h, c " ") : index(h, c) }')
 		[ "$pos" -gt 0 ]
 		tail -n +3 "$out" | awk -v p="$pos" -v c="$col" '
-			substr($0, p - 1, 1) != " " || substr($0, p, 1) == " " && c != "PROG" { print c " misplaced: " $0; bad = 1 }
+			substr($0, p - 1, 1) != " " || substr($0, p, 1) == " " { print c " misplaced: " $0; bad = 1 }
 			END { exit bad }' || { cat "$out" >&2; false; }
 	done
+	pos=$(awk -v h="$hdr" 'BEGIN { print index(h, "PROG ") + 3 }')
+	tail -n +3 "$out" | awk -v p="$pos" '
+		substr($0, p, 1) !~ /[0-9]/ || substr($0, p + 1, 1) != " " { print "PROG misplaced: " $0; bad = 1 }
+		END { exit bad }' || { cat "$out" >&2; false; }
 	grep -E '^(exception|redirect_error) ' "$out" | awk -v hdr="$hdr" '{ print substr($0, index(hdr, "ACTION"), 8) }' |
 		tr -d ' ' | sort -u | paste -sd, | grep -qx 'ABORTED,REDIRECT'
 	tail -n +3 "$out" | grep -q "^redirect_error  *$XV_DEVA  *$XV_PROG  *REDIRECT  *E[A-Z]* "

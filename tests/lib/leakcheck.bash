@@ -287,8 +287,10 @@ lk_signal() {
 		ok="0 $((128 + n))"
 	fi
 	[ "$sig" = KILL ] && ok=137
-	# a one-shot run (tailcalls' graph) may be done before the signal
+	# a one-shot run (tailcalls' graph) may be done before the signal,
+	# including between this check and the kill (LK_ONESHOT=1)
 	[ -s "$LK_TMP/lk.rc" ] && ok="0"
+	[ -n "${LK_ONESHOT:-}" ] && ok="$ok 0"
 	kill -"$sig" "$pid" 2>/dev/null
 	_lk_reap "$pid" "$LK_TMP/lk" || st=$?
 	_lk_status_ok "$st" "$ok" "$* (SIG$sig after $when)"
