@@ -10,7 +10,9 @@
 #     with --method syscalls (the only mode that hooks system calls).
 # Everything runs in a private network namespace on its loopback.
 # Environment: RUNS (5), CHURN_SECS (3), CONNS (10000), DD_COUNT (1000000),
-# PART2_ONLY=1 skips 1, DD_ONLY=1 runs only 3.
+# PART2_ONLY=1 skips 1, DD_ONLY=1 runs only 3.  B_OLD=DIR adds, to 1, the
+# tcpchrono binary of another build (an earlier commit) printing the same
+# JSON events, interleaved with the others: the cost of output changes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -47,9 +49,13 @@ wait_attached() {
 }
 
 churn() {
-	local p= out tc_cpu=0 t0 t1
+	local p= out tc_cpu=0 t0 t1 bin="$B/tcpchrono"
+	if [ "${1:-}" = @old ]; then
+		bin="$B_OLD/tcpchrono"
+		shift
+	fi
 	if [ $# -gt 0 ]; then
-		"$B/tcpchrono" "$@" >/dev/null 2>"$tmp/tc.err" &
+		"$bin" "$@" >/dev/null 2>"$tmp/tc.err" &
 		p=$!
 		wait_attached "$p"
 		t0=$(awk '{print $14 + $15}' "/proc/$p/stat")
@@ -119,6 +125,10 @@ echo "# cpu: user+system CPU of both ends of the churn per connection, where the
 echo "# tool cpu: tcpchrono's own CPU per connection (reading and printing 2 close events)"
 labels=("none (baseline)" "tcpchrono (close events, json to /dev/null)" "tcpchrono --method raw_tp" "tcpchrono -P 9 (all filtered out in BPF)" "tcpchrono --method syscalls")
 args=("" "-o json" "--method raw_tp -o json" "-P 9 -o json" "--method syscalls -o json")
+if [ -n "${B_OLD:-}" ]; then
+	labels+=("tcpchrono of $B_OLD (close events, json)")
+	args+=("@old -o json")
+fi
 declare -a res
 for i in $(seq 1 "$RUNS"); do
 	for k in "${!labels[@]}"; do

@@ -4,7 +4,8 @@
 # the second-kernel guest (tests/vm).  Prints every test with the kernel that
 # ran it and ends with one line:  N passed, N failed, N skipped
 #
-#   tests/run.sh [--unit-only | --host-only | --vm-only] [bats filter files...]
+#   tests/run.sh [--unit-only | --host-only | --vm-only | --vm-kernel-only] [bats files...]
+# (--vm-kernel-only: the guest's part of `make test`, the "[kernel]" tests)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -13,6 +14,7 @@ case "${1:-}" in
 --unit-only) mode=unit; shift ;;
 --host-only) mode=host; shift ;;
 --vm-only) mode=vm; shift ;;
+--vm-kernel-only) mode=vmk; shift ;;
 esac
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(tests/integration/*.bats)
@@ -129,6 +131,7 @@ case $mode in
 unit) run_unit build/unit unit; run_unit build/asan/unit unit-asan ;;
 host) run_host ;;
 vm) run_vm ;;
+vmk) run_vm '\[kernel\]' ;;
 all)
 	run_unit build/unit unit
 	run_unit build/asan/unit unit-asan
