@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "opts.h"
@@ -24,6 +26,7 @@ enum {
 };
 
 static const struct argp_option common_options[] = {
+	{ NULL, 'h', NULL, 0, "Give this help list (as --help)", -1 },
 	{ "interval", 'i', "SEC", 0, "Print a snapshot every SEC seconds (fractions allowed)", 0 },
 	{ "count", 'c', "N", 0, "Stop after N snapshots", 0 },
 	{ "timestamp", 'T', NULL, 0, "Print a time stamp with each snapshot or event", 0 },
@@ -91,7 +94,6 @@ unsigned opt_u32(const char *optname, const char *arg, unsigned lo, unsigned hi)
 
 static error_t common_parse(int key, char *arg, struct argp_state *state)
 {
-	(void)state;
 	switch (key) {
 	case 'i':
 		copts.interval = opt_seconds("interval", arg);
@@ -102,6 +104,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'T':
 		copts.timestamp = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case 'v':
 		copts.verbose = true;
@@ -181,6 +186,31 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* --file and --state are written by replacing them (a temporary file in the
+ * same directory, then rename): check at start that this can work, so a
+ * cron line with -i 50 does not wait 50 s to fail, and name the path. */
+static void check_replaceable(const char *opt, const char *path)
+{
+	char tmp[4096], dir[4096];
+	struct stat st;
+	int fd;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		usage_error("cannot write %s %s: it is a directory", opt, path);
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		usage_error("cannot write %s %s: ENAMETOOLONG", opt, path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		int e = errno;
+		const char *slash = strrchr(path, '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1,
+			 slash ? path : ".");
+		usage_error("cannot write %s %s: cannot create a file in %s: %s", opt, path, dir, errno_name(e));
+	}
+	close(fd);
+	unlink(tmp);
+}
+
 void opts_parse(const struct argp *argp, int argc, char **argv, void *input)
 {
 	const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
@@ -203,6 +233,10 @@ void opts_parse(const struct argp *argp, int argc, char **argv, void *input)
 		out_list_fields(stdout);
 		exit(fflush(stdout) ? EXIT_FAIL : EXIT_OK);
 	}
+	if (copts.file)
+		check_replaceable("--file", copts.file);
+	if (copts.state)
+		check_replaceable("--state", copts.state);
 	/* one exposition per output: promtool and node_exporter reject a
 	 * stream of them */
 	if (copts.format == OUT_PROM && !copts.file) {

@@ -173,8 +173,8 @@ void require_bpf_privileges(void)
 	struct __user_cap_data_struct data[2];
 	uint64_t eff;
 
-	if (geteuid() == 0)
-		return;
+	/* the effective capabilities decide, for root too: root under
+	 * capsh --drop=all (or a hardened service) has none */
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) == 0) {
 		eff = data[0].effective | ((uint64_t)data[1].effective << 32);
@@ -183,6 +183,19 @@ void require_bpf_privileges(void)
 		/* CAP_PERFMON = 38, CAP_BPF = 39 */
 		if ((eff & (1ULL << 38)) && (eff & (1ULL << 39)))
 			return;
+	} else if (geteuid() == 0) {
+		return; /* cannot tell: let the kernel decide */
 	}
-	die(EXIT_PERM, "needs root or CAP_BPF and CAP_PERFMON: run with sudo");
+	die(EXIT_PERM, "needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): run as root%s",
+	    geteuid() == 0 ? " with its capabilities" : ", e.g. with sudo");
+}
+
+void die_bpf_load(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err == EPERM || err == EACCES)
+		die(EXIT_PERM, "cannot load BPF programs: %s (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN; "
+			       "run with -v for the verifier log)", errno_name(err));
+	die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(err));
 }

@@ -48,7 +48,11 @@ int parse_pid(const char *s, int *out);
 double now_mono(void);
 double now_wall(void);
 
-/* Exit with EXIT_PERM unless we can do BPF (root, or CAP_BPF+CAP_PERFMON). */
+/* Exit with EXIT_PERM unless the effective capabilities allow BPF
+ * (CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON), root included. */
 void require_bpf_privileges(void);
+/* A skeleton load failed with err (-errno or errno): EPERM/EACCES exit
+ * with EXIT_PERM naming the capabilities, anything else EXIT_FAIL. */
+void die_bpf_load(int err) __attribute__((noreturn));
 
 #endif

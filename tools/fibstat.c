@@ -1698,7 +1698,7 @@ int main(int argc, char **argv)
 		err = fibstat_bpf__load(skel);
 	}
 	if (err)
-		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
+		die_bpf_load(err);
 	if (nh_view)
 		watch_interfaces();
 	/* attach one by one: a kernel may refuse fexit on one function (more

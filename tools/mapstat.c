@@ -877,7 +877,7 @@ int main(int argc, char **argv)
 		note("bpf_map_sum_elem_count kfunc not in this kernel: maps_kfunc not loaded");
 	err = mapstat_bpf__load(skel);
 	if (err)
-		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
+		die_bpf_load(err);
 
 	collect_own_maps(max_before);
 

@@ -1203,7 +1203,7 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(skel->progs.count_entry, false);
 		err = tailcalls_bpf__load(skel);
 		if (err)
-			die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
+			die_bpf_load(err);
 		own_objects();
 		selftest();
 		note("fentry on tail-call entry: %s", fentry_verdict);

@@ -820,7 +820,7 @@ int main(int argc, char **argv)
 
 	err = tcpchrono_bpf__load(skel);
 	if (err)
-		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
+		die_bpf_load(err);
 	kernel_hz = skel->kconfig->CONFIG_HZ;
 
 	/* attach */

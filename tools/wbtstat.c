@@ -1137,7 +1137,7 @@ int main(int argc, char **argv)
 	evbuf_configure(skel->maps.events, false, &skel->rodata->events_use_perf);
 	err = wbtstat_bpf__load(skel);
 	if (err)
-		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
+		die_bpf_load(err);
 
 	hz = hz_from_config();
 	if (!hz)

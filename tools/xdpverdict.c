@@ -1322,7 +1322,7 @@ int main(int argc, char **argv)
 		raw_redirect = true;
 	}
 	if (!skel)
-		die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(-err));
+		die_bpf_load(err);
 	tp_kind = !any_tp ? "none" : raw_redirect && !raw ? "tp_btf+raw_tp" : raw ? "raw_tp" : "tp_btf";
 
 	/* attach the tracepoints (xdp_redirect only when a row needs it) */

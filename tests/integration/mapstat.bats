@@ -410,7 +410,7 @@ check_counts() {
 	run "$B/mapstat" --pinned /sys/fs/bpf/does/not/exist
 	[ "$status" -eq 5 ]; assert_one_line_error "does not exist"
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$B/mapstat"
-	[ "$status" -eq 3 ]; assert_one_line_error "needs root"
+	[ "$status" -eq 3 ]; assert_one_line_error "needs CAP_BPF and CAP_PERFMON"
 }
 
 @test "mapstat: clean under valgrind" {

@@ -704,7 +704,7 @@ col_of() { head -n 50 "$1" | grep -m1 -E "^ *PID " | awk -v w="$2" '{ print inde
 	run "$B/tcpchrono" -p 4000000
 	[ "$status" -eq 5 ]; assert_one_line_error "no process with pid"
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$B/tcpchrono"
-	[ "$status" -eq 3 ]; assert_one_line_error "needs root"
+	[ "$status" -eq 3 ]; assert_one_line_error "needs CAP_BPF and CAP_PERFMON"
 }
 
 # Connections in the background until the test ends (for runs that wait for events).

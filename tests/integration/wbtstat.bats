@@ -743,7 +743,7 @@ check_counts() { # instance prefix
 	if command -v setpriv >/dev/null; then
 		run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$B/wbtstat" -c 1
 		[ "$status" -eq 3 ]
-		assert_one_line_error "needs root"
+		assert_one_line_error "needs CAP_BPF and CAP_PERFMON"
 	fi
 }
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# The same behaviour from every tool (one engine): help, --file checked at
+# start, missing capabilities.  Each case runs against all six tools.
+
+load ../lib/helpers
+
+TOOLS="xdpverdict tailcalls mapstat tcpchrono wbtstat fibstat"
+
+@test "behaviour: -h prints the help and exits 0, as --help does, in every tool" {
+	local t
+	for t in $TOOLS; do
+		run "$B/$t" -h
+		[ "$status" -eq 0 ] || { echo "$t -h: status $status: $output" >&2; return 1; }
+		[[ "${lines[0]}" == "Usage: $t "* ]] || { echo "$t -h: ${lines[0]}" >&2; return 1; }
+		assert_eq "$output" "$("$B/$t" --help)" "$t -h vs --help"
+	done
+}
+
+@test "behaviour: an unwritable --file or --state fails at start (not after the interval), naming the path and the cause" {
+	local t start
+	for t in $TOOLS; do
+		start=$(date +%s%N)
+		run "$B/$t" -i 50 -o json --file /proc/version
+		[ "$status" -eq 2 ] || { echo "$t: status $status: $output" >&2; return 1; }
+		assert_one_line_error "cannot write --file /proc/version: cannot create a file in /proc: ENOENT"
+		# well before the 50 s interval: nothing was loaded or waited for
+		[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ]
+		run "$B/$t" -i 50 -o json --file "$BATS_TEST_TMPDIR"
+		[ "$status" -eq 2 ]
+		assert_one_line_error "cannot write --file $BATS_TEST_TMPDIR: it is a directory"
+		run "$B/$t" -i 50 -o prom --file "$BATS_TEST_TMPDIR/x.prom" --state /nonexistent/dir/s
+		[ "$status" -eq 2 ]
+		assert_one_line_error "cannot write --state /nonexistent/dir/s: cannot create a file in /nonexistent/dir: ENOENT"
+	done
+	# nothing left behind by the checks
+	[ -z "$(ls "$BATS_TEST_TMPDIR")" ]
+}
+
+@test "behaviour: root without capabilities (capsh --drop=all) exits 3 with one line naming them, in every tool" {
+	command -v capsh >/dev/null || skip_because "capsh not installed"
+	local t
+	for t in $TOOLS; do
+		run capsh --drop=all -- -c "'$B/$t' -c 1 -i 0.1"
+		[ "$status" -eq 3 ] || { echo "$t: status $status: $output" >&2; return 1; }
+		assert_one_line_error "needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"
+	done
+}
