@@ -86,3 +86,24 @@ bool ticker_tick(struct ticker *t)
 	t->done++;
 	return !(t->count && t->done >= t->count) && !stop_flag;
 }
+
+int snapshot_run(double interval, long count, loop_poll_fn poll, void *pctx, snapshot_fn snap, void *ctx)
+{
+	struct ticker t;
+	ticker_start(&t, interval, count);
+	for (;;) {
+		double dt = 0;
+		bool more = ticker_wait(&t, poll, pctx, &dt);
+		if (!more) {
+			if (!stop_flag)
+				return -EIO; /* poll failed */
+			/* stopped by a signal: the interval in progress */
+			dt = now_mono() - t.last;
+		}
+		int err = snap(ctx, dt);
+		if (err)
+			return err;
+		if (!more || !ticker_tick(&t))
+			return 0;
+	}
+}

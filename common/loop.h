@@ -29,4 +29,13 @@ bool ticker_wait(struct ticker *t, loop_poll_fn poll, void *ctx, double *dt);
 /* Count one snapshot done; returns false if that was the last one. */
 bool ticker_tick(struct ticker *t);
 
+/* The snapshot driver every interval tool runs: snap(ctx, dt) after each
+ * interval (dt: seconds it lasted), -c snapshots at most, and when SIGINT,
+ * SIGTERM or SIGHUP stops the run in the middle of an interval, once more
+ * for the part of it that elapsed, so Ctrl-C never loses what was counted.
+ * poll (may be NULL) runs while waiting.  Returns 0, snap's error, or
+ * -EIO when poll failed. */
+typedef int (*snapshot_fn)(void *ctx, double dt);
+int snapshot_run(double interval, long count, loop_poll_fn poll, void *pctx, snapshot_fn snap, void *ctx);
+
 #endif

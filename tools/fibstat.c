@@ -1597,6 +1597,15 @@ static bool pick(struct bpf_program *p, bool want, bool ok, const char *what)
 	return on;
 }
 
+/* One interval of a snapshot view (the snapshot driver's callback). */
+static int interval_done(void *ctx, double dt)
+{
+	refresh();
+	if (*(bool *)ctx)
+		watch_interfaces();
+	return o.tables ? snapshot_tables(dt) : o.flows_view ? snapshot_flows(dt) : snapshot_nexthops(dt);
+}
+
 int main(int argc, char **argv)
 {
 	int err;
@@ -1756,22 +1765,9 @@ int main(int argc, char **argv)
 	} else {
 		if (!copts.interval_set)
 			copts.interval = 1.0;
-		struct ticker t;
-		ticker_start(&t, copts.interval, copts.count);
-		double dt;
-		for (;;) {
-			bool more = ticker_wait(&t, NULL, NULL, &dt);
-			if (!more && !loop_stopping())
-				break;
-			refresh();
-			if (nh_view)
-				watch_interfaces();
-			err = o.tables ? snapshot_tables(dt) : o.flows_view ? snapshot_flows(dt) : snapshot_nexthops(dt);
-			if (err)
-				die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
-			if (!more || !ticker_tick(&t))
-				break;
-		}
+		err = snapshot_run(copts.interval, copts.count, NULL, NULL, interval_done, &nh_view);
+		if (err)
+			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 	}
 
 	for (int i = 0; i < nattached; i++)

@@ -622,25 +622,25 @@ static int live_snapshot(const struct sweep *cur, const struct sweep *prev, doub
 	return snap_end(sn);
 }
 
+static int live_interval(void *ctx, double dt)
+{
+	struct sweep *prev = ctx, cur;
+	sweep(&cur);
+	int err = live_snapshot(&cur, prev, dt);
+	free(prev->r);
+	*prev = cur;
+	return err;
+}
+
 static void run_live(void)
 {
-	struct sweep prev = { 0 }, cur;
-	struct ticker t;
-	double dt = 0;
+	struct sweep prev = { 0 };
 
 	sweep(&prev);
-	ticker_start(&t, copts.interval, copts.count);
-	while (ticker_wait(&t, NULL, NULL, &dt)) {
-		sweep(&cur);
-		int err = live_snapshot(&cur, &prev, dt);
-		free(prev.r);
-		prev = cur;
-		if (err)
-			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
-		if (!ticker_tick(&t))
-			break;
-	}
+	int err = snapshot_run(copts.interval, copts.count, NULL, NULL, live_interval, &prev);
 	free(prev.r);
+	if (err)
+		die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 }
 
 /* ---- the kernel's HZ ------------------------------------------------ */

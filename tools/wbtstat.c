@@ -942,6 +942,12 @@ static int snapshot(double dt)
 	return snap_end(sn);
 }
 
+static int snapshot_cb(void *ctx, double dt)
+{
+	(void)ctx;
+	return snapshot(dt);
+}
+
 /* ---- events --------------------------------------------------------- */
 
 static int on_event(void *ctx, const void *data, size_t size)
@@ -1181,13 +1187,9 @@ int main(int argc, char **argv)
 		evbuf_poll(eb, 0);
 		event_meta_free();
 	} else {
-		while (ticker_wait(&t, NULL, NULL, &dt)) {
-			err = snapshot(dt);
-			if (err)
-				die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
-			if (!ticker_tick(&t))
-				break;
-		}
+		err = snapshot_run(copts.interval, copts.count, NULL, NULL, snapshot_cb, NULL);
+		if (err)
+			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 	}
 	evbuf_free(eb);
 	wbtstat_bpf__destroy(skel);

@@ -1264,6 +1264,16 @@ static bool pick_tp(const char *tp, struct bpf_program *btf_prog, struct bpf_pro
 	return b || r;
 }
 
+/* One interval (the snapshot driver's callback): rates come from the
+ * counters' own time stamps. */
+static int interval_done(void *ctx, double dt)
+{
+	(void)ctx;
+	(void)dt;
+	discover(false);
+	return snapshot(true);
+}
+
 int main(int argc, char **argv)
 {
 	int err;
@@ -1398,20 +1408,9 @@ int main(int argc, char **argv)
 		snapshot(false); /* baseline: counts start now */
 		if (!copts.interval_set)
 			copts.interval = 1.0;
-		struct ticker t;
-		ticker_start(&t, copts.interval, copts.count);
-		double dt;
-		for (;;) {
-			bool more = ticker_wait(&t, NULL, NULL, &dt);
-			if (!more && !loop_stopping())
-				break;
-			discover(false);
-			err = snapshot(true);
-			if (err)
-				die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
-			if (!more || !ticker_tick(&t))
-				break;
-		}
+		err = snapshot_run(copts.interval, copts.count, NULL, NULL, interval_done, NULL);
+		if (err)
+			die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
 	}
 
 	/* clean exit: every link and program goes with its skeleton */

@@ -45,3 +45,38 @@ TOOLS="xdpverdict tailcalls mapstat tcpchrono wbtstat fibstat"
 		assert_one_line_error "needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"
 	done
 }
+
+# Start TOOL ARGS in the background (JSON to $BATS_TEST_TMPDIR/TOOL.out),
+# stop it with SIGINT after SECONDS, wait for it.  Sets ST (its status).
+interrupt_after() {
+	local secs=$1 t=$2
+	shift 2
+	"$B/$t" "$@" >"$BATS_TEST_TMPDIR/$t.out" 2>"$BATS_TEST_TMPDIR/$t.err" &
+	local p=$!
+	sleep "$secs"
+	kill -INT "$p"
+	ST=0
+	wait "$p" || ST=$?
+}
+
+@test "behaviour: Ctrl-C in the middle of the first interval prints that interval, in every interval tool" {
+	local t n
+	for t in $TOOLS; do
+		interrupt_after 3 "$t" -i 60 -o json
+		[ "$ST" -eq 0 ] || { echo "$t: status $ST: $(cat "$BATS_TEST_TMPDIR/$t.err")" >&2; return 1; }
+		n=$(wc -l <"$BATS_TEST_TMPDIR/$t.out")
+		[ "$n" -ge 1 ] || { echo "$t printed nothing when interrupted in its first interval" >&2; return 1; }
+		jq -e --arg t "$t" '.tool == $t and (.ts | type) == "number"' "$BATS_TEST_TMPDIR/$t.out" >/dev/null
+	done
+}
+
+@test "behaviour: Ctrl-C after the first interval prints the interval in progress too" {
+	local t n
+	for t in wbtstat tcpchrono fibstat xdpverdict; do
+		interrupt_after 3 "$t" -i 1 -o json
+		[ "$ST" -eq 0 ] || { echo "$t: status $ST" >&2; return 1; }
+		n=$(wc -l <"$BATS_TEST_TMPDIR/$t.out")
+		# one full interval (at ~1 s after start-up) and the partial one
+		[ "$n" -ge 2 ] || { echo "$t: $n snapshots" >&2; cat "$BATS_TEST_TMPDIR/$t.out" >&2; return 1; }
+	done
+}
