@@ -96,10 +96,14 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case 'i':
+		if (copts.interval_set)
+			usage_error("the interval is given twice (-i '%s')", arg);
 		copts.interval = opt_seconds("interval", arg);
 		copts.interval_set = true;
 		break;
 	case 'c':
+		if (copts.count)
+			usage_error("the count is given twice (-c '%s')", arg);
 		copts.count = opt_count("count", arg);
 		break;
 	case 'T':
@@ -157,9 +161,13 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_ARG:
 		/* BCC style: interval [count] */
 		if (copts.npos == 0) {
+			if (copts.interval_set)
+				usage_error("the interval is given twice (-i and '%s')", arg);
 			copts.interval = opt_seconds("interval", arg);
 			copts.interval_set = true;
 		} else if (copts.npos == 1) {
+			if (copts.count)
+				usage_error("the count is given twice (-c and '%s')", arg);
 			copts.count = opt_count("count", arg);
 		} else {
 			usage_error("unexpected argument '%s'", arg);
@@ -184,6 +192,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (!copts.verbose)
 		return 0; /* errors are reported by the tool, in one line */
 	return vfprintf(stderr, fmt, ap);
+}
+
+void opts_event_stream(const char *how)
+{
+	if (copts.format == OUT_PROM)
+		usage_error("%s streams events: use -o table or -o json, not prom", how);
+	if (copts.file)
+		usage_error("--file writes snapshots and cannot be used with %s: events go to standard output", how);
+	if (copts.state)
+		usage_error("--state keeps snapshot counters and cannot be used with %s", how);
 }
 
 /* --file and --state are written by replacing them (a temporary file in the

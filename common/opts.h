@@ -51,6 +51,10 @@ extern const struct argp common_argp;
  * logging and output.  Exits with EXIT_USAGE on bad input. */
 void opts_parse(const struct argp *argp, int argc, char **argv, void *input);
 
+/* A tool in its event-stream mode (HOW: "--events") calls this after
+ * opts_parse: -o prom, --file and --state are for snapshots (exit 2). */
+void opts_event_stream(const char *how);
+
 /* Shared validated parsers for tool-specific options (exit EXIT_USAGE). */
 double opt_seconds(const char *optname, const char *arg);
 long opt_count(const char *optname, const char *arg);

@@ -180,6 +180,7 @@ static void parse_flowspec(const char *arg)
 	f->proto = f->sport = f->dport = -1;
 	char *copy = xstrdup(arg), *save = NULL;
 	const char *bad = NULL;
+	char seen[64] = " ";
 	for (char *tok = strtok_r(copy, ", ", &save); tok && !bad; tok = strtok_r(NULL, ", ", &save)) {
 		char *eq = strchr(tok, '=');
 		if (!eq) {
@@ -188,6 +189,19 @@ static void parse_flowspec(const char *arg)
 		}
 		*eq = 0;
 		const char *k = tok, *v = eq + 1;
+		/* each key once: dst=A,dst=B is a contradiction, not a filter */
+		char key[16];
+		snprintf(key, sizeof(key), " %s ", k);
+		if (strstr(seen, key)) {
+			char name[16];
+			snprintf(name, sizeof(name), "%s", k);
+			free(copy);
+			die(EXIT_USAGE, "invalid --flow '%s': %s= is given twice (see --help)", arg, name);
+		}
+		if (strlen(seen) + strlen(k) + 2 < sizeof(seen)) {
+			strcat(seen, k);
+			strcat(seen, " ");
+		}
 		if (!strcmp(k, "proto")) {
 			if ((f->proto = proto_number(v)) < 0)
 				bad = v;
@@ -1618,8 +1632,8 @@ int main(int argc, char **argv)
 		die(EXIT_USAGE, "-4 and -6 exclude each other (see --help)");
 	if (o.misses && !o.events)
 		die(EXIT_USAGE, "--misses applies to --events (see --help)");
-	if (o.events && copts.format == OUT_PROM)
-		die(EXIT_USAGE, "--events streams events: use -o table or -o json, not prom (see --help)");
+	if (o.events)
+		opts_event_stream("--events");
 	if (o.has_route && (o.tables || o.events))
 		die(EXIT_USAGE, "--route applies to the nexthop and flow views, not to --tables or --events (see --help)");
 	if (o.has_route && ((o.only4 && o.route_family != AF_INET) || (o.only6 && o.route_family != AF_INET6)))

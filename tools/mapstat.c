@@ -823,6 +823,8 @@ int main(int argc, char **argv)
 	int err;
 
 	opts_parse(&argp, argc, argv, NULL);
+	if (o.owners && o.no_owners)
+		die(EXIT_USAGE, "--owners and --no-owners exclude each other (see --help)");
 	if (o.warn && o.crit && o.crit < o.warn)
 		die(EXIT_USAGE, "--crit %g is below --warn %g (see --help)", o.crit, o.warn);
 	require_bpf_privileges();

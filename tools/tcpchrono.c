@@ -113,6 +113,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		o.limited_pct = opt_percent("--limited", arg);
 		break;
 	case OPT_TOP:
+		/* "--top 3" means 3 rows, as "--top=3" does, not a 3 s interval */
+		if (!arg && state->next < state->argc && state->argv[state->next][0] >= '0' &&
+		    state->argv[state->next][0] <= '9' && !strchr(state->argv[state->next], '.'))
+			arg = state->argv[state->next++];
 		o.top = arg ? (long)opt_u32("--top", arg, 1, 1000000) : 10;
 		o.live = true;
 		break;

@@ -45,6 +45,7 @@ static struct {
 	double long_pause_ms;
 	bool raw_tp;
 	bool no_hist;
+	bool long_pause_set;
 } o = { .long_pause_ms = 100 };
 
 enum { OPT_LONG_PAUSE = 0x2000, OPT_RAW_TP, OPT_NO_HIST };
@@ -87,6 +88,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_LONG_PAUSE:
 		if (parse_double(arg, 0, 3600000, &o.long_pause_ms))
 			die(EXIT_USAGE, "invalid --long-pause '%s': expected milliseconds from 0 to 3600000 (see --help)", arg);
+		o.long_pause_set = true;
 		break;
 	case OPT_RAW_TP:
 		o.raw_tp = true;
@@ -1068,10 +1070,10 @@ int main(int argc, char **argv)
 	int err, bdp_nargs;
 
 	opts_parse(&argp, argc, argv, NULL);
-	if (o.events && copts.format == OUT_PROM)
-		die(EXIT_USAGE, "--events streams events: use -o table or -o json, not prom (see --help)");
-	if (o.events && copts.file)
-		die(EXIT_USAGE, "--file writes snapshots and cannot be used with --events (see --help)");
+	if (o.long_pause_set && !o.events)
+		die(EXIT_USAGE, "--long-pause applies to --events (see --help)");
+	if (o.events)
+		opts_event_stream("--events");
 	if (!copts.interval_set)
 		copts.interval = 1.0;
 	require_bpf_privileges();

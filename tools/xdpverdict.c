@@ -1279,8 +1279,8 @@ int main(int argc, char **argv)
 	int err;
 
 	opts_parse(&argp, argc, argv, NULL);
-	if (o.events && copts.format == OUT_PROM)
-		die(EXIT_USAGE, "--events streams events: use -o table or -o json, not prom (see --help)");
+	if (o.events)
+		opts_event_stream("--events");
 	if (o.netns && o.all_netns)
 		die(EXIT_USAGE, "--netns and --all-netns exclude each other (see --help)");
 	if (o.events && o.per_queue)

@@ -80,3 +80,38 @@ interrupt_after() {
 		[ "$n" -ge 2 ] || { echo "$t: $n snapshots" >&2; cat "$BATS_TEST_TMPDIR/$t.out" >&2; return 1; }
 	done
 }
+
+@test "behaviour: contradictory options exit 2 with one line, never silently" {
+	local t
+	for t in $TOOLS; do
+		# the interval or the count given twice (0.2 used to win silently)
+		run "$B/$t" -i 3 0.2
+		[ "$status" -eq 2 ]; assert_one_line_error "the interval is given twice"
+		run "$B/$t" -c 2 -c 3
+		[ "$status" -eq 2 ]; assert_one_line_error "the count is given twice"
+	done
+	# event streams have no snapshots to write to a file (xdpverdict and
+	# fibstat ignored --file there)
+	for t in "xdpverdict --events" "fibstat -e" "wbtstat -e"; do
+		run $B/$t --file "$BATS_TEST_TMPDIR/x"
+		[ "$status" -eq 2 ]; assert_one_line_error "--file writes snapshots and cannot be used with"
+		run $B/$t -o prom
+		[ "$status" -eq 2 ]; assert_one_line_error "streams events"
+	done
+	run "$B/mapstat" --owners --no-owners
+	[ "$status" -eq 2 ]; assert_one_line_error "--owners and --no-owners exclude each other"
+	run "$B/wbtstat" --long-pause 5 -c 1
+	[ "$status" -eq 2 ]; assert_one_line_error "--long-pause applies to --events"
+	run "$B/fibstat" --flow dst=10.0.0.1,dst=10.0.0.2
+	[ "$status" -eq 2 ]; assert_one_line_error "dst= is given twice"
+}
+
+@test "behaviour: tcpchrono --top 3 means three rows (as --top=3), not a 3 s interval" {
+	# a 3 s interval would take 3 s; the default interval is 1 s
+	local start; start=$(date +%s%N)
+	run "$B/tcpchrono" --top 3 -c 1 -o json
+	[ "$status" -eq 0 ]
+	local ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$ms" -lt 2800 ] || { echo "took $ms ms" >&2; return 1; }
+	jq -e '(.interval_seconds > 0.9 and .interval_seconds < 1.5) and (.connections | length) <= 3' <<<"$output"
+}
