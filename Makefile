@@ -14,6 +14,9 @@ SAN ?=
 
 CFLAGS ?= -O2 -g
 override CFLAGS += -Wall -Wextra -std=gnu11 -I$(BUILD) -Icommon -Ibpf
+# header dependencies tracked per object (build/**/*.d): touching one header
+# rebuilds what includes it, not everything
+DEPFLAGS = -MMD -MP
 ifneq ($(SAN),)
 override CFLAGS += -fsanitize=$(SAN),undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN),undefined
@@ -24,10 +27,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
+# the engine every tool links, as a static library
+COMMON_LIB := $(BUILD)/libbpfscope.a
 BPF_HDRS := $(wildcard bpf/*.h)
-COMMON_HDRS := $(wildcard common/*.h)
 
-.PHONY: all deps test unit integration vmtest bench demo install clean vmlinux lint
+.PHONY: all deps test unit integration vmtest bench demo install clean vmlinux lint compile_commands.json
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -43,16 +47,20 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
 
-$(BUILD)/common/%.o: common/%.c $(COMMON_HDRS) $(BPF_HDRS) | $(BUILD)/common
-	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/common/%.o: common/%.c | $(BUILD)/common
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $^
 
 # common/maplist.c embeds its own BPF object (the map iterator).
 $(BUILD)/common/maplist.o: $(BUILD)/maplist.skel.h
 
-$(BUILD)/%.o: tools/%.c $(BUILD)/%.skel.h $(COMMON_HDRS) $(BPF_HDRS) | $(BUILD)
-	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/%.o: tools/%.c $(BUILD)/%.skel.h | $(BUILD)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/%.o $(COMMON_OBJ)
+$(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/%.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
 # Test fixtures and helpers (tests/fixtures/*.bpf.c, tests/lib/*.c).
@@ -64,13 +72,13 @@ $(BUILD)/fixtures/%.bpf.o: tests/fixtures/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vm
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/lib/%.c $(COMMON_OBJ)
+$(BUILD)/tests/%: tests/lib/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(COMMON_OBJ) $(LIBS) -lpthread -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LIBS) -lpthread -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(COMMON_OBJ)
+$(BUILD)/unit/%: tests/unit/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(COMMON_OBJ) $(LIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LIBS) -lcmocka -o $@
 
 testbins: all $(FIXTURES) $(TESTBINS) $(UNIT)
 .PHONY: testbins
@@ -116,3 +124,13 @@ vmlinux:
 
 clean:
 	rm -rf $(BUILD)
+
+# For editors and clang tools: how each C file of the tree is compiled.
+compile_commands.json:
+	@for f in $(COMMON_SRC) $(addprefix tools/,$(addsuffix .c,$(TOOLS))) $(wildcard tests/lib/*.c tests/unit/*.c); do \
+		jq -n --arg d "$(CURDIR)" --arg f "$$f" --arg c "$(CC) $(CFLAGS) -c $$f" \
+			'{directory: $$d, file: $$f, command: $$c}'; \
+	done | jq -s . > $@
+	@echo "compile_commands.json: $$(jq length $@) files"
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/common/*.d $(BUILD)/tests/*.d $(BUILD)/unit/*.d)
