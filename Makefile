@@ -29,7 +29,6 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
 # the engine every tool links, as a static library
 COMMON_LIB := $(BUILD)/libbpfscope.a
-BPF_HDRS := $(wildcard bpf/*.h)
 
 .PHONY: all deps test unit integration vmtest bench demo install clean vmlinux lint compile_commands.json
 .DELETE_ON_ERROR:
@@ -40,8 +39,8 @@ all: $(addprefix $(BUILD)/,$(TOOLS))
 $(BUILD) $(BUILD)/common:
 	mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -68,9 +67,9 @@ FIXTURES := $(patsubst tests/fixtures/%.bpf.c,$(BUILD)/fixtures/%.bpf.o,$(wildca
 TESTBINS := $(patsubst tests/lib/%.c,$(BUILD)/tests/%,$(wildcard tests/lib/*.c))
 UNIT := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 
-$(BUILD)/fixtures/%.bpf.o: tests/fixtures/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vmlinux.h
+$(BUILD)/fixtures/%.bpf.o: tests/fixtures/%.bpf.c vmlinux/$(ARCH)/vmlinux.h
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%: tests/lib/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -133,4 +132,4 @@ compile_commands.json:
 	done | jq -s . > $@
 	@echo "compile_commands.json: $$(jq length $@) files"
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/common/*.d $(BUILD)/tests/*.d $(BUILD)/unit/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/common/*.d $(BUILD)/tests/*.d $(BUILD)/unit/*.d $(BUILD)/fixtures/*.d)
