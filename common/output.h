@@ -85,6 +85,8 @@ struct schema {
 #define HELP_MAP_NAME "BPF map name"
 #define HELP_DEVICE "Block device name (sda, nvme0n1, loop0)"
 #define HELP_TYPE "Kind of event"
+/* a fact (meta FK_LABEL, a JSON number) of the tools that convert jiffies */
+#define HELP_KERNEL_HZ "The kernel's tick rate (CONFIG_HZ, jiffies per second), which turns jiffies into seconds"
 #define HELP_LOST_EVENTS "Event records lost because the ring or perf buffer was full"
 #define HELP_MISSED_EVENTS "Runs of the tool's BPF programs the kernel skipped (recursion_misses)"
 

@@ -155,7 +155,6 @@ TOOL_ARGP(options, parse, doc);
 /* Stream and snapshot facts. */
 #define HELP_MECH "Hook for TCP state changes, or how live mode samples connections"
 #define HELP_OWNERS "How owners are found: connect, accept, earlier connections"
-#define HELP_HZ "The kernel's HZ (jiffies per second), which converts the chronographs to seconds"
 #define HELP_HZ_SOURCE "Where HZ came from: kernel config or measured from jiffies"
 
 /* Close events: one table line or JSON line (type "close") each.  Event
@@ -205,8 +204,8 @@ static const struct field emfields[EMNFIELDS] = {
 	[EM_MECH] = { "mechanism", "", FK_LABEL, 0, HELP_MECH, 0, 0, 0 },
 	[EM_OWNERS] = { "owners", "", FK_LABEL, 0, HELP_OWNERS, 0, 0, 0 },
 	[EM_TRANSPORT] = { "transport", "", FK_LABEL, 0, "Event transport: ringbuf or perfbuf", 0, 0, 0 },
-	[EM_HZ] = { "hz", "", FK_LABEL, 0, HELP_HZ, 0, 0, 0 },
-	[EM_HZ_SOURCE] = { "hz_source", "", FK_LABEL, 0, HELP_HZ_SOURCE, 0, 0, 0 },
+	[EM_HZ] = { "kernel_hz", "", FK_LABEL, 0, HELP_KERNEL_HZ, 0, 0, 0 },
+	[EM_HZ_SOURCE] = { "kernel_hz_source", "", FK_LABEL, 0, HELP_HZ_SOURCE, 0, 0, 0 },
 };
 static const struct schema ev_meta_schema = { "tcpchrono", "close", emfields, EMNFIELDS, NULL };
 /* JSON "type": the array name */
@@ -265,8 +264,8 @@ enum { LM_MECH, LM_OWNERS, LM_HZ, LM_HZ_SOURCE, LM_INTERVAL, LM_SWEEP_CONNS, LM_
 static const struct field lmfields[LMNFIELDS] = {
 	[LM_MECH] = { "mechanism", "", FK_LABEL, 0, HELP_MECH, 0, 0, 0 },
 	[LM_OWNERS] = { "owners", "", FK_LABEL, 0, HELP_OWNERS, 0, 0, 0 },
-	[LM_HZ] = { "hz", "", FK_LABEL, 0, HELP_HZ, 0, 0, 0 },
-	[LM_HZ_SOURCE] = { "hz_source", "", FK_LABEL, 0, HELP_HZ_SOURCE, 0, 0, 0 },
+	[LM_HZ] = { "kernel_hz", "", FK_LABEL, 0, HELP_KERNEL_HZ, 0, 0, 0 },
+	[LM_HZ_SOURCE] = { "kernel_hz_source", "", FK_LABEL, 0, HELP_HZ_SOURCE, 0, 0, 0 },
 	[LM_INTERVAL] = { "interval_seconds", "", FK_GAUGE, 0, "Seconds the interval deltas cover", 0, 0, 0 },
 	[LM_SWEEP_CONNS] = { "sweep_connections", "", FK_GAUGE, 0,
 			     "Connections the last sweep sampled, before filters", 0, 0, 0 },
@@ -432,8 +431,8 @@ static void run_events(void)
 	event_meta("mechanism", "%s", mech_state);
 	event_meta("owners", "%s", mech_owner);
 	event_meta("transport", "%s", evbuf_mechanism(eb));
-	event_meta_u64("hz", (uint64_t)kernel_hz);
-	event_meta("hz_source", "%s", hz_source);
+	event_meta_u64("kernel_hz", (uint64_t)kernel_hz);
+	event_meta("kernel_hz_source", "%s", hz_source);
 	refresh_missed();
 	missed_at = now_mono();
 	if ((write_err = event_start(&ev_schema)))
@@ -598,8 +597,8 @@ static int live_snapshot(const struct sweep *cur, const struct sweep *prev, doub
 	struct snapshot *sn = snap_begin(&live_schema);
 	snap_meta(sn, "mechanism", "iter/tcp (this network namespace)");
 	snap_meta(sn, "owners", "%s", mech_owner);
-	snap_meta_u64(sn, "hz", (uint64_t)kernel_hz);
-	snap_meta(sn, "hz_source", "%s", hz_source);
+	snap_meta_u64(sn, "kernel_hz", (uint64_t)kernel_hz);
+	snap_meta(sn, "kernel_hz_source", "%s", hz_source);
 	/* microseconds are plenty, and read back shortest */
 	snap_meta_num(sn, "interval_seconds", round(dt * 1e6) / 1e6);
 	snap_meta_u64(sn, "sweep_connections", (uint64_t)cur->n);

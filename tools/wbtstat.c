@@ -113,8 +113,7 @@ enum { M_MECH, M_HZ, M_HZ_SOURCE, M_DEBUGFS, M_UNTRACKED, M_NFIELDS };
 static const struct field mfields[M_NFIELDS] = {
 	[M_MECH] = { "mechanism", "", FK_LABEL, 0,
 		     "Hooks in use: tp_btf or raw_tp (one per tracepoint group when they differ)", 0, 0, 0 },
-	[M_HZ] = { "kernel_hz", "", FK_GAUGE, 0,
-		   "Kernel tick rate (CONFIG_HZ) used to convert pause lengths from jiffies", 0, 0, 0 },
+	[M_HZ] = { "kernel_hz", "", FK_LABEL, 0, HELP_KERNEL_HZ, 0, 0, 0 },
 	[M_HZ_SOURCE] = { "kernel_hz_source", "", FK_LABEL, 0,
 			  "Where kernel_hz came from: the kernel config (/proc/config.gz, /boot) or measured", 0, 0, 0 },
 	[M_DEBUGFS] = { "debugfs", "", FK_LABEL, 0,

@@ -524,7 +524,7 @@ ss_json() {
 	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.mechanism == "iter/tcp (this network namespace)" and
 		(.connections | length) == 4 and .sweep_connections == 4 and
 		.sweep_seconds > 0 and .sweep_seconds < 1 and .interval_seconds > 0.9 and .interval_seconds < 2 and
-		.hz == ($hz | tonumber) and .missed_events == 0 and (has("interval") or has("sweep") | not)' <<<"$snap"
+		.kernel_hz == ($hz | tonumber) and .missed_events == 0 and (has("interval") or has("sweep") | not)' <<<"$snap"
 	# the idle connection: ss unchanged across the run, tcpchrono's totals are ss's, no change
 	local b a
 	b=$(jq -c --argjson p "$idle" 'select(.lport == $p)' "$TC_DIR/ss.before")
@@ -565,7 +565,7 @@ ss_json() {
 	# the interval's deltas: nothing moved on the idle connection
 	assert_eq "$(prom_ms interval_busy_seconds)" "0" "interval busy"
 	# static facts only on _info; what changes is a gauge of its own
-	grep -q '^bpfscope_tcpchrono_info{.*mechanism="iter/tcp.*,hz="'"$(cat "$TC_DIR/hz")"'",hz_source="[^"]*",view="connections"} 1$' "$TC_DIR/tc.prom"
+	grep -q '^bpfscope_tcpchrono_info{.*mechanism="iter/tcp.*,kernel_hz="'"$(cat "$TC_DIR/hz")"'",kernel_hz_source="[^"]*",view="connections"} 1$' "$TC_DIR/tc.prom"
 	[ -z "$(grep '^bpfscope_tcpchrono_info{.*[{,]\(interval\|sweep\)[a-z_]*=' "$TC_DIR/tc.prom")" ]
 	grep -q '^bpfscope_tcpchrono_interval_seconds{view="connections"} 0\.[23]' "$TC_DIR/tc.prom"
 	grep -q '^bpfscope_tcpchrono_sweep_connections{view="connections"} 2$' "$TC_DIR/tc.prom"
@@ -590,7 +590,7 @@ ss_json() {
 	run_scenario hz --scenario slow --bytes 65536 --retry 3
 	stop_tool ev
 	local e; e=$(grep -m1 lport "$TC_DIR/ev.out")
-	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.hz == ($hz | tonumber) and (.hz_source | IN("kernel config", "measured from jiffies"))' <<<"$e"
+	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.kernel_hz == ($hz | tonumber) and (.kernel_hz_source | IN("kernel config", "measured from jiffies"))' <<<"$e"
 	# every chronograph value is a whole number of jiffies of that HZ
 	jq -s -e --argjson j "$JIFFY_US" '[.[] | select(.lport) | .busy_seconds, .rwnd_limited_seconds,
 		.sndbuf_limited_seconds | . * 1000000 | round] | length > 0 and all(. % $j == 0) and any(. > 0)' "$TC_DIR/ev.out"
