@@ -51,7 +51,7 @@ static struct {
 	bool per_queue;
 } o;
 
-enum { OPT_ALL_NETNS = 0x2000, OPT_SOURCE, OPT_EVENTS };
+enum { OPT_ALL_NETNS = 0x2000, OPT_SOURCE };
 
 static const struct argp_option options[] = {
 	{ "interface", 'I', "IFACE", 0, "Only interface IFACE", 1 },
@@ -59,7 +59,7 @@ static const struct argp_option options[] = {
 	{ "all-netns", OPT_ALL_NETNS, NULL, 0, "This namespace and every one under /run/netns", 1 },
 	{ "source", OPT_SOURCE, "HOW", 0, "Counting: auto (best per interface), fexit, driver or tracepoint", 2 },
 	{ "per-queue", 'q', NULL, 0, "One row per rx queue (fexit and driver counting)", 2 },
-	{ "events", OPT_EVENTS, NULL, 0, "Stream exceptions and redirect/transmit errors as they happen", 2 },
+	{ "events", 'e', NULL, 0, "Stream exceptions and redirect/transmit errors as they happen", 2 },
 	{ 0 },
 };
 
@@ -104,7 +104,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'q':
 		o.per_queue = true;
 		break;
-	case OPT_EVENTS:
+	case 'e':
 		o.events = true;
 		break;
 	default:

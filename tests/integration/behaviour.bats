@@ -92,7 +92,7 @@ interrupt_after() {
 	done
 	# event streams have no snapshots to write to a file (xdpverdict and
 	# fibstat ignored --file there)
-	for t in "xdpverdict --events" "fibstat -e" "wbtstat -e"; do
+	for t in "xdpverdict -e" "xdpverdict --events" "fibstat -e" "wbtstat -e"; do
 		run $B/$t --file "$BATS_TEST_TMPDIR/x"
 		[ "$status" -eq 2 ]; assert_one_line_error "--file writes snapshots and cannot be used with"
 		run $B/$t -o prom
