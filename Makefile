@@ -56,11 +56,20 @@ $(COMMON_LIB): $(COMMON_OBJ)
 # common/maplist.c embeds its own BPF object (the map iterator).
 $(BUILD)/common/maplist.o: $(BUILD)/maplist.skel.h
 
-$(BUILD)/%.o: tools/%.c $(BUILD)/%.skel.h | $(BUILD)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+# A tool is tools/TOOL.c, or tools/TOOL/*.c when it has modules of its own
+# (compiled with -Itools/TOOL).  Every tool object may include any skeleton.
+SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
+tool_objs = $(patsubst tools/%.c,$(BUILD)/tools/%.o,$(wildcard tools/$(1).c tools/$(1)/*.c))
 
-$(addprefix $(BUILD)/,$(TOOLS)): $(BUILD)/%: $(BUILD)/%.o $(COMMON_LIB)
-	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/tools/%.o: tools/%.c | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itools/$(firstword $(subst /, ,$*)) -c $< -o $@
+
+define tool_link
+$(BUILD)/$(1): $(call tool_objs,$(1)) $(COMMON_LIB)
+	$$(CC) $$(LDFLAGS) $$^ $$(LIBS) -o $$@
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_link,$(t))))
 
 # Test fixtures and helpers (tests/fixtures/*.bpf.c, tests/lib/*.c).
 FIXTURES := $(patsubst tests/fixtures/%.bpf.c,$(BUILD)/fixtures/%.bpf.o,$(wildcard tests/fixtures/*.bpf.c))
@@ -75,9 +84,19 @@ $(BUILD)/tests/%: tests/lib/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LIBS) -lpthread -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(COMMON_LIB)
+# A tool's own modules (tools/TOOL/*.c but its main, tools/TOOL/TOOL.c) are
+# unit-tested where they live: unit tests link them from one archive.
+TOOL_MODULES := $(filter-out $(foreach t,$(TOOLS),tools/$(t)/$(t).c),$(wildcard tools/*/*.c))
+TOOL_MODLIB := $(BUILD)/libtoolmods.a
+
+$(TOOL_MODLIB): $(patsubst tools/%.c,$(BUILD)/tools/%.o,$(TOOL_MODULES))
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: tests/unit/%.c $(TOOL_MODLIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(COMMON_LIB) $(LIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $(addprefix -I,$(wildcard tools/*/)) $(DEPFLAGS) $(LDFLAGS) $< $(TOOL_MODLIB) $(COMMON_LIB) \
+		$(LIBS) -lcmocka -o $@
 
 testbins: all $(FIXTURES) $(TESTBINS) $(UNIT)
 .PHONY: testbins
@@ -126,10 +145,10 @@ clean:
 
 # For editors and clang tools: how each C file of the tree is compiled.
 compile_commands.json:
-	@for f in $(COMMON_SRC) $(addprefix tools/,$(addsuffix .c,$(TOOLS))) $(wildcard tests/lib/*.c tests/unit/*.c); do \
+	@for f in $(COMMON_SRC) $(wildcard tools/*.c tools/*/*.c tests/lib/*.c tests/unit/*.c); do \
 		jq -n --arg d "$(CURDIR)" --arg f "$$f" --arg c "$(CC) $(CFLAGS) -c $$f" \
 			'{directory: $$d, file: $$f, command: $$c}'; \
 	done | jq -s . > $@
 	@echo "compile_commands.json: $$(jq length $@) files"
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/common/*.d $(BUILD)/tests/*.d $(BUILD)/unit/*.d $(BUILD)/fixtures/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/common/*.d $(BUILD)/tools/*.d $(BUILD)/tools/*/*.d $(BUILD)/tests/*.d $(BUILD)/unit/*.d $(BUILD)/fixtures/*.d)

@@ -78,107 +78,6 @@ static const char *attach_type_name(uint32_t t)
 	return buf;
 }
 
-/* ---- network namespaces -------------------------------------------------- */
-
-static bool ns_ino(const char *path, uint64_t *ino)
-{
-	struct stat st;
-	if (stat(path, &st))
-		return false;
-	*ino = st.st_ino;
-	return true;
-}
-
-static void ns_add(struct netns_ref **v, int *n, uint64_t ino, const char *name, const char *path,
-		   bool rename)
-{
-	for (int i = 0; i < *n; i++) {
-		if ((*v)[i].ino != ino)
-			continue;
-		if (rename) {
-			snprintf((*v)[i].name, sizeof((*v)[i].name), "%s", name);
-			snprintf((*v)[i].path, sizeof((*v)[i].path), "%s", path);
-		}
-		return;
-	}
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	struct netns_ref *r = &(*v)[(*n)++];
-	r->ino = ino;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->path, sizeof(r->path), "%s", path);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int netns_list(struct netns_ref **out)
-{
-	struct netns_ref *v = NULL;
-	int n = 0;
-	uint64_t self, init = 0, ino;
-	char path[PATH_MAX];
-
-	if (ns_ino("/proc/self/ns/net", &self)) {
-		bool is_init = ns_ino("/proc/1/ns/net", &init) && init == self;
-		ns_add(&v, &n, self, is_init ? "init" : "self", "/proc/self/ns/net", false);
-	}
-	DIR *d = opendir("/run/netns");
-	if (d) {
-		char **names = NULL;
-		int nn = 0;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			names = xrealloc(names, (nn + 1) * sizeof(char *));
-			names[nn++] = xstrdup(e->d_name);
-		}
-		closedir(d);
-		if (nn)
-			qsort(names, nn, sizeof(char *), cmp_str);
-		for (int i = 0; i < nn; i++) {
-			snprintf(path, sizeof(path), "/run/netns/%s", names[i]);
-			if (ns_ino(path, &ino) && strlen(path) < sizeof(v->path))
-				ns_add(&v, &n, ino, names[i], path, true);
-			free(names[i]);
-		}
-		free(names);
-	}
-	d = opendir("/proc");
-	if (d) {
-		struct dirent *e;
-		int *pids = NULL, np = 0;
-		while ((e = readdir(d))) {
-			char *end;
-			long pid = strtol(e->d_name, &end, 10);
-			if (*end || pid <= 0)
-				continue;
-			pids = xrealloc(pids, (np + 1) * sizeof(int));
-			pids[np++] = (int)pid;
-		}
-		closedir(d);
-		for (int i = 0; i < np; i++) {
-			int k = i;
-			for (int j = i + 1; j < np; j++)
-				if (pids[j] < pids[k])
-					k = j;
-			int t = pids[i];
-			pids[i] = pids[k];
-			pids[k] = t;
-			snprintf(path, sizeof(path), "/proc/%d/ns/net", pids[i]);
-			if (!ns_ino(path, &ino))
-				continue;
-			char name[32];
-			snprintf(name, sizeof(name), "pid:%d", pids[i]);
-			ns_add(&v, &n, ino, name, path, false);
-		}
-		free(pids);
-	}
-	*out = v;
-	return n;
-}
 
 /* ---- TC filters over rtnetlink ------------------------------------------ */
 
@@ -195,7 +94,7 @@ static void parse_rtattr(struct rtattr **tb, int max, struct rtattr *rta, int le
 			tb[rta->rta_type] = rta;
 }
 
-static void tc_dump(struct ap_list *l, int sock, const struct netns_ref *ns, int ifindex,
+static void tc_dump(struct ap_list *l, int sock, const struct netns *ns, int ifindex,
 		    const char *ifname, bool ingress)
 {
 	static uint32_t seq;
@@ -276,7 +175,7 @@ static int cmp_ifindex(const void *a, const void *b)
 	return (int)x->if_index - (int)y->if_index;
 }
 
-static void walk_netns(struct ap_list *l, const struct netns_ref *ns, int nsfd)
+static void walk_netns(struct ap_list *l, const struct netns *ns, int nsfd)
 {
 	struct if_nameindex *ifs = if_nameindex();
 	int nif = 0;
@@ -533,7 +432,7 @@ static struct attachpt *find_unlinked(struct ap_list *l, const char *hook, uint3
 	return NULL;
 }
 
-static const char *netns_name(const struct netns_ref *ns, int nns, uint64_t ino)
+static const char *netns_name(const struct netns *ns, int nns, uint64_t ino)
 {
 	for (int i = 0; i < nns; i++)
 		if (ns[i].ino == ino)
@@ -582,7 +481,7 @@ static void tracing_target(const union link_info *li, char *buf, size_t len)
 		close(fd);
 }
 
-static void walk_links(struct ap_list *l, const struct netns_ref *ns, int nns)
+static void walk_links(struct ap_list *l, const struct netns *ns, int nns)
 {
 	uint32_t *ids = NULL;
 	int n = bpfobj_ids(OBJ_LINK, &ids);
@@ -702,7 +601,7 @@ static void walk_links(struct ap_list *l, const struct netns_ref *ns, int nns)
 int attachpts_collect(const struct maplist *maps, struct attachpt **out, int *nnetns)
 {
 	struct ap_list l = { 0 };
-	struct netns_ref *ns = NULL;
+	struct netns *ns = NULL;
 	int nns = netns_list(&ns), entered = 0;
 	int orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "netns.h"
+
 struct attachpt {
 	char id[128];       /* unique: "xdp:NETNS_INO:IFINDEX:MODE", "link:ID", ... */
 	char hook[32];      /* xdp, tc, tcx, cgroup, tracepoint, kprobe, raw_tracepoint, tracing, ... */
@@ -34,15 +36,7 @@ struct attachpt {
 	int pid;            /* perf events: a process holding the event; else 0 */
 };
 
-struct netns_ref {
-	uint64_t ino;
-	char name[64];      /* /run/netns name, "init", "self" or "pid:N" */
-	char path[64];      /* what to open to enter it */
-};
 
-/* Network namespaces we can see: ours, those under /run/netns, and those of running
- * processes, each once.  Returns the count; *out malloc'd. */
-int netns_list(struct netns_ref **out);
 
 struct maplist;
 /* All attach points, in a stable order (per netns and interface, then

@@ -7,6 +7,8 @@
 #include <bpf/libbpf.h>
 
 #include "events.h"
+#include "loop.h"
+#include "opts.h"
 #include "output.h"
 #include "probe.h"
 #include "util.h"
@@ -28,11 +30,14 @@ struct evbuf {
 	void *ctx;
 	int ncpus;
 	uint64_t lost_warned; /* lost count last warned about */
+	uint64_t (*misses)(void *ctx);
+	void *misses_ctx;
 	double warn_time;
 };
 
 void evbuf_configure(struct bpf_map *events, bool force_perf, volatile bool *use_perf)
 {
+	force_perf |= copts.perf_buffer;
 	bool perf = force_perf || !probe_ringbuf();
 	*use_perf = perf;
 	if (!perf)
@@ -47,6 +52,8 @@ void evbuf_configure(struct bpf_map *events, bool force_perf, volatile bool *use
 static int rb_cb(void *ctx, void *data, size_t size)
 {
 	struct evbuf *eb = ctx;
+	if (event_limit_reached())
+		return EVBUF_PAUSE; /* -c reached: leave the rest unread */
 	int err = eb->fn(eb->ctx, data, size);
 	if (err < 0)
 		return err;
@@ -57,7 +64,8 @@ static void pb_cb(void *ctx, int cpu, void *data, __u32 size)
 {
 	struct evbuf *eb = ctx;
 	(void)cpu;
-	eb->fn(eb->ctx, data, size);
+	if (!event_limit_reached())
+		eb->fn(eb->ctx, data, size);
 }
 
 static void pb_lost(void *ctx, int cpu, __u64 cnt)
@@ -153,4 +161,36 @@ void evbuf_free(struct evbuf *eb)
 	ring_buffer__free(eb->rb);
 	perf_buffer__free(eb->pb);
 	free(eb);
+}
+
+int event_run(struct evbuf *eb, long count, int tick_ms, event_idle_fn idle, void *ctx)
+{
+	double missed_at = 0;
+	int err = 0;
+
+	event_set_limit(count);
+	while (!loop_stopping() && !event_limit_reached()) {
+		double now = now_mono();
+		if (eb->misses && now - missed_at >= 1.0) {
+			out_set_missed(eb->misses(eb->misses_ctx));
+			missed_at = now;
+		}
+		err = evbuf_poll(eb, tick_ms);
+		if (err)
+			break;
+		if (idle && (err = idle(ctx)))
+			break;
+	}
+	/* what arrived before a signal, up to the count */
+	if (!err && !event_limit_reached())
+		err = evbuf_consume(eb);
+	if (eb->misses)
+		out_set_missed(eb->misses(eb->misses_ctx));
+	return err;
+}
+
+void evbuf_set_misses(struct evbuf *eb, uint64_t (*misses)(void *ctx), void *ctx)
+{
+	eb->misses = misses;
+	eb->misses_ctx = ctx;
 }

@@ -7,23 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* ---- network namespaces -------------------------------------------- */
-
-/* Open a network namespace: NAME under /run/netns, or a path (anything with
- * a '/', e.g. /proc/PID/ns/net).  Returns an fd or -errno. */
-int netns_open(const char *name_or_path);
-/* Switch this (single-threaded) process to the namespace fd; the first call
- * remembers the original one.  netns_return() goes back.  0 or -errno. */
-int netns_enter(int fd);
-int netns_return(void);
-/* Inode number identifying a namespace fd (what BPF sees as ns.inum). */
-int netns_inode(int fd, uint32_t *ino);
-/* The namespace this process started in. */
-int netns_self_inode(uint32_t *ino);
-/* Names under /run/netns, sorted.  Returns count or -errno; free with
- * netns_names_free. */
-int netns_names(char ***names);
-void netns_names_free(char **names, int n);
+#include "netns.h"
 
 /* ---- interfaces and XDP -------------------------------------------- */
 

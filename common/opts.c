@@ -8,6 +8,10 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include "bpfobj.h"
 #include "opts.h"
 #include "util.h"
 
@@ -196,6 +200,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 void opts_event_stream(const char *how)
 {
+	if (copts.interval_set)
+		usage_error("%s streams events as they happen: an interval is for snapshots (-c counts events)", how);
 	if (copts.format == OUT_PROM)
 		usage_error("%s streams events: use -o table or -o json, not prom", how);
 	if (copts.file)
@@ -262,7 +268,98 @@ void opts_parse(const struct argp *argp, int argc, char **argv, void *input)
 			usage_error("-o prom writes one exposition to standard output: use -c 1, or --file PATH");
 		copts.count = 1;
 	}
+	if (copts.events)
+		opts_event_stream("--events");
+	if (copts.pid && !proc_exists(copts.pid))
+		die(EXIT_NOTFOUND, "no process with pid %d", copts.pid);
 	out_configure(&oc);
 	if (copts.count > 1 && !copts.interval_set)
 		copts.interval = 1.0;
 }
+
+/* ---- the shared typed options --------------------------------------- */
+
+enum { OPT_PERF_BUFFER = 0x1100, OPT_MECHANISM };
+
+static const struct argp_option pid_options[] = {
+	{ "pid", 'p', "PID", 0, "Only process PID", 0 },
+	{ 0 },
+};
+static const struct argp_option iface_options[] = {
+	{ "interface", 'I', "IFACE", 0, "Only interface IFACE (within -N's namespace when given)", 0 },
+	{ 0 },
+};
+static const struct argp_option netns_options[] = {
+	{ "netns", 'N', "NETNS", 0, "Network namespace NETNS: a name under /run/netns, or a path such as /proc/PID/ns/net", 0 },
+	{ 0 },
+};
+static const struct argp_option family_options[] = {
+	{ "ipv4", '4', NULL, 0, "IPv4 only", 0 },
+	{ "ipv6", '6', NULL, 0, "IPv6 only", 0 },
+	{ 0 },
+};
+static const struct argp_option events_options[] = {
+	{ "events", 'e', NULL, 0, "Stream events as they happen instead of snapshots (-c counts events)", 0 },
+	{ "perf-buffer", OPT_PERF_BUFFER, NULL, 0, "Events: use a perf buffer even where the kernel has a ring buffer", 0 },
+	{ 0 },
+};
+static const struct argp_option mechanism_options[] = {
+	{ "mechanism", OPT_MECHANISM, "NAME[,NAME]", 0, "Hook the kernel with NAME (fexit, tp_btf, raw_tp, kprobe, ...) where the tool can; see REQUIREMENTS in its man page", 0 },
+	{ 0 },
+};
+
+static error_t shared_parse(int key, char *arg, struct argp_state *state)
+{
+	(void)state;
+	switch (key) {
+	case 'p':
+		if (copts.pid)
+			usage_error("-p is given twice (-p '%s')", arg);
+		copts.pid = opt_pid("pid", arg);
+		break;
+	case 'I':
+		if (copts.iface)
+			usage_error("-I is given twice (-I '%s')", arg);
+		if (!*arg || strlen(arg) >= IF_NAMESIZE || strchr(arg, '/') || strpbrk(arg, " \t\n"))
+			usage_error("invalid interface name '%s': expected 1 to %d characters, no '/' or spaces", arg,
+				    IF_NAMESIZE - 1);
+		copts.iface = arg;
+		break;
+	case 'N':
+		if (copts.netns)
+			usage_error("-N is given twice (-N '%s')", arg);
+		if (!*arg)
+			usage_error("invalid --netns '': expected a name under /run/netns or a path");
+		copts.netns = arg;
+		break;
+	case '4':
+	case '6':
+		if (copts.family && copts.family != (key == '4' ? AF_INET : AF_INET6))
+			usage_error("-4 and -6 contradict each other (give neither for both)");
+		copts.family = key == '4' ? AF_INET : AF_INET6;
+		break;
+	case 'e':
+		copts.events = true;
+		break;
+	case OPT_PERF_BUFFER:
+		copts.perf_buffer = true;
+		break;
+	case OPT_MECHANISM:
+		if (copts.mechanism)
+			usage_error("--mechanism is given twice (give NAME,NAME)");
+		if (!*arg || arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,"))
+			usage_error("invalid --mechanism '%s': expected NAME or NAME,NAME", arg);
+		copts.mechanism = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp opt_pid_argp = { .options = pid_options, .parser = shared_parse };
+const struct argp opt_iface_argp = { .options = iface_options, .parser = shared_parse };
+const struct argp opt_netns_argp = { .options = netns_options, .parser = shared_parse };
+const struct argp opt_family_argp = { .options = family_options, .parser = shared_parse };
+const struct argp opt_events_argp = { .options = events_options, .parser = shared_parse };
+const struct argp opt_mechanism_argp = { .options = mechanism_options, .parser = shared_parse };

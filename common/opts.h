@@ -23,6 +23,14 @@ struct common_opts {
 	bool list_fields;     /* --list-fields */
 	int npos;         /* positional interval [count] consumed */
 	bool allow_dot;   /* set before opts_parse by tools that draw graphs: accept -o dot */
+	/* the shared typed options, for tools that list their group in TOOL_ARGP */
+	int pid;               /* -p PID (OPTG_PID): exists, else exit 5; 0 = all */
+	const char *iface;     /* -I IFACE (OPTG_IFACE): the tool resolves it (within -N) */
+	const char *netns;     /* -N NETNS (OPTG_NETNS): see netns_require() */
+	int family;            /* -4 / -6 (OPTG_FAMILY): AF_INET, AF_INET6, or 0 for both */
+	bool events;           /* -e (OPTG_EVENTS): stream events, not snapshots */
+	bool perf_buffer;      /* --perf-buffer (OPTG_EVENTS): force the perf buffer transport */
+	const char *mechanism; /* --mechanism NAME[,NAME] (OPTG_MECHANISM): see hooks_select() */
 };
 
 extern struct common_opts copts;
@@ -31,11 +39,25 @@ extern struct common_opts copts;
  * consumes the BCC-style positional arguments "interval [count]". */
 extern const struct argp common_argp;
 
-/* Define the tool's `argp`: its options and parser, the common options as a
- * child group, BCC-style positional arguments:
- *   TOOL_ARGP(options, parse, doc);   then   opts_parse(&argp, argc, argv, NULL); */
-#define TOOL_ARGP(opts_, parse_, doc_)                                             \
+/* The shared typed options, declared by listing their groups after the
+ * doc in TOOL_ARGP; each is parsed, checked and reported the same way in
+ * every tool, into copts. */
+extern const struct argp opt_pid_argp, opt_iface_argp, opt_netns_argp, opt_family_argp, opt_events_argp,
+	opt_mechanism_argp;
+#define OPTG_PID { &opt_pid_argp, 0, NULL, 1 }             /* -p PID */
+#define OPTG_IFACE { &opt_iface_argp, 0, NULL, 1 }         /* -I IFACE */
+#define OPTG_NETNS { &opt_netns_argp, 0, NULL, 1 }         /* -N NETNS */
+#define OPTG_FAMILY { &opt_family_argp, 0, NULL, 1 }       /* -4, -6 */
+#define OPTG_EVENTS { &opt_events_argp, 0, NULL, 2 }       /* -e, --perf-buffer */
+#define OPTG_MECHANISM { &opt_mechanism_argp, 0, NULL, 3 } /* --mechanism */
+
+/* Define the tool's `argp`: its options and parser, the shared groups it
+ * uses, the common options as a child group, BCC-style positional arguments:
+ *   TOOL_ARGP(options, parse, doc, OPTG_PID, OPTG_EVENTS);
+ *   then   opts_parse(&argp, argc, argv, NULL); */
+#define TOOL_ARGP(opts_, parse_, doc_, ...)                                        \
 	static const struct argp_child tool_argp_children_[] = {                   \
+		__VA_ARGS__ __VA_OPT__(,)                                           \
 		{ &common_argp, 0, "Common options:", 5 },                          \
 		{ 0 },                                                              \
 	};                                                                          \
@@ -52,7 +74,8 @@ extern const struct argp common_argp;
 void opts_parse(const struct argp *argp, int argc, char **argv, void *input);
 
 /* A tool in its event-stream mode (HOW: "--events") calls this after
- * opts_parse: -o prom, --file and --state are for snapshots (exit 2). */
+ * opts_parse (done by opts_parse itself for -e): -o prom, --file, --state
+ * and an interval are for snapshots (exit 2). */
 void opts_event_stream(const char *how);
 
 /* Shared validated parsers for tool-specific options (exit EXIT_USAGE). */

@@ -1903,12 +1903,32 @@ int event_start(const struct schema *s)
 	return err;
 }
 
+static long ev_limit, ev_emitted;
+
+void event_set_limit(long n)
+{
+	ev_limit = n;
+}
+
+bool event_limit_reached(void)
+{
+	return ev_limit > 0 && ev_emitted >= ev_limit;
+}
+
 int event_emit(struct record *r)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	int err;
-	FILE *m = open_memstream(&buf, &len);
+	FILE *m;
+
+	/* -c N is exact: records already queued past the Nth are not printed */
+	if (event_limit_reached()) {
+		record_free(r);
+		return 0;
+	}
+	ev_emitted++;
+	m = open_memstream(&buf, &len);
 
 	if (!m)
 		die(EXIT_FAIL, "out of memory");

@@ -220,6 +220,10 @@ void out_set_missed(uint64_t missed);
  * the stream's meta, lost_events/missed_events once set, then its fields. */
 struct record *event_new(const struct schema *s);
 int event_emit(struct record *r); /* renders and frees */
+/* At most n events are printed (-c; 0: no limit); event_emit drops the rest,
+ * and event_limit_reached() tells the driver to stop. */
+void event_set_limit(long n);
+bool event_limit_reached(void);
 /* Stream-level facts by name of a field of the event schema's meta: "#
  * name: value" lines above the table header, top-level fields of every
  * JSON event.  Call before the first event. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -126,29 +127,31 @@ static size_t kind_extra(uint32_t kind, uint32_t vlen)
 	}
 }
 
-static bool find(const char *name, int want_kind)
+/* Offsets in strs[0..len) where "name\0" starts (usually once). */
+static int str_offsets(const char *strs, uint32_t len, const char *name, uint32_t base, uint32_t *offs, int max)
 {
-	if (!raw_btf_load())
-		return false;
 	size_t nlen = strlen(name);
-	/* every offset where "name\0" starts (it is usually there once) */
-	uint32_t offs[8];
-	int noffs = 0;
-	const char *p = raw.strs, *end = raw.strs + raw.strs_len;
-	while (noffs < 8 && p < end) {
+	const char *p = strs, *end = strs + len;
+	int n = 0;
+
+	while (n < max && p < end) {
 		const char *hit = memmem(p, end - p, name, nlen + 1);
 		if (!hit)
 			break;
-		if (hit == raw.strs || hit[-1] == '\0')
-			offs[noffs++] = (uint32_t)(hit - raw.strs);
+		if (hit == strs || hit[-1] == '\0')
+			offs[n++] = base + (uint32_t)(hit - strs);
 		p = hit + 1;
 	}
-	if (!noffs)
-		return false;
-	for (size_t off = 0; off + 12 <= raw.types_len;) {
+	return n;
+}
+
+/* A type of want_kind whose name_off is one of offs in a type section. */
+static bool scan_types(const char *types, uint32_t types_len, const uint32_t *offs, int noffs, int want_kind)
+{
+	for (size_t off = 0; off + 12 <= types_len;) {
 		uint32_t name_off, info;
-		memcpy(&name_off, raw.types + off, 4);
-		memcpy(&info, raw.types + off + 4, 4);
+		memcpy(&name_off, types + off, 4);
+		memcpy(&info, types + off + 4, 4);
 		uint32_t kind = (info >> 24) & 0x1f, vlen = info & 0xffff;
 		if ((int)kind == want_kind)
 			for (int i = 0; i < noffs; i++)
@@ -157,6 +160,85 @@ static bool find(const char *name, int want_kind)
 		off += 12 + kind_extra(kind, vlen);
 	}
 	return false;
+}
+
+static char found_module[256]; /* where the last find() hit: "" = vmlinux */
+
+/*
+ * Module BTF (/sys/kernel/btf/MODULE) is split BTF on top of vmlinux's: its
+ * names are either vmlinux strings (offsets below vmlinux's string length)
+ * or its own (offsets continuing after them).  Modules are read only when
+ * vmlinux lacks the name: functions and tracepoints of vrf, veth or a NIC
+ * driver are there.
+ */
+static bool find_in_modules(const char *name, int want_kind, const uint32_t *base_offs, int nbase)
+{
+	DIR *d = opendir("/sys/kernel/btf");
+	struct dirent *e;
+	bool hit = false;
+
+	if (!d)
+		return false;
+	while (!hit && (e = readdir(d))) {
+		char path[300];
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "vmlinux"))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		size_t cap = 64 << 10, len = 0;
+		char *buf = xcalloc(1, cap);
+		for (;;) {
+			ssize_t r = read(fd, buf + len, cap - len);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			len += r;
+			if (len == cap)
+				buf = xrealloc(buf, cap *= 2);
+		}
+		close(fd);
+		struct raw_btf_header h;
+		if (len >= sizeof(h)) {
+			memcpy(&h, buf, sizeof(h));
+			if (h.magic == 0xeB9F && (uint64_t)h.hdr_len + h.type_off + h.type_len <= len &&
+			    (uint64_t)h.hdr_len + h.str_off + h.str_len <= len) {
+				uint32_t offs[16];
+				int n = nbase < 8 ? nbase : 8;
+				memcpy(offs, base_offs, n * sizeof(*offs));
+				n += str_offsets(buf + h.hdr_len + h.str_off, h.str_len, name, raw.strs_len, offs + n,
+						 16 - n);
+				if (n && scan_types(buf + h.hdr_len + h.type_off, h.type_len, offs, n, want_kind)) {
+					snprintf(found_module, sizeof(found_module), "%s", e->d_name);
+					hit = true;
+				}
+			}
+		}
+		free(buf);
+	}
+	closedir(d);
+	return hit;
+}
+
+static bool find(const char *name, int want_kind)
+{
+	uint32_t offs[8];
+	int noffs;
+
+	found_module[0] = '\0';
+	if (!raw_btf_load())
+		return false;
+	noffs = str_offsets(raw.strs, raw.strs_len, name, 0, offs, 8);
+	if (noffs && scan_types(raw.types, raw.types_len, offs, noffs, want_kind))
+		return true;
+	return find_in_modules(name, want_kind, offs, noffs);
+}
+
+const char *probe_btf_module(void)
+{
+	return found_module[0] ? found_module : NULL;
 }
 
 void probe_release(void)

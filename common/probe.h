@@ -16,7 +16,13 @@ const struct btf *probe_vmlinux_btf(void);
 /* Free what the probes cached (call before loading the skeleton). */
 void probe_release(void);
 
+/* Name probes look in vmlinux's BTF, then in every module's
+ * (/sys/kernel/btf/MODULE): functions and tracepoints of vrf, veth or a NIC
+ * driver are found when the module is loaded. */
 bool probe_btf_func(const char *name);  /* kernel function or kfunc in BTF */
+/* The module whose BTF the last successful name probe found it in, or NULL
+ * for vmlinux. */
+const char *probe_btf_module(void);
 bool probe_btf_struct(const char *name);
 bool probe_btf_member(const char *strct, const char *member);
 bool probe_iter(const char *target);    /* "bpf_map", "task_file", ... */

@@ -199,3 +199,26 @@ void die_bpf_load(int err)
 			       "run with -v for the verifier log)", errno_name(err));
 	die(EXIT_FAIL, "cannot load BPF programs: %s (run with -v for the verifier log)", errno_name(err));
 }
+
+int exit_status_for(int err)
+{
+	if (err < 0)
+		err = -err;
+	return err == EPERM || err == EACCES ? EXIT_PERM : EXIT_FAIL;
+}
+
+void die_errno(int err, const char *need, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	if (err < 0)
+		err = -err;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (exit_status_for(err) == EXIT_PERM)
+		die(EXIT_PERM, "%s: %s (needs %s)", what, errno_name(err),
+		    need ? need : "CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN");
+	die(EXIT_FAIL, "%s: %s", what, errno_name(err));
+}

@@ -54,5 +54,12 @@ void require_bpf_privileges(void);
 /* A skeleton load failed with err (-errno or errno): EPERM/EACCES exit
  * with EXIT_PERM naming the capabilities, anything else EXIT_FAIL. */
 void die_bpf_load(int err) __attribute__((noreturn));
+/* The one errno-to-exit-status mapping: EPERM and EACCES give EXIT_PERM,
+ * anything else EXIT_FAIL.  die_errno prints "WHAT: ENAME", plus "(needs
+ * NEED)" for EPERM/EACCES (NULL: CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN),
+ * and exits with that status.  err may be negative. */
+int exit_status_for(int err);
+void die_errno(int err, const char *need, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 
 #endif

@@ -1644,18 +1644,13 @@ int main(int argc, char **argv)
 
 	/* the namespace: routes, neighbours and sysctls are read inside it */
 	if (o.netns) {
-		int fd = netns_open(o.netns);
-		if (fd < 0)
-			die(EXIT_NOTFOUND, "no network namespace '%s' (%s; names are under /run/netns, see ip netns list)",
-			    o.netns, errno_name(-fd));
-		if ((err = netns_inode(fd, &target_ino)) || (err = netns_enter(fd)))
-			die(EXIT_FAIL, "cannot enter network namespace '%s': %s", o.netns, errno_name(-err));
+		struct netns ns;
+		int fd = netns_require("--netns", o.netns, &ns);
+		target_ino = (uint32_t)ns.ino;
+		netns_enter_or_die(fd, o.netns);
 		close(fd);
 		/* the netns label: the name under /run/netns, ns:INODE for a path */
-		if (strchr(o.netns, '/'))
-			snprintf(ns_label, sizeof(ns_label), "ns:%u", target_ino);
-		else
-			snprintf(ns_label, sizeof(ns_label), "%s", o.netns);
+		snprintf(ns_label, sizeof(ns_label), "%s", ns.name);
 	} else {
 		if ((err = netns_self_inode(&target_ino)))
 			die(EXIT_FAIL, "cannot read this process's network namespace: %s", errno_name(-err));

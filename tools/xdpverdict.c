@@ -344,11 +344,11 @@ static void ns_add(const char *name, int fd)
 			return;
 		}
 	}
-	if (fd >= 0 && netns_enter(fd))
-		die(EXIT_PERM, "cannot enter network namespace %s: %s (needs CAP_SYS_ADMIN)", name, errno_name(errno));
+	if (fd >= 0)
+		netns_enter_or_die(fd, name);
 	int sock = ethtool_socket();
-	if (fd >= 0 && netns_return())
-		die(EXIT_FAIL, "cannot return to the original network namespace: %s", errno_name(errno));
+	if (fd >= 0)
+		netns_return_or_die();
 	if (sock < 0)
 		die(EXIT_FAIL, "cannot open a socket in network namespace %s: %s", name, errno_name(-sock));
 	nss = xrealloc(nss, (nns + 1) * sizeof(*nss));
@@ -358,24 +358,21 @@ static void ns_add(const char *name, int fd)
 static void ns_setup(void)
 {
 	if (o.netns) {
-		int fd = netns_open(o.netns);
-		if (fd < 0)
-			die(EXIT_NOTFOUND, "no network namespace '%s' (%s; names are under /run/netns, see ip netns list)",
-			    o.netns, errno_name(-fd));
-		ns_add(o.netns, fd);
+		ns_add(o.netns, netns_require("--netns", o.netns, NULL));
 		return;
 	}
 	ns_add("", -1);
 	if (o.all_netns) {
-		char **names;
-		int n = netns_names(&names);
-		for (int i = 0; i < n; i++) {
-			int fd = netns_open(names[i]);
+		/* every namespace this process can see: /run/netns names and
+		 * those of running processes (containers), each once */
+		struct netns *all;
+		int n = netns_list(&all);
+		for (int i = 1; i < n; i++) {
+			int fd = netns_open(all[i].path);
 			if (fd >= 0)
-				ns_add(names[i], fd);
+				ns_add(all[i].name, fd);
 		}
-		if (n > 0)
-			netns_names_free(names, n);
+		free(all);
 	}
 }
 
