@@ -115,3 +115,23 @@ interrupt_after() {
 	[ "$ms" -lt 2800 ] || { echo "took $ms ms" >&2; return 1; }
 	jq -e '(.interval_seconds > 0.9 and .interval_seconds < 1.5) and (.connections | length) <= 3' <<<"$output"
 }
+
+@test "behaviour [kernel]: name probes find functions in module BTF (veth), as bpftool sees them" {
+	[ -d /sys/kernel/btf ] || skip "no /sys/kernel/btf"
+	# a veth pair loads the veth module where it is one
+	ip link add bpfsbtf0 type veth peer name bpfsbtf1 || skip "cannot create a veth pair"
+	trap 'ip link del bpfsbtf0 2>/dev/null' EXIT
+	if [ ! -e /sys/kernel/btf/veth ]; then
+		ip link del bpfsbtf0
+		skip "veth is built into this kernel (no module BTF to probe)"
+	fi
+	# independent truth: the function is in veth's BTF and not in vmlinux's
+	bpftool btf dump file /sys/kernel/btf/veth | grep -q "FUNC 'veth_xdp_xmit'"
+	! bpftool btf dump file /sys/kernel/btf/vmlinux | grep -q "FUNC 'veth_xdp_xmit'"
+	run "$B/tests/bpfprobe" kfunc:veth_xdp_xmit
+	[ "$status" -eq 0 ]
+	[ "$output" = "yes (module veth)" ]
+	run "$B/tests/bpfprobe" kfunc:veth_no_such_function_here
+	[ "$status" -eq 1 ]
+	ip link del bpfsbtf0
+}

@@ -36,6 +36,10 @@ int main(int argc, char **argv)
 				"tp_btf:TP|raw_tp:TP|struct:NAME\n");
 		return 2;
 	}
-	printf("%s\n", ok ? "yes" : "no");
+	/* name probes say where they found the name: "yes (module veth)" */
+	if (ok && probe_btf_module())
+		printf("yes (module %s)\n", probe_btf_module());
+	else
+		printf("%s\n", ok ? "yes" : "no");
 	return ok ? 0 : 1;
 }

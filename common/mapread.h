@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Reading the tools' own BPF maps: whole-map reads and per-CPU sums, once. */
+#ifndef BPFSCOPE_MAPREAD_H
+#define BPFSCOPE_MAPREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Possible CPUs (the number of values a per-CPU map holds per key). */
+int map_ncpus(void);
+
+/* Each entry of a map: fn(key, value, ctx).  For per-CPU maps, value is
+ * map_ncpus() values, each value_size rounded up to 8 bytes (see
+ * percpu_sum_u64).  Batch lookups where the kernel has them (5.6+), else a
+ * key walk; with del, what was read is deleted.  Returns the number of
+ * entries, or -errno. */
+typedef void (*map_entry_fn)(const void *key, const void *value, void *ctx);
+int map_read_all(int fd, bool del, map_entry_fn fn, void *ctx);
+
+/* Sum the u64 at byte offset off of each CPU's copy in a per-CPU value
+ * whose single-CPU size is value_size. */
+uint64_t percpu_sum_u64(const void *value, size_t value_size, size_t off);
+/* Look up key in a per-CPU map whose value is nfields u64s and sum each
+ * field over the CPUs into sums[].  0 or -errno (-ENOENT: no such key). */
+int map_lookup_percpu_sum(int fd, const void *key, unsigned nfields, uint64_t *sums);
+
+/* The one counter-reset rule for rates: the increase of a counter from prev
+ * to cur per second over dt; a counter that went backwards was reset (its
+ * object re-created), so all of cur is new.  0 when dt <= 0. */
+double counter_rate(uint64_t cur, uint64_t prev, double dt);
+uint64_t counter_delta(uint64_t cur, uint64_t prev);
+
+#endif
