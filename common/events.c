@@ -184,8 +184,14 @@ int event_run(struct evbuf *eb, long count, int tick_ms, event_idle_fn idle, voi
 	/* what arrived before a signal, up to the count */
 	if (!err && !event_limit_reached())
 		err = evbuf_consume(eb);
-	if (eb->misses)
-		out_set_missed(eb->misses(eb->misses_ctx));
+	if (eb->misses) {
+		/* skips after the last line printed reach no line: say them here */
+		uint64_t before = out_missed(), now = eb->misses(eb->misses_ctx);
+		out_set_missed(now);
+		if (now > before)
+			warnx_("%" PRIu64 " more events missed at the end (a BPF program was already running on the CPU), "
+			       "%" PRIu64 " in total", now - before, now);
+	}
 	return err;
 }
 

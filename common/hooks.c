@@ -144,6 +144,19 @@ void hooks_select(struct bpf_object *obj, struct hook *h, int n, const char *mec
 		}
 		p += l + (p[l] == ',');
 	}
+	/* two names for one hook contradict each other */
+	for (int k = 0; k < n && mech; k++) {
+		size_t l1 = 0;
+		const char *first = forced_for(&h[k], mech, &l1);
+		for (const char *p = first ? first + l1 : NULL; p && *p;) {
+			p += *p == ',';
+			size_t l = strcspn(p, ",");
+			if (l && has_alt(&h[k], p, l) && !(l == l1 && !strncmp(p, first, l)))
+				die(EXIT_USAGE, "invalid --mechanism '%s': %.*s and %.*s are two ways to hook %s: give one",
+				    mech, (int)l1, first, (int)l, p, h[k].name);
+			p += l;
+		}
+	}
 	for (int k = 0; k < n; k++) {
 		struct hook *hk = &h[k];
 		char tried[160] = "";
@@ -166,13 +179,14 @@ void hooks_select(struct bpf_object *obj, struct hook *h, int n, const char *mec
 				hk->chosen = i;
 				break;
 			}
-			if (forced)
-				die(EXIT_NOFEATURE, "--mechanism %s: the kernel cannot hook %s that way (%s)", nm,
-				    hk->name, why);
 			int w = snprintf(tried + off, sizeof(tried) - off, "%s%s: %s", off ? "; " : "", nm, why);
 			if (w > 0 && (size_t)w < sizeof(tried) - off)
 				off += w;
 		}
+		/* a forced name: every alternative of that name was tried */
+		if (forced && !hk->off && hk->chosen < 0)
+			die(EXIT_NOFEATURE, "--mechanism %.*s: the kernel cannot hook %s that way (%s)", (int)flen, forced,
+			    hk->name, tried);
 		if (!hk->off && hk->chosen < 0) {
 			snprintf(hk->why, sizeof(hk->why), "%s", tried[0] ? tried : "no alternative");
 			if (hk->policy == HOOK_REQUIRED)

@@ -48,7 +48,7 @@ enum hook_policy {
 	HOOK_OPTIONAL,          /* no alternative: a note saying what is lost */
 };
 
-#define HOOK_MAX_ALTS 4
+#define HOOK_MAX_ALTS 6
 
 struct hook {
 	const char *name;       /* what is observed, e.g. "inet_sock_set_state" */
@@ -74,8 +74,9 @@ const char *hook_alt_name(const struct hook_alt *a);
 /* Probe each hook's alternatives in order; the first available one is
  * chosen and autoloaded, every other program of the table is not.  mech
  * (--mechanism: comma-separated names, may be NULL) forces, in every hook
- * that has one of them, the alternative of that name: exit 2 if a name is
- * no hook's, exit 4 if the kernel lacks it.  A required hook with no
+ * that has one of them, the alternative of that name (the first of that
+ * name the kernel offers): exit 2 if a name is no hook's or two names
+ * contradict each other for one hook, exit 4 if the kernel lacks it.  A required hook with no
  * alternative exits 4 naming what each one lacked. */
 void hooks_select(struct bpf_object *obj, struct hook *h, int n, const char *mech);
 /* Attach what was chosen (after load).  A failure of a required hook exits

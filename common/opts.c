@@ -315,7 +315,7 @@ static error_t shared_parse(int key, char *arg, struct argp_state *state)
 	case 'p':
 		if (copts.pid)
 			usage_error("-p is given twice (-p '%s')", arg);
-		copts.pid = opt_pid("pid", arg);
+		copts.pid = opt_pid("--pid", arg);
 		break;
 	case 'I':
 		if (copts.iface)

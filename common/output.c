@@ -247,6 +247,11 @@ void out_set_missed(uint64_t missed)
 	missed_set = true;
 }
 
+uint64_t out_missed(void)
+{
+	return missed_events;
+}
+
 /* ---- records -------------------------------------------------------- */
 
 static struct record *record_new(const struct schema *s)

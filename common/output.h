@@ -213,6 +213,7 @@ const struct value *rec_get(const struct record *r, int idx);
  * programs set missed from their programs' recursion_misses. */
 void out_set_lost(uint64_t lost);
 void out_set_missed(uint64_t missed);
+uint64_t out_missed(void); /* the value last set */
 
 /* Events: rendered immediately, one line each.  prom is not a valid format
  * for events (tools refuse it at option time).  Every JSON event line has
