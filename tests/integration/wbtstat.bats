@@ -836,11 +836,12 @@ check_counts() { # instance prefix
 	start_tool AE "$BA/wbtstat" -v -d "$d" -e -c 2 -o json
 	wait_grep "$WS/AE.err" '^wbtstat: note: attached: ' 120
 	wbt_target_events "$dev" 3
-	local pid i
+	local pid i rc=0 ended=no
 	pid=$(cat "$WS/AE.pid")
-	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	stop_tool AE
-	assert_eq "$(cat "$WS/AE.rc")" 0 "exit status of -e -c 2 (ASan)"
+	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || { ended=yes; break; }; sleep 0.1; done
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	assert_eq "$ended $rc" "yes 0" "ended by itself after 2 events, exit status (ASan)"
 	# target changes (a step, if a window exceeded the target meanwhile): exactly two
 	assert_eq "$(wc -l <"$WS/AE.out")" 2 "event lines"
 	jq -e 'select(.type != "target" and .type != "step")' "$WS/AE.out" && return 1

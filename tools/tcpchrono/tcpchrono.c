@@ -5,7 +5,7 @@
  * buffer?  One line per connection when it closes, or (-i, --top) every
  * connection sampled each interval, most starved first.
  *
- * This file: options, records, hooks, main.  tcreport.c renders close
+ * This file: options, hooks, records, main.  tcreport.c renders close
  * events and live snapshots and runs the owner sweeps.
  */
 #include <argp.h>
@@ -120,6 +120,69 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 }
 
 TOOL_ARGP(options, parse, doc, OPTG_PID, OPTG_FAMILY, OPTG_NETNS, OPTG_EVENTS, OPTG_MECHANISM);
+
+/* ---- hooks ---------------------------------------------------------- */
+
+/* The accept() system call's number is the x86_64 one. */
+static bool on_x86_64(const struct hook_alt *a, const char **why)
+{
+	(void)a;
+	(void)why;
+#if defined(__x86_64__)
+	return true;
+#else
+	*why = "only on x86_64";
+	return false;
+#endif
+}
+
+/* Iterating file tables needs bpf_sock_from_file() (5.11). */
+static bool sock_from_file(const struct hook_alt *a, const char **why)
+{
+	(void)a;
+	if (probe_btf_func("bpf_sock_from_file"))
+		return true;
+	*why = "no bpf_sock_from_file()";
+	return false;
+}
+
+/*
+ * Owners of accepted connections: a hook at accept time where the kernel
+ * has one; else (or with --mechanism sweeps) the process that closes the
+ * connection and sweeps of the file tables while owners are pending; the
+ * system-call hook only on request (every process pays for it).
+ */
+enum { HK_STATE, HK_ACCEPT, HK_FILES, HK_TCP, NHOOKS };
+static struct hook hooks[NHOOKS] = {
+	[HK_STATE] = { "inet_sock_set_state", HOOK_REQUIRED,
+		       .alt = { HOOK_TP_TWIN("tc_state", "inet_sock_set_state") } },
+	[HK_ACCEPT] = { "accept", HOOK_OPTIONAL, "owners of accepted connections: the process that closes them",
+			.alt = { { MECH_FEXIT, "tc_accept_fx", "inet_accept" },
+				 { MECH_KRETPROBE, "tc_accept_kr", "inet_csk_accept" },
+				 { MECH_TP_BTF, "tc_sysexit", "sys_exit", "syscalls", on_x86_64, .on_request = true },
+				 { MECH_ITER, "tc_iter_files", "task_file", "sweeps", sock_from_file, .manual = true } } },
+	[HK_FILES] = { "task_file", HOOK_OPTIONAL, "owners of connections set up before tcpchrono started stay unknown",
+		       .alt = { { MECH_ITER, "tc_iter_files", "task_file", .probe = sock_from_file, .manual = true } } },
+	[HK_TCP] = { "tcp", HOOK_REQUIRED, .alt = { { MECH_ITER, "tc_iter_tcp", "tcp", .manual = true } } },
+};
+
+/* The owners fact: how each kind of connection gets its owner. */
+static void describe_owners(char *buf, size_t len)
+{
+	const char *accept = hook_chosen(&hooks[HK_ACCEPT]), *how = "closing process (sock/inet_sock_set_state)";
+	bool files = hook_active(&hooks[HK_FILES]);
+
+	if (accept && !strcmp(accept, "fexit"))
+		how = "fexit inet_accept";
+	else if (accept && !strcmp(accept, "kretprobe"))
+		how = "kretprobe inet_csk_accept";
+	else if (accept && !strcmp(accept, "syscalls"))
+		how = "tp_btf raw_syscalls/sys_exit";
+	else if (accept && !strcmp(accept, "sweeps"))
+		how = "closing process (sock/inet_sock_set_state) + iter/task_file sweeps";
+	snprintf(buf, len, "connect: sock/inet_sock_set_state, accept: %s%s", how,
+		 files ? ", earlier: iter/task_file" : "");
+}
 
 /* ---- fields: described once ---------------------------------------- */
 
@@ -245,69 +308,6 @@ static const struct field lmfields[LMNFIELDS] = {
 static const struct schema live_meta_schema = { "tcpchrono", "connections", lmfields, LMNFIELDS, NULL };
 const struct schema tc_live_schema = { "tcpchrono", "connections", lfields, LNFIELDS, &live_meta_schema };
 OUT_REGISTER(&tc_ev_schema, &tc_live_schema);
-
-/* ---- hooks ---------------------------------------------------------- */
-
-/* The accept() system call's number is the x86_64 one. */
-static bool on_x86_64(const struct hook_alt *a, const char **why)
-{
-	(void)a;
-	(void)why;
-#if defined(__x86_64__)
-	return true;
-#else
-	*why = "only on x86_64";
-	return false;
-#endif
-}
-
-/* Iterating file tables needs bpf_sock_from_file() (5.11). */
-static bool sock_from_file(const struct hook_alt *a, const char **why)
-{
-	(void)a;
-	if (probe_btf_func("bpf_sock_from_file"))
-		return true;
-	*why = "no bpf_sock_from_file()";
-	return false;
-}
-
-/*
- * Owners of accepted connections: a hook at accept time where the kernel
- * has one; else (or with --mechanism sweeps) the process that closes the
- * connection and sweeps of the file tables while owners are pending; the
- * system-call hook only on request (every process pays for it).
- */
-enum { HK_STATE, HK_ACCEPT, HK_FILES, HK_TCP, NHOOKS };
-static struct hook hooks[NHOOKS] = {
-	[HK_STATE] = { "inet_sock_set_state", HOOK_REQUIRED,
-		       .alt = { HOOK_TP_TWIN("tc_state", "inet_sock_set_state") } },
-	[HK_ACCEPT] = { "accept", HOOK_OPTIONAL, "owners of accepted connections: the process that closes them",
-			.alt = { { MECH_FEXIT, "tc_accept_fx", "inet_accept" },
-				 { MECH_KRETPROBE, "tc_accept_kr", "inet_csk_accept" },
-				 { MECH_TP_BTF, "tc_sysexit", "sys_exit", "syscalls", on_x86_64, .on_request = true },
-				 { MECH_ITER, "tc_iter_files", "task_file", "sweeps", sock_from_file, .manual = true } } },
-	[HK_FILES] = { "task_file", HOOK_OPTIONAL, "owners of connections set up before tcpchrono started stay unknown",
-		       .alt = { { MECH_ITER, "tc_iter_files", "task_file", .probe = sock_from_file, .manual = true } } },
-	[HK_TCP] = { "tcp", HOOK_REQUIRED, .alt = { { MECH_ITER, "tc_iter_tcp", "tcp", .manual = true } } },
-};
-
-/* The owners fact: how each kind of connection gets its owner. */
-static void describe_owners(char *buf, size_t len)
-{
-	const char *accept = hook_chosen(&hooks[HK_ACCEPT]), *how = "closing process (sock/inet_sock_set_state)";
-	bool files = hook_active(&hooks[HK_FILES]);
-
-	if (accept && !strcmp(accept, "fexit"))
-		how = "fexit inet_accept";
-	else if (accept && !strcmp(accept, "kretprobe"))
-		how = "kretprobe inet_csk_accept";
-	else if (accept && !strcmp(accept, "syscalls"))
-		how = "tp_btf raw_syscalls/sys_exit";
-	else if (accept && !strcmp(accept, "sweeps"))
-		how = "closing process (sock/inet_sock_set_state) + iter/task_file sweeps";
-	snprintf(buf, len, "connect: sock/inet_sock_set_state, accept: %s%s", how,
-		 files ? ", earlier: iter/task_file" : "");
-}
 
 /* ---- main ----------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
  * (window, scale step, limits, latency), and which processes are being
  * throttled for dirtying pages?
  *
- * This file: options, records, hooks, main.  sysblock.c reads disks from
+ * This file: options, hooks, records, main.  sysblock.c reads disks from
  * sysfs and debugfs, wbtreport.c renders snapshots and events, hist.c holds
  * the log2 histogram math.
  */
@@ -87,6 +87,47 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 }
 
 TOOL_ARGP(options, parse, doc, OPTG_PID, OPTG_EVENTS, OPTG_MECHANISM);
+
+/* ---- hooks ---------------------------------------------------------- */
+
+/* balance_dirty_pages: an argument layout the BPF side knows (8 or 12). */
+static bool bdp_layout_known(const struct hook_alt *a, const char **why)
+{
+	static char buf[96];
+	int n = probe_tp_btf_nargs(a->target);
+
+	(void)a;
+	if (n == 8 || n == 12)
+		return true;
+	snprintf(buf, sizeof(buf), "%d arguments, a layout wbtstat does not know", n);
+	*why = buf;
+	return false;
+}
+
+#define WBT_LACKING "disks show sysfs/debugfs state only (CONFIG_BLK_WBT off?)"
+
+enum { HOOK_TIMER, HOOK_STEP, HOOK_LAT, HOOK_STAT, HOOK_BDP, NHOOKS };
+static struct hook hooks[NHOOKS] = {
+	[HOOK_TIMER] = { "wbt_timer", HOOK_OPTIONAL, WBT_LACKING, .alt = { HOOK_TP_TWIN("wbt_timer", "wbt_timer") } },
+	[HOOK_STEP] = { "wbt_step", HOOK_OPTIONAL, "no scale steps", .alt = { HOOK_TP_TWIN("wbt_step", "wbt_step") } },
+	[HOOK_LAT] = { "wbt_lat", HOOK_OPTIONAL, "no latencies over the target",
+		       .alt = { HOOK_TP_TWIN("wbt_lat", "wbt_lat") } },
+	[HOOK_STAT] = { "wbt_stat", HOOK_OPTIONAL, "no read and write latency statistics",
+			.alt = { HOOK_TP_TWIN("wbt_stat", "wbt_stat") } },
+	[HOOK_BDP] = { "balance_dirty_pages", HOOK_OPTIONAL, "no throttled processes",
+		       .alt = { { MECH_TP_BTF, "btf_bdp", "balance_dirty_pages", .probe = bdp_layout_known },
+				{ MECH_RAW_TP, "raw_bdp", "balance_dirty_pages", .probe = bdp_layout_known } } },
+};
+
+/* At least one tracepoint must be hooked. */
+static void require_any_hook(void)
+{
+	for (int i = 0; i < NHOOKS; i++)
+		if (hook_active(&hooks[i]))
+			return;
+	die(EXIT_NOFEATURE, "kernel has neither wbt:* nor writeback:balance_dirty_pages tracepoints "
+	    "(needs CONFIG_BLK_WBT and tracing)");
+}
 
 /* ---- fields: described once ---------------------------------------- */
 
@@ -244,47 +285,6 @@ static const struct field efields[E_NFIELDS] = {
 const struct schema wbt_event_schema = { "wbtstat", "events", efields, E_NFIELDS, &event_meta_schema };
 
 OUT_REGISTER(&wbt_dev_schema, &wbt_proc_schema, &wbt_bar_schema, &wbt_event_schema);
-
-/* ---- hooks ---------------------------------------------------------- */
-
-/* balance_dirty_pages: an argument layout the BPF side knows (8 or 12). */
-static bool bdp_layout_known(const struct hook_alt *a, const char **why)
-{
-	static char buf[96];
-	int n = probe_tp_btf_nargs(a->target);
-
-	(void)a;
-	if (n == 8 || n == 12)
-		return true;
-	snprintf(buf, sizeof(buf), "%d arguments, a layout wbtstat does not know", n);
-	*why = buf;
-	return false;
-}
-
-#define WBT_LACKING "disks show sysfs/debugfs state only (CONFIG_BLK_WBT off?)"
-
-enum { HOOK_TIMER, HOOK_STEP, HOOK_LAT, HOOK_STAT, HOOK_BDP, NHOOKS };
-static struct hook hooks[NHOOKS] = {
-	[HOOK_TIMER] = { "wbt_timer", HOOK_OPTIONAL, WBT_LACKING, .alt = { HOOK_TP_TWIN("wbt_timer", "wbt_timer") } },
-	[HOOK_STEP] = { "wbt_step", HOOK_OPTIONAL, "no scale steps", .alt = { HOOK_TP_TWIN("wbt_step", "wbt_step") } },
-	[HOOK_LAT] = { "wbt_lat", HOOK_OPTIONAL, "no latencies over the target",
-		       .alt = { HOOK_TP_TWIN("wbt_lat", "wbt_lat") } },
-	[HOOK_STAT] = { "wbt_stat", HOOK_OPTIONAL, "no read and write latency statistics",
-			.alt = { HOOK_TP_TWIN("wbt_stat", "wbt_stat") } },
-	[HOOK_BDP] = { "balance_dirty_pages", HOOK_OPTIONAL, "no throttled processes",
-		       .alt = { { MECH_TP_BTF, "btf_bdp", "balance_dirty_pages", .probe = bdp_layout_known },
-				{ MECH_RAW_TP, "raw_bdp", "balance_dirty_pages", .probe = bdp_layout_known } } },
-};
-
-/* At least one tracepoint must be hooked. */
-static void require_any_hook(void)
-{
-	for (int i = 0; i < NHOOKS; i++)
-		if (hook_active(&hooks[i]))
-			return;
-	die(EXIT_NOFEATURE, "kernel has neither wbt:* nor writeback:balance_dirty_pages tracepoints "
-	    "(needs CONFIG_BLK_WBT and tracing)");
-}
 
 /* ---- main ----------------------------------------------------------- */
 
