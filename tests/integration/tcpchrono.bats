@@ -763,9 +763,9 @@ col_of() { head -n 50 "$1" | grep -m1 -E "^ *PID " | awk -v w="$2" '{ print inde
 	[ "$status" -eq 2 ]; assert_one_line_error "not a network namespace"
 	run "$B/tcpchrono" -o prom
 	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
-	run "$B/tcpchrono" --file /tmp/x
+	run "$B/tcpchrono" --file "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
-	run "$B/tcpchrono" -i 1 --state /tmp/x
+	run "$B/tcpchrono" -i 1 --state "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 2 ]; assert_one_line_error "--state does not apply"
 	run "$B/tcpchrono" -o yaml
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid output format"

@@ -786,7 +786,7 @@ check_counts() { # instance prefix
 	run "$B/wbtstat" -e -o prom
 	[ "$status" -eq 2 ]
 	assert_one_line_error "--events"
-	run "$B/wbtstat" -e --file /tmp/x
+	run "$B/wbtstat" -e --file "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 2 ]
 	assert_one_line_error "--file"
 	run "$B/wbtstat" --long-pause -3

@@ -353,13 +353,9 @@ static struct bpf_link *attach_iter(struct hook *h, const char *what)
 	return h->link;
 }
 
-int main(int argc, char **argv)
+/* Modes and the options that belong to them (exit 2 otherwise). */
+static void check_modes(void)
 {
-	static char mechanism[256], owners[192], kconfig[32];
-	struct netns ns = { .name = "-" };
-	int err, ns_fd = -1;
-
-	opts_parse(&argp, argc, argv, NULL);
 	o.live |= copts.interval_set;
 	if (copts.events && o.top_set)
 		die(EXIT_USAGE, "--top samples connections live and cannot be used with -e (close events) (see --help)");
@@ -374,30 +370,28 @@ int main(int argc, char **argv)
 		    "per-connection totals, which need no state across runs (see tcpchrono(8))");
 	if (copts.family == AF_INET) /* IPv4 addresses only: the event table's narrower columns */
 		efields[E_LADDR].width = efields[E_RADDR].width = 15;
-	require_bpf_privileges();
-	probe_require_btf();
-	if (copts.netns)
-		ns_fd = netns_require("--netns", copts.netns, &ns);
-	rep.hz = kernel_hz(&rep.hz_source);
-	if (!rep.hz)
-		die(EXIT_NOFEATURE, "cannot tell the kernel's HZ: no /boot/config-$(uname -r), "
-		    "/proc/config.gz or /proc/timer_list");
+}
+
+/* Open the object with the kernel's HZ, choose the hooks, set the filters. */
+static void open_configured(const struct netns *ns)
+{
+	static char kconfig[32];
+
 	/* the BPF side converts jiffies with the same HZ the front end reports */
 	snprintf(kconfig, sizeof(kconfig), "CONFIG_HZ=%u\n", rep.hz);
-
-	/* open, choose hooks, configure */
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .kconfig = kconfig);
 	skel = tcpchrono_bpf__open_opts(&oo);
 	if (!skel)
 		die(EXIT_FAIL, "cannot open BPF object: %s", errno_name(errno));
 	hooks[HK_TCP].off = !o.live;
 	hooks_select(skel->obj, hooks, NHOOKS, copts.mechanism);
-	if (!strcmp(hook_chosen(&hooks[HK_ACCEPT]) ? hook_chosen(&hooks[HK_ACCEPT]) : "", "syscalls"))
+	const char *accept = hook_chosen(&hooks[HK_ACCEPT]);
+	if (accept && !strcmp(accept, "syscalls"))
 		warnx_("--mechanism syscalls: a BPF program runs at the exit of every system call of every process");
 	skel->rodata->emit_events = !o.live;
 	skel->rodata->filter_pid = copts.pid;
 	skel->rodata->filter_family = copts.family;
-	skel->rodata->filter_netns = !o.live ? (uint32_t)ns.ino : 0; /* live mode: the iterator's namespace */
+	skel->rodata->filter_netns = !o.live ? (uint32_t)ns->ino : 0; /* live mode: the iterator's namespace */
 	skel->rodata->filter_nports = o.nports;
 	memcpy((void *)skel->rodata->filter_ports, o.ports, sizeof(o.ports));
 	if (!o.live) {
@@ -414,11 +408,12 @@ int main(int argc, char **argv)
 	 * of the ring buffer is waiting: no wakeup per event on busy hosts */
 	skel->rodata->wakeup_bytes = bpf_map__max_entries(skel->maps.events) / 8;
 	evbuf_configure(skel->maps.events, false, &skel->rodata->events_use_perf);
-	err = tcpchrono_bpf__load(skel);
-	if (err)
-		die_bpf_load(err);
+}
 
-	/* attach; the file-table iterator names owners of earlier connections at once */
+/* Attach; the file-table iterator names owners of earlier connections at
+ * once; the tcp iterator is created inside -N's namespace. */
+static void attach_all(int ns_fd, const struct netns *ns)
+{
 	hooks_attach(hooks, NHOOKS);
 	if (hook_active(&hooks[HK_FILES])) {
 		char *buf = NULL;
@@ -428,11 +423,34 @@ int main(int argc, char **argv)
 			note("owner scan failed: %s", errno_name((int)-len));
 	}
 	if (o.live) {
-		/* the tcp iterator walks the namespace its fd is created in */
+		/* the tcp iterator walks the namespace its fd is created in: stay there */
 		if (ns_fd >= 0)
-			netns_enter_or_die(ns_fd, ns.name);
+			netns_enter_or_die(ns_fd, ns->name);
 		rep.tcp = attach_iter(&hooks[HK_TCP], "tcp");
 	}
+}
+
+int main(int argc, char **argv)
+{
+	static char mechanism[256], owners[192];
+	struct netns ns = { .name = "-" };
+	int err, ns_fd = -1;
+
+	opts_parse(&argp, argc, argv, NULL);
+	check_modes();
+	require_bpf_privileges();
+	probe_require_btf();
+	if (copts.netns)
+		ns_fd = netns_require("--netns", copts.netns, &ns);
+	rep.hz = kernel_hz(&rep.hz_source);
+	if (!rep.hz)
+		die(EXIT_NOFEATURE, "cannot tell the kernel's HZ: no /boot/config-$(uname -r), "
+		    "/proc/config.gz or /proc/timer_list");
+	open_configured(&ns);
+	err = tcpchrono_bpf__load(skel);
+	if (err)
+		die_bpf_load(err);
+	attach_all(ns_fd, &ns);
 	hooks_mechanism(hooks, NHOOKS, mechanism, sizeof(mechanism));
 	describe_owners(owners, sizeof(owners));
 	note("ready: %s; owners: %s%s", mechanism, owners,
@@ -448,8 +466,7 @@ int main(int argc, char **argv)
 	/* owners found by sweeps when no accept-time hook names them (live
 	 * mode sweeps every interval anyway) */
 	const char *accept = hook_chosen(&hooks[HK_ACCEPT]);
-	rep.sweeping = !o.live && rep.files && (!accept || strcmp(accept, "fexit")) &&
-		       (!accept || strcmp(accept, "kretprobe"));
+	rep.sweeping = !o.live && rep.files && (!accept || (strcmp(accept, "fexit") && strcmp(accept, "kretprobe")));
 	loop_init();
 	if (o.live) {
 		tc_live_start(&rep);
