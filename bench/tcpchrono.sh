@@ -7,7 +7,7 @@
 #     same set; start-up time and peak RSS;
 #  3. the cost on a path tcpchrono does not observe: a system-call-bound
 #     `dd bs=1` to /dev/null, without tcpchrono, with it (default mode) and
-#     with --method syscalls (the only mode that hooks system calls).
+#     with --mechanism syscalls (the only mode that hooks system calls).
 # Everything runs in a private network namespace on its loopback.
 # Environment: RUNS (5), CHURN_SECS (3), CONNS (10000), DD_COUNT (1000000),
 # PART2_ONLY=1 skips 1, DD_ONLY=1 runs only 3.  B_OLD=DIR adds, to 1, the
@@ -101,11 +101,11 @@ part3() {
 	for r in 1 2 3; do
 		ddr[none$r]=$(dd_secs)
 		ddr[default$r]=$(dd_secs -o json)
-		ddr[sys$r]=$(dd_secs -o json --method syscalls)
+		ddr[sys$r]=$(dd_secs -o json --mechanism syscalls)
 	done
 	printf '%-40s %9s %9s %9s\n' "none (baseline)" "${ddr[none1]}" "${ddr[none2]}" "${ddr[none3]}"
 	printf '%-40s %9s %9s %9s\n' "tcpchrono (default)" "${ddr[default1]}" "${ddr[default2]}" "${ddr[default3]}"
-	printf '%-40s %9s %9s %9s\n' "tcpchrono --method syscalls" "${ddr[sys1]}" "${ddr[sys2]}" "${ddr[sys3]}"
+	printf '%-40s %9s %9s %9s\n' "tcpchrono --mechanism syscalls" "${ddr[sys1]}" "${ddr[sys2]}" "${ddr[sys3]}"
 	n=$(( 2 * ${DD_COUNT:-1000000} ))
 	b=$(printf '%s\n' "${ddr[none1]}" "${ddr[none2]}" "${ddr[none3]}" | median)
 	d=$(printf '%s\n' "${ddr[default1]}" "${ddr[default2]}" "${ddr[default3]}" | median)
@@ -123,8 +123,8 @@ echo
 echo "## 1. connect / 1 KiB / close churn on loopback (median of $RUNS x ${CHURN_SECS}s, runs interleaved)"
 echo "# cpu: user+system CPU of both ends of the churn per connection, where the BPF programs run;"
 echo "# tool cpu: tcpchrono's own CPU per connection (reading and printing 2 close events)"
-labels=("none (baseline)" "tcpchrono (close events, json to /dev/null)" "tcpchrono --method raw_tp" "tcpchrono -P 9 (all filtered out in BPF)" "tcpchrono --method syscalls")
-args=("" "-o json" "--method raw_tp -o json" "-P 9 -o json" "--method syscalls -o json")
+labels=("none (baseline)" "tcpchrono (close events, json to /dev/null)" "tcpchrono --mechanism raw_tp" "tcpchrono --port 9 (all filtered out in BPF)" "tcpchrono --mechanism syscalls")
+args=("" "-o json" "--mechanism raw_tp -o json" "--port 9 -o json" "--mechanism syscalls -o json")
 if [ -n "${B_OLD:-}" ]; then
 	labels+=("tcpchrono of $B_OLD (close events, json)")
 	args+=("@old -o json")

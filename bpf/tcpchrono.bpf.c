@@ -3,7 +3,8 @@
  * tcpchrono: the kernel's TCP sender chronographs (busy, rwnd-limited,
  * sndbuf-limited time) for every connection.
  *
- * tc_state / tc_state_raw: sock/inet_sock_set_state (tp_btf, raw_tp fallback).
+ * btf_tc_state / raw_tc_state: sock/inet_sock_set_state, a TP_TWIN (tp_btf,
+ *   raw_tp fallback; the front end's hook table loads one).
  *   CLOSE -> SYN_SENT remembers the connecting process; LISTEN -> SYN_RECV
  *   remembers when a passive connection was set up; -> CLOSE reads the
  *   chronographs and emits one tc_record.  A state change made by the
@@ -13,12 +14,13 @@
  * tc_accept_fx: fexit on inet_accept, the accepting process (trampolines).
  * tc_accept_kr: kretprobe on inet_csk_accept, the same where kprobes exist
  *   and trampolines do not.
- * tc_sysexit / tc_sysexit_raw: only with --method syscalls: accept()/accept4()
+ * tc_sysexit: only with --mechanism syscalls: accept()/accept4()
  *   returning an fd, resolved to its socket through the caller's file table.
  *   Runs on every system call of every process.
  * tc_iter_files: iter/task_file, owners of sockets set up before we started,
  *   and (swept by the front end while some are pending) of accepted ones.
- * tc_iter_tcp: iter/tcp, live mode: one tc_record per connection.
+ * tc_iter_tcp: iter/tcp, live mode: one tc_record per connection of the
+ *   network namespace the front end creates the iterator in (-N).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -30,6 +32,7 @@
  * connections): room for about 7,700 records between two reads */
 #define EVENTS_RINGBUF_BYTES (1024 * 1024)
 #include "events.bpf.h"
+#include "hooks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -47,6 +50,7 @@ extern int CONFIG_HZ __kconfig;
 const volatile bool emit_events = true;   /* false in live mode */
 const volatile __u32 filter_pid;
 const volatile __u16 filter_family;
+const volatile __u32 filter_netns;      /* -N in event mode: that namespace's inode */
 const volatile __u32 filter_nports;
 const volatile __u16 filter_ports[TC_MAX_PORTS];
 const volatile __u64 filter_min_busy_us;
@@ -95,6 +99,12 @@ static __always_inline bool is_tcp(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
 	       BPF_CORE_READ(sk, sk_type) == SOCK_STREAM &&
 	       (family == AF_INET || family == AF_INET6);
+}
+
+/* -N in event mode: only sockets of that network namespace. */
+static __always_inline bool netns_match(const struct sock *sk)
+{
+	return !filter_netns || BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) == filter_netns;
 }
 
 static __always_inline bool port_match(__u16 sport, __u16 dport)
@@ -224,6 +234,8 @@ static __always_inline void closed(void *ctx, const struct sock *sk, int oldstat
 		goto out;
 	if ((filter_pid && pid != filter_pid) || (filter_family && family != filter_family))
 		goto out;
+	if (!netns_match(sk))
+		goto out;
 	r = scratch_record();
 	if (!r)
 		goto out;
@@ -341,7 +353,8 @@ static __always_inline int on_state(void *ctx, const struct sock *sk, int oldsta
 		if (oldstate == TCP_LISTEN) {
 			__u16 lport = btf ? sk->__sk_common.skc_num : BPF_CORE_READ(sk, __sk_common.skc_num);
 			remember(sk, TC_ORIGIN_UNKNOWN, false,
-				 (!filter_family || family == filter_family) && port_match(lport, 0));
+				 (!filter_family || family == filter_family) && port_match(lport, 0) &&
+				 netns_match(sk));
 		}
 		break;
 	case TCP_CLOSE:
@@ -351,16 +364,9 @@ static __always_inline int on_state(void *ctx, const struct sock *sk, int oldsta
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(tc_state, const struct sock *sk, const int oldstate, const int newstate)
+TP_TWIN(tc_state, "inet_sock_set_state", const struct sock *sk, const int oldstate, const int newstate)
 {
-	return on_state(ctx, sk, oldstate, newstate, true);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(tc_state_raw, const struct sock *sk, const int oldstate, const int newstate)
-{
-	return on_state(ctx, sk, oldstate, newstate, false);
+	return on_state(ctx, sk, oldstate, newstate, btf);
 }
 
 /* The process that accepted sk. */
@@ -433,34 +439,17 @@ static __always_inline int on_sys_exit(long id, long ret)
 	return 0;
 }
 
-/* --method syscalls only: runs on every system call of every process (the
- * number is all it looks at before accept). */
+/* --mechanism syscalls only: runs on every system call of every process
+ * (the number is all it looks at before accept). */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
+{
 #if defined(__TARGET_ARCH_x86)
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
-{
 	return on_sys_exit(regs->orig_ax, ret);
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(tc_sysexit_raw, struct pt_regs *regs, long ret)
-{
-	return on_sys_exit(BPF_CORE_READ(regs, orig_ax), ret);
-}
 #else
-/* the front end leaves these off on other architectures */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
-{
-	return 0;
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(tc_sysexit_raw, struct pt_regs *regs, long ret)
-{
-	return 0;
-}
+	return 0; /* the front end offers it on x86_64 only */
 #endif
+}
 
 /* Owners of sockets set up before tcpchrono started: whoever holds them. */
 SEC("iter/task_file")

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * tcpchrono: records shared by bpf/tcpchrono.bpf.c and tools/tcpchrono.c,
+ * tcpchrono: records shared by bpf/tcpchrono.bpf.c and tools/tcpchrono/,
  * and the chronograph arithmetic both sides (and the unit tests) use.
  */
 #ifndef BPFSCOPE_TCPCHRONO_H
@@ -91,66 +91,9 @@ static __always_inline int tc_pass_limits(__u64 busy, __u64 rwnd, __u64 sndbuf,
 #include <stdbool.h>
 #include <string.h>
 
-/* --method: one word for the state-change hook, one for the owners of
- * accepted connections, comma-separated; a missing one is "auto". */
-enum tc_state_hook { TC_STATE_AUTO, TC_STATE_TP_BTF, TC_STATE_RAW_TP };
-enum tc_owner_hook {
-	TC_OWNER_AUTO,
-	TC_OWNER_FEXIT,     /* fexit inet_accept */
-	TC_OWNER_KPROBE,    /* kretprobe inet_csk_accept */
-	TC_OWNER_STATE,     /* the closing process + iter/task_file sweeps */
-	TC_OWNER_SYSCALLS,  /* raw_syscalls/sys_exit: every system call pays */
-};
-
-struct tc_method {
-	enum tc_state_hook state;
-	enum tc_owner_hook owner;
-};
-
-/* Returns 0, or -1 if a word is unknown or a hook is named twice. */
-static inline int tc_parse_method(const char *arg, struct tc_method *m)
-{
-	static const struct { const char *word; int state, owner; } words[] = {
-		{ "auto", TC_STATE_AUTO, TC_OWNER_AUTO }, { "tp_btf", TC_STATE_TP_BTF, -1 },
-		{ "raw_tp", TC_STATE_RAW_TP, -1 }, { "fexit", -1, TC_OWNER_FEXIT },
-		{ "kprobe", -1, TC_OWNER_KPROBE }, { "state", -1, TC_OWNER_STATE },
-		{ "syscalls", -1, TC_OWNER_SYSCALLS },
-	};
-	bool state_set = false, owner_set = false;
-	const char *p = arg;
-
-	m->state = TC_STATE_AUTO;
-	m->owner = TC_OWNER_AUTO;
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		unsigned i;
-
-		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-			if (strlen(words[i].word) == n && !strncmp(p, words[i].word, n))
-				break;
-		if (i == sizeof(words) / sizeof(words[0]))
-			return -1;
-		if (words[i].state > 0) {
-			if (state_set)
-				return -1;
-			state_set = true;
-			m->state = (enum tc_state_hook)words[i].state;
-		}
-		if (words[i].owner > 0) {
-			if (owner_set)
-				return -1;
-			owner_set = true;
-			m->owner = (enum tc_owner_hook)words[i].owner;
-		}
-		if (!p[n])
-			return 0;
-		p += n + 1;
-	}
-}
-
 /*
  * When to sweep the file tables for owners of accepted connections (the
- * "state" owner hook): only while a connection accepted at least
+ * "sweeps" owner hook): only while a connection accepted at least
  * TC_SWEEP_AGE seconds ago is still without an owner, and never more
  * often than every `gap` seconds.  The gap is at least TC_SWEEP_MIN_GAP and
  * 100 times what the last sweep took (sweeping costs at most 1% of a CPU);

@@ -3,9 +3,9 @@
  * wbtstat: what block-layer writeback throttling (wbt) does on each disk,
  * and which processes balance_dirty_pages() holds back.
  *
- * Every hook exists twice, as tp_btf and as raw_tp; the front end loads
- * one of each pair.  The bodies read through BPF_CORE_READ, so they work
- * with either kind of context.
+ * Every hook exists twice, as tp_btf and as raw_tp (TP_TWIN); the front
+ * end's hook table loads one of each pair.  The bodies read through
+ * BPF_CORE_READ, so they work with either kind of context.
  *
  *  wbt:wbt_timer   verdict of each monitoring window, plus the whole rq_wb
  *                  state (CO-RE: the struct is private to blk-wbt.c and its
@@ -25,6 +25,7 @@
 #include "wbtstat.h"
 #include "hist.bpf.h"
 #include "events.bpf.h"
+#include "hooks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -37,9 +38,6 @@ const volatile __u32 bdp_nargs = 0;           /* balance_dirty_pages layout: 8 o
 /* Set after load, before attach. */
 __u64 jiffy_ns = 4000000;                     /* 1e9 / HZ */
 __u64 epoch = 1;                              /* flipped by the front end each snapshot */
-
-/* HZ calibration: filled by calib when the front end runs it (test run). */
-__u64 calib_jiffies, calib_ns;
 
 /* Devices / processes not tracked because their map was full. */
 __u64 untracked;
@@ -347,38 +345,35 @@ static __always_inline int on_bdp(void *ctx, struct bdi_writeback *wb, unsigned 
 	return 0;
 }
 
-/* ---- tp_btf ----------------------------------------------------------- */
+/* ---- hooks: each a tp_btf/raw_tp twin (bpf/hooks.bpf.h) ---------------- */
 
-SEC("tp_btf/wbt_timer")
-int BPF_PROG(btf_wbt_timer, struct backing_dev_info *bdi, unsigned int status, int step,
-	     unsigned int inflight)
+TP_TWIN(wbt_timer, "wbt_timer", struct backing_dev_info *bdi, unsigned int status, int step,
+	unsigned int inflight)
 {
 	return on_timer(ctx, bdi, status, step, inflight);
 }
 
-SEC("tp_btf/wbt_step")
-int BPF_PROG(btf_wbt_step, struct backing_dev_info *bdi, const char *msg, int step,
-	     unsigned long window, unsigned int bg, unsigned int normal, unsigned int max)
+TP_TWIN(wbt_step, "wbt_step", struct backing_dev_info *bdi, const char *msg, int step,
+	unsigned long window, unsigned int bg, unsigned int normal, unsigned int max)
 {
 	return on_step(ctx, bdi, msg, step, window, bg, normal, max);
 }
 
-SEC("tp_btf/wbt_lat")
-int BPF_PROG(btf_wbt_lat, struct backing_dev_info *bdi, unsigned long lat)
+TP_TWIN(wbt_lat, "wbt_lat", struct backing_dev_info *bdi, unsigned long lat)
 {
 	return on_lat(bdi, lat);
 }
 
-SEC("tp_btf/wbt_stat")
-int BPF_PROG(btf_wbt_stat, struct backing_dev_info *bdi, struct blk_rq_stat *stat)
+TP_TWIN(wbt_stat, "wbt_stat", struct backing_dev_info *bdi, struct blk_rq_stat *stat)
 {
 	return on_stat(bdi, stat);
 }
 
 /*
- * The two argument layouts, one subprogram each: only the one bdp_nargs
- * selects is ever verified, so the other's argument offsets, invalid on
- * this kernel, are never checked.  args is the tracepoint's u64 array.
+ * balance_dirty_pages: two argument layouts, one subprogram each: only the
+ * one bdp_nargs selects is ever verified, so the other's argument offsets,
+ * invalid on this kernel, are never checked.  args is the tracepoint's u64
+ * array (ctx in both twins).
  */
 static __noinline int bdp_args8(void *ctx, __u64 *args)
 {
@@ -393,61 +388,11 @@ static __noinline int bdp_args12(void *ctx, __u64 *args)
 	return on_bdp(ctx, (void *)args[0], args[6], args[7], args[8], (long)args[10], args[11]);
 }
 
-static __always_inline int bdp(void *ctx, __u64 *args)
+TP_TWIN(bdp, "balance_dirty_pages")
 {
 	if (bdp_nargs == 8)
-		return bdp_args8(ctx, args);
+		return bdp_args8(ctx, ctx);
 	if (bdp_nargs == 12)
-		return bdp_args12(ctx, args);
-	return 0;
-}
-
-SEC("tp_btf/balance_dirty_pages")
-int btf_bdp(__u64 *ctx)
-{
-	return bdp(ctx, ctx);
-}
-
-/* ---- raw_tp ----------------------------------------------------------- */
-
-SEC("raw_tp/wbt_timer")
-int BPF_PROG(raw_wbt_timer, struct backing_dev_info *bdi, unsigned int status, int step,
-	     unsigned int inflight)
-{
-	return on_timer(ctx, bdi, status, step, inflight);
-}
-
-SEC("raw_tp/wbt_step")
-int BPF_PROG(raw_wbt_step, struct backing_dev_info *bdi, const char *msg, int step,
-	     unsigned long window, unsigned int bg, unsigned int normal, unsigned int max)
-{
-	return on_step(ctx, bdi, msg, step, window, bg, normal, max);
-}
-
-SEC("raw_tp/wbt_lat")
-int BPF_PROG(raw_wbt_lat, struct backing_dev_info *bdi, unsigned long lat)
-{
-	return on_lat(bdi, lat);
-}
-
-SEC("raw_tp/wbt_stat")
-int BPF_PROG(raw_wbt_stat, struct backing_dev_info *bdi, struct blk_rq_stat *stat)
-{
-	return on_stat(bdi, stat);
-}
-
-SEC("raw_tp/balance_dirty_pages")
-int raw_bdp(struct bpf_raw_tracepoint_args *ctx)
-{
-	return bdp(ctx, ctx->args);
-}
-
-/* ---- HZ calibration (never attached; run with BPF_PROG_TEST_RUN) -------- */
-
-SEC("raw_tp")
-int calib(void *ctx)
-{
-	calib_jiffies = bpf_jiffies64();
-	calib_ns = bpf_ktime_get_ns();
+		return bdp_args12(ctx, ctx);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* wbtstat: records shared by bpf/wbtstat.bpf.c and tools/wbtstat.c. */
+/* wbtstat: records shared by bpf/wbtstat.bpf.c and tools/wbtstat/. */
 #ifndef BPFSCOPE_WBTSTAT_H
 #define BPFSCOPE_WBTSTAT_H
 
@@ -132,17 +132,6 @@ static inline const char *wbt_enable_state_name(long s)
 	case 4: return "off-manual";
 	default: return NULL;
 	}
-}
-
-/* A measured tick rate, snapped to the CONFIG_HZ choices when within 8%. */
-static inline unsigned int wbt_hz_snap(double hz)
-{
-	static const unsigned int known[] = { 100, 250, 300, 1000 };
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (fabs(hz - known[i]) < known[i] * 0.08)
-			return known[i];
-	return hz > 0 ? (unsigned int)lround(hz) : 0;
 }
 
 /* debugfs rqos/wbt/inflight: "0: inflight 3\n1: inflight 0\n2: inflight 0" -> 3 */

@@ -21,8 +21,8 @@ nsx() { ip netns exec "$NS" "$@"; }
 echo "Namespace $NS: port 6001 = a fast reader (64 MiB, 4 MiB receive buffer);"
 echo "port 6002 = a slow reader (1 KiB every 2 ms, 4 KiB receive buffer), 512 KiB."
 echo
-echo "\$ tcpchrono -P 6001,6002 --wide      # one line per connection as it closes"
-tcpchrono -P 6001,6002 --wide >"$tmp/events" 2>&1 &
+echo "\$ tcpchrono --port 6001,6002 --wide      # one line per connection as it closes"
+tcpchrono --port 6001,6002 --wide >"$tmp/events" 2>&1 &
 tc=$!
 pids+=("$tc")
 for _ in $(seq 1 300); do ls -l "/proc/$tc/fd" 2>/dev/null | grep -q bpf_link && break; sleep 0.1; done
@@ -50,6 +50,6 @@ echo
 echo "\$ ip netns exec $NS tcpchrono --top=4 -c 2"
 nsx tcpchrono --top=4 -c 2
 echo
-echo "\$ ip netns exec $NS tcpchrono -P 6002 -i 1 -c 1 -o json | jq '.connections[0] | {lport, rport, interval_busy_seconds, interval_rwnd_limited_seconds, limited_ratio, rwnd_limited_seconds}'"
-nsx tcpchrono -P 6002 -i 1 -c 1 -o json |
+echo "\$ tcpchrono -N $NS --port 6002 -i 1 -c 1 -o json | jq '.connections[0] | {lport, rport, interval_busy_seconds, interval_rwnd_limited_seconds, limited_ratio, rwnd_limited_seconds}'"
+tcpchrono -N "$NS" --port 6002 -i 1 -c 1 -o json |
 	jq -c '.connections[] | select(.rport == 6002) | {lport, rport, interval_busy_seconds, interval_rwnd_limited_seconds, limited_ratio, rwnd_limited_seconds}'

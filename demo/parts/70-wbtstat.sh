@@ -63,8 +63,8 @@ echo "vm.dirty_bytes lowered to 8 MiB; a loop of dd writers (shell pid $writer) 
 echo "(pid $reader) now compete for $dev."
 run wbtstat -d "$dev" -i 1 -c 3
 echo
-echo "\$ wbtstat -d $dev -e --long-pause 16 -c 2      # steps with their reasons, pauses >= 16 ms"
-wbtstat -d "$dev" -e --long-pause 16 -c 2 | head -25
+echo "\$ wbtstat -d $dev -e --long-pause 16 -c 8      # 8 events: steps with their reasons, pauses >= 16 ms"
+wbtstat -d "$dev" -e --long-pause 16 -c 8 | head -25
 echo
 echo "\$ wbtstat -d $dev -c 1 -i 1 -o json | jq '.devices[0] | {wbt, min_latency_seconds, window_seconds, step, wb_background, wb_normal, max_depth, steps_down, steps_up}'"
 wbtstat -d "$dev" -c 1 -i 1 -o json | jq -c '.devices[0] | {wbt, min_latency_seconds, window_seconds, step, wb_background, wb_normal, max_depth, steps_down, steps_up}'

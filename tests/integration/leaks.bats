@@ -164,9 +164,9 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	tcp_churn
 	scenario_ready
 	local rc=0
-	short_runs 10 "$B/tcpchrono" -P "$LK_PORT" -c 1 -o json || rc=1
+	short_runs 10 "$B/tcpchrono" --port "$LK_PORT" -c 1 -o json || rc=1
 	short_runs 10 "$B/tcpchrono" -i 0.1 -c 2 -o json || rc=1
-	exercise "$B/tcpchrono" -P "$LK_PORT" -o json || rc=1
+	exercise "$B/tcpchrono" --port "$LK_PORT" -o json || rc=1
 	lk_two "$B/tcpchrono" -i 0.1 -o prom || rc=1
 	finish $rc
 }
@@ -176,7 +176,9 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	scenario_ready
 	local rc=0
 	short_runs 8 "$B/wbtstat" -d "$LK_DISK" -i 0.1 -c 2 -o json || rc=1
-	short_runs 4 "$B/wbtstat" -e -i 0.1 -c 2 -o json || rc=1
+	# -e -c 2 counts events: latency-target changes on the disk, made meanwhile
+	bg bash -c "source '$ROOT/tests/lib/wbtstat_env.bash'; wbt_target_loop $LK_LOOP"
+	short_runs 4 "$B/wbtstat" -e -d "$LK_DISK" -c 2 -o json || rc=1
 	exercise "$B/wbtstat" -d "$LK_DISK" -i 0.1 -o json || rc=1
 	finish $rc
 }

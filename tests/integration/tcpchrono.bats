@@ -226,11 +226,17 @@ rec() { tail -n 1 "$TC_DIR/$1.rec"; }
 	[ -z "$(event "$TC_DIR/ev4.out" "$(rec v6 | jq .sender.port)" "$(rec v6 | jq .receiver.port)")" ]
 }
 
-# The accept-time hook this kernel offers (what --method auto picks).
+# The accept-time hook this kernel offers (what tcpchrono picks by default).
 accept_hook() {
 	if has_feature fentry; then echo "fexit inet_accept"
 	elif has_feature kprobe; then echo "kretprobe inet_csk_accept"
 	else echo "closing process"; fi
+}
+# ... and its name in the mechanism line (--mechanism)
+accept_mech() {
+	if has_feature fentry; then echo fexit
+	elif has_feature kprobe; then echo kretprobe
+	else echo sweeps; fi
 }
 
 @test "tcpchrono [kernel]: owners: the connecting and the accepting process, by the best hook this kernel has" {
@@ -253,7 +259,8 @@ accept_hook() {
 		jq -e '.owners | test("sys_exit") | not' <<<"$s"
 	done <"$TC_DIR/own.rec"
 	[ "$(wc -l <"$TC_DIR/own.rec")" -eq 5 ]
-	jq -e '.mechanism == "tp_btf sock/inet_sock_set_state" and .transport == "ringbuf"' <<<"$s"
+	jq -e --arg m "$(accept_mech)" '.mechanism == "inet_sock_set_state: tp_btf, accept: \($m), task_file: iter" and
+		.transport == "ringbuf"' <<<"$s"
 }
 
 # Programs or links (KIND: prog_id, link_id) process PID holds: comma-separated ids.
@@ -269,7 +276,7 @@ tp_names() {
 	bpftool link show -j | jq -c --argjson ids "[$1]" '[.[] | select(.id | IN($ids[])) | .tp_name // .type]'
 }
 
-@test "tcpchrono [kernel]: by default no program of tcpchrono runs on a system-call-bound workload; raw_syscalls only with --method syscalls" {
+@test "tcpchrono [kernel]: by default no program of tcpchrono runs on a system-call-bound workload; raw_syscalls only with --mechanism syscalls" {
 	# BPF run-time statistics while the helper holds them (BPF_ENABLE_STATS:
 	# kernel.bpf_stats_enabled, which other tests compare, is not touched)
 	mkfifo "$TC_DIR/stats.fifo"
@@ -279,7 +286,7 @@ tp_names() {
 	for _ in $(seq 1 300); do grep -q bpf_stats "$TC_DIR/stats.out" && break; sleep 0.1; done
 	grep -q bpf_stats "$TC_DIR/stats.out"
 	local n=200000 p progs links before after
-	start_tool tax -o json -P 5801
+	start_tool tax -o json --port 5801
 	p=$(cat "$TC_DIR/tax.pid")
 	progs=$(held_ids "$p" prog_id)
 	links=$(held_ids "$p" link_id)
@@ -294,7 +301,7 @@ tp_names() {
 	# nothing but that program may run
 	local runs best= other state_prog try
 	state_prog=$(bpftool prog show -j | jq -c --argjson ids "[$progs]" \
-		'[.[] | select(.id | IN($ids[])) | select(.name | startswith("tc_state")) | .id]')
+		'[.[] | select(.id | IN($ids[])) | select(.name | endswith("_tc_state")) | .id]')
 	other=$(jq -r --argjson s "$state_prog" --argjson ids "[$progs]" -n '$ids - $s | join(",")')
 	for try in 1 2 3; do
 		before=$(runs_of "$progs")
@@ -315,7 +322,7 @@ tp_names() {
 	[ $((after - before)) -ge 8 ]
 	stop_tool tax
 	# the same checks see the system-call hook when it is asked for
-	start_tool sys -o json -P 5801 --method syscalls
+	start_tool sys -o json --port 5801 --mechanism syscalls
 	p=$(cat "$TC_DIR/sys.pid")
 	progs=$(held_ids "$p" prog_id)
 	links=$(held_ids "$p" link_id)
@@ -323,7 +330,7 @@ tp_names() {
 	before=$(runs_of "$progs")
 	dd if=/dev/zero of=/dev/null bs=1 count=$n 2>/dev/null
 	after=$(runs_of "$progs")
-	echo "# --method syscalls: tcpchrono programs ran $((after - before)) times during $((2 * n)) system calls" >&3
+	echo "# --mechanism syscalls: tcpchrono programs ran $((after - before)) times during $((2 * n)) system calls" >&3
 	[ $((after - before)) -ge $((2 * n)) ]
 	grep -q "every system call" "$TC_DIR/sys.err"
 	stop_tool sys
@@ -334,8 +341,8 @@ tp_names() {
 	# the receiver never reads, the sender aborts: the receiver's socket goes
 	# to CLOSE in softirq, on loopback in the sender's context
 	# the default hooks, and (where that differs) the state changes and sweeps
-	start_tool ev -o json -P 5901
-	start_tool st -o json -P 5901 --method state
+	start_tool ev -o json --port 5901
+	start_tool st -o json --port 5901 --mechanism sweeps
 	run_scenario short --scenario stall --stall-ms 20 --conns 10 --port 5901
 	run_scenario long --scenario stall --stall-ms 1500 --port 5901
 	stop_tool ev
@@ -358,16 +365,16 @@ tp_names() {
 		*) jq -e --argjson p "$(jq .receiver.pid <<<"$r")" '.pid == $p and .origin == "accept"' <<<"$v" ;;
 		esac
 	done
-	jq -s -r '[.[] | select(.lport) | .origin] | group_by(.) | map("\(.[0]): \(length)") | "# --method state, receiving and sending ends: " + join(", ")' "$TC_DIR/st.out" >&3
+	jq -s -r '[.[] | select(.lport) | .origin] | group_by(.) | map("\(.[0]): \(length)") | "# --mechanism sweeps, receiving and sending ends: " + join(", ")' "$TC_DIR/st.out" >&3
 }
 
-@test "tcpchrono [kernel]: --method kprobe (kretprobe inet_csk_accept) names the accepting process, or exits 4 without kprobes" {
+@test "tcpchrono [kernel]: --mechanism kretprobe (inet_csk_accept) names the accepting process, or exits 4 without kprobes" {
 	if ! has_feature kprobe; then
-		run "$B/tcpchrono" --method kprobe -c 1
-		[ "$status" -eq 4 ]; assert_one_line_error "lacks kprobes"
+		run "$B/tcpchrono" --mechanism kretprobe -c 1
+		[ "$status" -eq 4 ]; assert_one_line_error "cannot hook accept that way (no kprobes)"
 		skip_because "no kprobes: only the refusal was tested"
 	fi
-	start_tool ev -o json -P 6001 --method kprobe
+	start_tool ev -o json --port 6001 --mechanism kretprobe
 	run_scenario kp --scenario bulk --bytes 100000 --port 6001
 	stop_tool ev
 	local r; r=$(rec kp)
@@ -376,15 +383,17 @@ tp_names() {
 		jq -e '.origin == "accept" and (.owners | contains("accept: kretprobe inet_csk_accept"))'
 }
 
-@test "tcpchrono: --method state and --method syscalls name the accepting process too" {
+@test "tcpchrono: --mechanism sweeps and --mechanism syscalls name the accepting process too" {
 	local m
-	for m in state syscalls; do
-		start_tool "m$m" -o json -P 6101 --method "$m"
+	for m in sweeps syscalls; do
+		start_tool "m$m" -o json --port 6101 --mechanism "$m"
 		run_scenario "m$m" --scenario bulk --bytes 100000 --port 6101
 		stop_tool "m$m"
 		agree "$(rec "m$m")" "$TC_DIR/m$m.out"
 	done
-	grep -q '"owners":"[^"]*accept: closing process' "$TC_DIR/mstate.out"
+	grep -q '"owners":"[^"]*accept: closing process' "$TC_DIR/msweeps.out"
+	grep -q '"mechanism":"[^"]*accept: sweeps' "$TC_DIR/msweeps.out"
+	grep -q '"mechanism":"[^"]*accept: syscalls' "$TC_DIR/msyscalls.out"
 	grep -q '"owners":"[^"]*accept: tp_btf raw_syscalls/sys_exit' "$TC_DIR/msyscalls.out"
 	event "$TC_DIR/msyscalls.out" "$(rec msyscalls | jq .receiver.port)" "$(rec msyscalls | jq .sender.port)" |
 		jq -e '.origin == "accept"'
@@ -392,13 +401,13 @@ tp_names() {
 
 @test "tcpchrono [kernel]: fallbacks (raw tracepoints, perf buffer) give the same agreement" {
 	has_feature raw_tp:inet_sock_set_state || skip_because "no raw tracepoint inet_sock_set_state"
-	start_tool ev --method raw_tp --perf-buffer -o json
+	start_tool ev --mechanism raw_tp --perf-buffer -o json
 	run_scenario slow --scenario slow --retry 5
 	stop_tool ev
 	local r; r=$(rec slow)
 	agree "$r" "$TC_DIR/ev.out"
 	event "$TC_DIR/ev.out" "$(jq .receiver.port <<<"$r")" "$(jq .sender.port <<<"$r")" |
-		jq -e --arg h "accept: $(accept_hook)" '.mechanism == "raw_tp sock/inet_sock_set_state" and
+		jq -e --arg h "accept: $(accept_hook)" --arg m "$(accept_mech)" '.mechanism == "inet_sock_set_state: raw_tp, accept: \($m), task_file: iter" and
 			.transport == "perfbuf" and (.owners | contains($h)) and (.owners | test("sys_exit") | not) and
 			(.origin | IN("accept", "close", "scan"))'
 }
@@ -423,17 +432,17 @@ tp_names() {
 		jq -e '.origin == "scan" and .duration_seconds == null'
 }
 
-@test "tcpchrono [kernel]: filters -P, -p, --min-busy, --limited select exactly the connections TCP_INFO says" {
+@test "tcpchrono [kernel]: filters --port, -p, --min-busy, --limited select exactly the connections TCP_INFO says" {
 	mkfifo "$TC_DIR/hold.fifo"
 	nsx "$PAIR" --scenario slow --hold --port 5102 <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
 	bg_pid $!
 	exec 7>"$TC_DIR/hold.fifo"
 	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
 	local hpid; hpid=$(jq -r 'select(.held) | .sender_pid' "$TC_DIR/hold.rec")
-	start_tool port -o json -P 5101
+	start_tool port -o json --port 5101
 	start_tool pid -o json -p "$hpid"
-	start_tool busy -o json -P 5101,5102,5103 --min-busy 200
-	start_tool lim -o json -P 5101,5102,5103 --limited 50
+	start_tool busy -o json --port 5101,5102,5103 --min-busy 200
+	start_tool lim -o json --port 5101,5102,5103 --limited 50
 	run_scenario a --scenario bulk --port 5101 --bytes 1000000
 	run_scenario c --scenario bulk --port 5103 --bytes 1000000
 	exec 7>&-
@@ -446,7 +455,7 @@ tp_names() {
 		"$TC_DIR/a.rec" "$TC_DIR/b.rec" "$TC_DIR/c.rec" >"$TC_DIR/ends"
 	shown() { jq -s -c '[.[] | select(.lport) | [.lport, .rport]] | sort' "$TC_DIR/$1.out"; }
 	want() { jq -s -c "[.[] | select($1) | [.port, .peer]] | sort" "$TC_DIR/ends"; }
-	assert_eq "$(shown port)" "$(want '.port == 5101 or .peer == 5101')" "-P 5101"
+	assert_eq "$(shown port)" "$(want '.port == 5101 or .peer == 5101')" "--port 5101"
 	assert_eq "$(shown pid)" "$(want ".pid == $hpid")" "-p $hpid"
 	assert_eq "$(shown busy)" "$(want '.busy_us >= 200000')" "--min-busy 200"
 	assert_eq "$(shown lim)" "$(want '.busy_us > 0 and (.rwnd_limited_us + .sndbuf_limited_us) * 2 >= .busy_us')" "--limited 50"
@@ -456,7 +465,7 @@ tp_names() {
 }
 
 @test "tcpchrono [kernel]: lost events are counted: shown + lost_events = closes made, with a 1-page ring buffer" {
-	start_tool lost -o json -P 5301 --ringbuf-pages 1
+	start_tool lost -o json --port 5301 --ringbuf-pages 1
 	local p; p=$(cat "$TC_DIR/lost.pid")
 	kill -STOP "$p"
 	run_scenario many --scenario bulk --bytes 1000 --port 5301 --conns 60
@@ -488,6 +497,42 @@ tp_names() {
 	[ "$(grep -c "events lost" "$TC_DIR/lost.err")" -eq 1 ]
 }
 
+@test "tcpchrono [kernel]: -e -c 1 prints exactly one close event after a burst queued while it was stopped" {
+	start_tool one -e -c 1 -o json --port 5311
+	local p; p=$(cat "$TC_DIR/one.pid")
+	kill -STOP "$p"
+	run_scenario burst --scenario bulk --bytes 1000 --port 5311 --conns 4
+	[ "$(wc -l <"$TC_DIR/burst.rec")" -eq 4 ]
+	kill -CONT "$p"
+	local rc=0
+	wait "$p" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$TC_DIR/one.err" >&2; return 1; }
+	# 8 closes were waiting; one is printed, and it is one of them
+	assert_eq "$(wc -l <"$TC_DIR/one.out")" 1 "lines printed"
+	local ends
+	ends=$(jq -c '[.sender.port, .receiver.port]' "$TC_DIR/burst.rec" | jq -s -c '[.[] | ., reverse]')
+	jq -e --argjson e "$ends" '.type == "close" and ([.lport, .rport] | IN($e[]))' "$TC_DIR/one.out"
+}
+
+@test "tcpchrono [kernel]: -N NETNS in event mode: close events of that namespace only" {
+	start_tool ns -o json -N "$TC_NS" --port 5331
+	start_tool all -o json --port 5331
+	run_scenario inns --scenario bulk --bytes 1000 --port 5331
+	# the same port in the host's namespace
+	"$PAIR" --scenario bulk --bytes 1000 --port 5331 >"$TC_DIR/host.rec" 2>"$TC_DIR/host.herr" ||
+		{ cat "$TC_DIR/host.herr" >&2; return 1; }
+	stop_tool ns
+	stop_tool all
+	agree "$(rec inns)" "$TC_DIR/ns.out"
+	local h; h=$(tail -n 1 "$TC_DIR/host.rec")
+	# both ends of the namespace's connection, none of the host's
+	assert_eq "$(grep -c lport "$TC_DIR/ns.out")" 2 "close events with -N"
+	[ -z "$(event "$TC_DIR/ns.out" "$(jq .sender.port <<<"$h")" "$(jq .receiver.port <<<"$h")")" ]
+	# without -N both connections show (the host's agrees with its TCP_INFO too)
+	agree "$h" "$TC_DIR/all.out"
+	assert_eq "$(grep -c lport "$TC_DIR/all.out")" 4 "close events without -N"
+}
+
 # ss -ti for the namespace's established sockets: one JSON object each, the
 # chronographs in ms as ss prints them (absent = 0).
 ss_json() {
@@ -501,7 +546,7 @@ ss_json() {
 		END { if (l != "") print l "}" }'
 }
 
-@test "tcpchrono [kernel]: live mode agrees with ss -ti; the starving connection comes first, the idle one shows no change" {
+@test "tcpchrono [kernel]: live mode -N NETNS agrees with ss -ti in that namespace; the starving connection comes first, the idle one shows no change" {
 	require_feature iter:tcp
 	mkfifo "$TC_DIR/hold.fifo"
 	nsx "$PAIR" --scenario slow --hold --port 5401 <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
@@ -512,16 +557,21 @@ ss_json() {
 	# a slow reader that keeps the other sender window-limited for several seconds
 	nsx "$PAIR" --scenario slow --port 5402 --bytes 4000000 >/dev/null 2>&1 7>&- &
 	bg_pid $!
+	# and one in the host's namespace, which -N must not show
+	"$PAIR" --scenario slow --port 5403 --bytes 4000000 >/dev/null 2>&1 7>&- &
+	bg_pid $!
 	sleep 1
 	ss_json >"$TC_DIR/ss.before"
-	run nsx "$B/tcpchrono" -P 5401,5402 -o json -i 1 -c 1
+	# run from the host's namespace: -N enters the test's for the tcp iterator
+	run "$B/tcpchrono" -N "$TC_NS" --port 5401,5402,5403 -o json -i 1 -c 1
 	[ "$status" -eq 0 ]
 	ss_json >"$TC_DIR/ss.after"
 	local snap=$output
 	echo "$snap" >"$TC_DIR/live.json"
 	json_clean "$TC_DIR/live.json"
 	# facts: static labels, numbers as numbers (4 sockets in the namespace)
-	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.mechanism == "iter/tcp (this network namespace)" and
+	jq -e --arg hz "$(cat "$TC_DIR/hz")" --arg ns "$TC_NS" '(.mechanism | endswith(", tcp: iter")) and
+		.netns == $ns and all(.connections[]; .lport != 5403 and .rport != 5403) and
 		(.connections | length) == 4 and .sweep_connections == 4 and
 		.sweep_seconds > 0 and .sweep_seconds < 1 and .interval_seconds > 0.9 and .interval_seconds < 2 and
 		.kernel_hz == ($hz | tonumber) and .missed_events == 0 and (has("interval") or has("sweep") | not)' <<<"$snap"
@@ -544,6 +594,14 @@ ss_json() {
 			. * . < 1e-20) and
 		$bt >= $b.busy and $bt < $a.busy + 1 and $rt >= $b.rwnd and $rt < $a.rwnd + 1 and
 		.interval_busy_seconds * 1000 <= $a.busy - $b.busy + 1' <<<"$snap"
+	# without -N, the host's namespace: its own connection (both ends, as ss counts them), none of the test's
+	local host_ss
+	host_ss=$(ss -tnH state established '( sport = :5403 or dport = :5403 )' | wc -l)
+	[ "$host_ss" -eq 2 ]
+	run "$B/tcpchrono" --port 5401,5402,5403 -o json -i 0.2 -c 1
+	[ "$status" -eq 0 ]
+	assert_jq '.netns == "-" and (.connections | length) == '"$host_ss"' and
+		all(.connections[]; .lport == 5403 or .rport == 5403)'
 }
 
 @test "tcpchrono: live mode -o prom (--file) matches ss -ti and passes promtool lint-clean; --top keeps N rows" {
@@ -554,7 +612,7 @@ ss_json() {
 	exec 7>"$TC_DIR/hold.fifo"
 	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
 	local idle; idle=$(jq 'select(.held) | .sender_port' "$TC_DIR/hold.rec")
-	nsx "$B/tcpchrono" -P 5501 -o prom -i 0.3 -c 2 --file "$TC_DIR/tc.prom"
+	nsx "$B/tcpchrono" --port 5501 -o prom -i 0.3 -c 2 --file "$TC_DIR/tc.prom"
 	local s; s=$(ss_json | jq -c --argjson p "$idle" 'select(.lport == $p)')
 	prom_ms() { # METRIC: the idle sender's sample, in whole ms as ss prints it
 		grep "^bpfscope_tcpchrono_$1{.*lport=\"$idle\"" "$TC_DIR/tc.prom" | awk '{printf "%d\n", $2 * 1000 + 1e-6}'
@@ -565,7 +623,7 @@ ss_json() {
 	# the interval's deltas: nothing moved on the idle connection
 	assert_eq "$(prom_ms interval_busy_seconds)" "0" "interval busy"
 	# static facts only on _info; what changes is a gauge of its own
-	grep -q '^bpfscope_tcpchrono_info{.*mechanism="iter/tcp.*,kernel_hz="'"$(cat "$TC_DIR/hz")"'",kernel_hz_source="[^"]*",view="connections"} 1$' "$TC_DIR/tc.prom"
+	grep -q '^bpfscope_tcpchrono_info{.*mechanism="[^"]*, tcp: iter",owners="[^"]*",netns="-",kernel_hz="'"$(cat "$TC_DIR/hz")"'",kernel_hz_source="[^"]*",view="connections"} 1$' "$TC_DIR/tc.prom"
 	[ -z "$(grep '^bpfscope_tcpchrono_info{.*[{,]\(interval\|sweep\)[a-z_]*=' "$TC_DIR/tc.prom")" ]
 	grep -q '^bpfscope_tcpchrono_interval_seconds{view="connections"} 0\.[23]' "$TC_DIR/tc.prom"
 	grep -q '^bpfscope_tcpchrono_sweep_connections{view="connections"} 2$' "$TC_DIR/tc.prom"
@@ -574,13 +632,13 @@ ss_json() {
 	[ -z "$(ls "$TC_DIR" | grep 'tc.prom.tmp')" ]
 	prom_clean "$TC_DIR/tc.prom"
 	# to standard output: one exposition, lint-clean, with --instance
-	nsx "$B/tcpchrono" -P 5501 -o prom -i 0.2 --instance a.1 >"$TC_DIR/one.prom"
+	nsx "$B/tcpchrono" --port 5501 -o prom -i 0.2 --instance a.1 >"$TC_DIR/one.prom"
 	prom_clean "$TC_DIR/one.prom"
 	[ "$(grep -c '^# TYPE bpfscope_tcpchrono_info ' "$TC_DIR/one.prom")" -eq 1 ]
 	grep -q '^bpfscope_tcpchrono_busy_seconds_total{pid="[0-9]*",comm="tcpchrono_pair",laddr="127.0.0.1",lport="'"$idle"'",.*,view="connections",run="a.1"} ' "$TC_DIR/one.prom"
-	run nsx "$B/tcpchrono" -P 5501 -o prom -i 0.2 -c 2
+	run nsx "$B/tcpchrono" --port 5501 -o prom -i 0.2 -c 2
 	[ "$status" -eq 2 ]; assert_one_line_error "one exposition"
-	run nsx "$B/tcpchrono" -P 5501 -o json --top=1 -i 0.2 -c 1
+	run nsx "$B/tcpchrono" --port 5501 -o json --top=1 -i 0.2 -c 1
 	[ "$status" -eq 0 ]
 	assert_jq '(.connections | length) == 1'
 }
@@ -590,7 +648,7 @@ ss_json() {
 	run_scenario hz --scenario slow --bytes 65536 --retry 3
 	stop_tool ev
 	local e; e=$(grep -m1 lport "$TC_DIR/ev.out")
-	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.kernel_hz == ($hz | tonumber) and (.kernel_hz_source | IN("kernel config", "measured from jiffies"))' <<<"$e"
+	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.kernel_hz == ($hz | tonumber) and (.kernel_hz_source | IN("kernel config", "measured"))' <<<"$e"
 	# every chronograph value is a whole number of jiffies of that HZ
 	jq -s -e --argjson j "$JIFFY_US" '[.[] | select(.lport) | .busy_seconds, .rwnd_limited_seconds,
 		.sndbuf_limited_seconds | . * 1000000 | round] | length > 0 and all(. % $j == 0) and any(. > 0)' "$TC_DIR/ev.out"
@@ -599,8 +657,8 @@ ss_json() {
 @test "tcpchrono: a hostile process name (invalid UTF-8, quote, backslash, newline) is escaped alike in every format" {
 	# "bad\xff\xfe" + '"' + '\' + newline + "A"
 	local hex=626164fffe225c0a41 want='bad\xff\xfe"\\\x0aA'
-	start_tool ev -o json -P 5751
-	start_tool tab -P 5751
+	start_tool ev -o json --port 5751
+	start_tool tab --port 5751
 	run_scenario bad --scenario bulk --bytes 1000 --port 5751 --comm "$hex"
 	stop_tool ev
 	stop_tool tab
@@ -614,10 +672,10 @@ ss_json() {
 	bg_pid $!
 	exec 7>"$TC_DIR/hold.fifo"
 	for _ in $(seq 1 300); do grep -q held "$TC_DIR/hold.rec" && break; sleep 0.1; done
-	nsx "$B/tcpchrono" -P 5752 -o json -i 0.2 -c 1 >"$TC_DIR/live.json"
+	nsx "$B/tcpchrono" --port 5752 -o json -i 0.2 -c 1 >"$TC_DIR/live.json"
 	json_clean "$TC_DIR/live.json"
 	jq -e --arg w "$want" '(.connections | length) == 2 and all(.connections[]; .comm == $w)' "$TC_DIR/live.json"
-	nsx "$B/tcpchrono" -P 5752 -o prom -i 0.2 >"$TC_DIR/live.prom"
+	nsx "$B/tcpchrono" --port 5752 -o prom -i 0.2 >"$TC_DIR/live.prom"
 	prom_clean "$TC_DIR/live.prom"
 	# the label value: the escaped text, with the quote and backslashes escaped once more
 	local samples; samples=$(grep -c 'lport=' "$TC_DIR/live.prom")
@@ -631,8 +689,8 @@ col_of() { head -n 50 "$1" | grep -m1 -E "^ *PID " | awk -v w="$2" '{ print inde
 
 @test "tcpchrono: event tables have fixed widths: IPv4 and IPv6 lines line up from the first event (-4: narrower addresses)" {
 	nsx ip -6 addr show dev lo | grep -q '::1' || skip_because "no IPv6 loopback address"
-	start_tool t -P 5761 --wide
-	start_tool t4 -P 5761 -4
+	start_tool t --port 5761 --wide
+	start_tool t4 --port 5761 -4
 	run_scenario t4 --scenario bulk --bytes 1000 --port 5761
 	run_scenario t6 --scenario bulk --bytes 1000 --port 5761 -6
 	stop_tool t
@@ -669,12 +727,15 @@ col_of() { head -n 50 "$1" | grep -m1 -E "^ *PID " | awk -v w="$2" '{ print inde
 }
 
 @test "tcpchrono: bad input gets one line and a documented exit status" {
-	run "$B/tcpchrono" -P 0
+	run "$B/tcpchrono" --port 0
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid --port"
-	run "$B/tcpchrono" -P 1,2,3,4,5,6,7,8,9
+	# -P is a BPF program id in the toolkit: tcpchrono has none (the port is --port only)
+	run "$B/tcpchrono" -P 443
+	[ "$status" -eq 2 ]
+	run "$B/tcpchrono" --port 1,2,3,4,5,6,7,8,9
 	[ "$status" -eq 2 ]; assert_one_line_error "at most 8 ports"
 	run "$B/tcpchrono" -4 -6
-	[ "$status" -eq 2 ]; assert_one_line_error "exclude each other"
+	[ "$status" -eq 2 ]; assert_one_line_error "-4 and -6 contradict each other"
 	run "$B/tcpchrono" --limited 0
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid --limited"
 	run "$B/tcpchrono" --limited 101
@@ -683,19 +744,28 @@ col_of() { head -n 50 "$1" | grep -m1 -E "^ *PID " | awk -v w="$2" '{ print inde
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid --min-busy"
 	run "$B/tcpchrono" --top=0
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid --top"
-	run "$B/tcpchrono" --method kprobes
-	[ "$status" -eq 2 ]; assert_one_line_error "invalid --method"
-	run "$B/tcpchrono" --method tp_btf,raw_tp
-	[ "$status" -eq 2 ]; assert_one_line_error "invalid --method"
-	run "$B/tcpchrono" --method fexit,state
-	[ "$status" -eq 2 ]; assert_one_line_error "invalid --method"
-	run "$B/tcpchrono" --method raw_tp,
-	[ "$status" -eq 2 ]; assert_one_line_error "invalid --method"
+	run "$B/tcpchrono" --mechanism kprobes
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --mechanism 'kprobes': expected one of tp_btf, raw_tp, fexit, kretprobe, syscalls, sweeps, iter"
+	# the old names are gone: --method, and "state" (now sweeps)
+	run "$B/tcpchrono" --method raw_tp
+	[ "$status" -eq 2 ]
+	run "$B/tcpchrono" --mechanism fexit,state
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --mechanism 'state'"
+	run "$B/tcpchrono" --mechanism raw_tp,
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --mechanism"
+	run "$B/tcpchrono" -e --top 3
+	[ "$status" -eq 2 ]; assert_one_line_error "--top samples connections live and cannot be used with -e"
+	run "$B/tcpchrono" -e -i 1
+	[ "$status" -eq 2 ]; assert_one_line_error "an interval is for snapshots"
+	run "$B/tcpchrono" -N bs_no_such_ns -i 1
+	[ "$status" -eq 5 ]; assert_one_line_error "no network namespace 'bs_no_such_ns'"
+	run "$B/tcpchrono" -N /etc/passwd -i 1
+	[ "$status" -eq 2 ]; assert_one_line_error "not a network namespace"
 	run "$B/tcpchrono" -o prom
 	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
-	run "$B/tcpchrono" --file /tmp/x
+	run "$B/tcpchrono" --file "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 2 ]; assert_one_line_error "needs live mode"
-	run "$B/tcpchrono" -i 1 --state /tmp/x
+	run "$B/tcpchrono" -i 1 --state "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 2 ]; assert_one_line_error "--state does not apply"
 	run "$B/tcpchrono" -o yaml
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid output format"
@@ -719,7 +789,7 @@ traffic_loop() {
 @test "tcpchrono: clean under valgrind" {
 	command -v valgrind >/dev/null || skip_because "valgrind not installed"
 	traffic_loop 5601
-	valgrind_clean "$B/tcpchrono" -o json -c 2 -P 5601
+	valgrind_clean "$B/tcpchrono" -o json -c 2 --port 5601
 	touch "$TC_DIR/stop"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '"lport"' <<<"$output")" -eq 2 ]
@@ -728,9 +798,9 @@ traffic_loop() {
 @test "tcpchrono [kernel]: clean under ASan/UBSan, every mode" {
 	[ -x "$BA/tcpchrono" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	traffic_loop 5701
-	run "$BA/tcpchrono" -c 2 -P 5701 --wide
+	run "$BA/tcpchrono" -c 2 --port 5701 --wide
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	run "$BA/tcpchrono" -c 2 -P 5701 -o json --method raw_tp --perf-buffer
+	run "$BA/tcpchrono" -c 2 --port 5701 -o json --mechanism raw_tp --perf-buffer
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	touch "$TC_DIR/stop"
 	for args in "-i 0.2 -c 2" "--top=3 -i 0.2 -c 2 -o json" "-i 0.2 -c 1 -o prom"; do
@@ -740,7 +810,7 @@ traffic_loop() {
 }
 
 prog_leftovers() {
-	bpftool prog show -j | jq '[.[] | select(.name | IN("tc_state","tc_state_raw","tc_accept_fx","tc_accept_kr","tc_sysexit","tc_sysexit_raw","tc_iter_files","tc_iter_tcp"))] | length'
+	bpftool prog show -j | jq '[.[] | select(.name | IN("btf_tc_state","raw_tc_state","tc_accept_fx","tc_accept_kr","tc_sysexit","tc_iter_files","tc_iter_tcp"))] | length'
 }
 
 @test "tcpchrono [kernel]: leaves no programs or links behind after exit, SIGINT and SIGKILL" {

@@ -86,7 +86,7 @@ mkmaps_env() {
 @test "valgrind: tcpchrono close events (table), live mode (json, --top prom)" {
 	local port=$((20000 + ($$ + BATS_TEST_NUMBER) % 20000))
 	bg "$B/tests/tcpchrono_pair" --churn 3600 --port "$port" >/dev/null 2>&1
-	vg "$B/tcpchrono" -P "$port" -c 2
+	vg "$B/tcpchrono" --port "$port" -c 2
 	vg "$B/tcpchrono" -i 0.3 -c 2 -o json
 	json_ok
 	vg "$B/tcpchrono" --top=3 -i 0.3 -c 1 -o prom
@@ -105,7 +105,10 @@ mkmaps_env() {
 	vg "$B/wbtstat" -d "$d" -i 0.3 -c 2
 	vg "$B/wbtstat" -i 0.3 -c 1 -o prom
 	prom_ok
-	vg "$B/wbtstat" -e -d "$d" -i 0.3 -c 2 -o json
+	# -e -c 2 counts events: latency-target changes on the disk, made meanwhile
+	bg bash -c "source '$ROOT/tests/lib/wbtstat_env.bash'; wbt_target_loop $VG_LOOP"
+	vg "$B/wbtstat" -e -d "$d" -c 2 -o json
+	assert_eq "$(printf '%s\n' "$output" | grep -c '"type":"\(target\|step\)"')" 2 "event lines"
 }
 
 @test "valgrind: tailcalls graph (table, prom, dot) and profiling (-i) with a real pipeline" {

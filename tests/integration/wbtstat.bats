@@ -3,12 +3,14 @@
 # vm.dirty_bytes, a concurrent O_DIRECT reader, and a low wbt latency target.  Ground truth: the same
 # tracepoints counted in a private tracefs instance (and, for how many of those hits the kernel handed
 # to BPF programs, a fixture's own counters), the device's debugfs wbt files, sysfs, and the pids the
-# test started.  Seven wbtstat instances watch the one workload (tp_btf, raw_tp, --events, ASan,
-# Prometheus to a file, -p writer, -p reader); each test then checks one of them.  The writer runs
+# test started.  Nine wbtstat instances watch the one workload (tp_btf, raw_tp, -e, ASan, Prometheus
+# to a file, -p writer, -p reader, -e --perf-buffer -p writer, -e -c 1 stopped during the workload);
+# each test then checks one of them.  The writer runs
 # under a hostile name (a quote, a backslash, an invalid UTF-8 byte and a newline): every format
 # must stay parseable and carry it escaped the one way bpfscope-output(7) describes.
 
 load ../lib/helpers
+source "$ROOT/tests/lib/wbtstat_env.bash"
 
 TRACEFS=/sys/kernel/tracing
 WRITE_MB=64      # buffered writer volume: modest, the 6.1 guest is ~10x slower
@@ -158,18 +160,25 @@ run_workload() {
 
 	local d=${dev#/dev/}
 	start_tool A "$B/wbtstat" -d "$d" -i 0.5 -o json
-	start_tool B "$B/wbtstat" --raw-tp -d "$d" -i 0.5 -o json
+	start_tool B "$B/wbtstat" --mechanism raw_tp -d "$d" -i 0.5 -o json
 	# an event stream prints nothing before its first event: -v says when the programs are attached
 	start_tool C "$B/wbtstat" -v -d "$d" -e -o json --long-pause 0
 	start_tool D "$BA/wbtstat" -d "$d" -i 0.5 -T --wide
 	start_tool E "$B/wbtstat" -d "$d" -i 0.5 -o prom --file "$WS/E.prom"
 	start_tool F "$B/wbtstat" -d "$d" -p "$wpid" -i 0.5 -o json
 	start_tool G "$B/wbtstat" -d "$d" -p "$rpid" -i 0.5 -o json
+	# the same events as C through a perf buffer, only the writer's pauses
+	start_tool H "$B/wbtstat" -v -d "$d" -e --perf-buffer -p "$wpid" -o json --long-pause 0
+	# -e -c 1, stopped while the workload queues its events: prints the first one only
+	start_tool I "$B/wbtstat" -v -d "$d" -e -c 1 -p "$wpid" -o json --long-pause 0
 	for t in A B F G; do
 		wait_lines "$WS/$t.out" 1 120 || { setup_failed "wbtstat $t did not start: $(cat "$WS/$t.err")"; return; }
 	done
-	wait_grep "$WS/C.err" '^wbtstat: note: attached: ' 120 ||
-		{ setup_failed "wbtstat C did not start: $(tail -c 300 "$WS/C.err")"; return; }
+	for t in C H I; do
+		wait_grep "$WS/$t.err" '^wbtstat: note: attached: ' 120 ||
+			{ setup_failed "wbtstat $t did not start: $(tail -c 300 "$WS/$t.err")"; return; }
+	done
+	kill -STOP "$(cat "$WS/I.pid")"
 	wait_lines "$WS/E.prom" 1 120 || { setup_failed "wbtstat E did not start: $(cat "$WS/E.err")"; return; }
 	wait_lines "$WS/D.out" 2 120 || { setup_failed "wbtstat D (ASan) did not start: $(cat "$WS/D.err")"; return; }
 	# the fixture's own count of what the kernel hands to BPF programs on these tracepoints
@@ -183,6 +192,7 @@ run_workload() {
 	kill -CONT "$rpid" "$wpid"
 	wait "$wpid"
 	echo $? >"$WS/writer.rc"
+	kill -CONT "$(cat "$WS/I.pid")"
 	kill -TERM "$rpid"
 	wait "$rpid"
 	restore_sysctls
@@ -196,7 +206,7 @@ run_workload() {
 	done
 	# one more snapshot after the last event, then stop every instance
 	sleep 1.5
-	for t in A B C D E F G K; do
+	for t in A B C D E F G H I K; do
 		stop_tool "$t"
 	done
 	truth "$wpid" "$rpid" >"$WS/truth.vars"
@@ -280,11 +290,26 @@ figures() { # disk writer_pid reader_pid
 	done
 	jq -r 'select(.type == "step") | "\(.direction) \(.step) \(.reason)"' "$WS/C.out" >"$WS/steps.got"
 	jq -rs '"C_pauses=\([.[] | select(.type == "pause")] | length)",
+		"C_w_pauses=\([.[] | select(.type == "pause" and .pid == '"$2"')] | length)",
+		"C_missed=\([.[].missed_events] | max // "none")",
 		"C_lost=\([.[].lost_events] | max // "none")",
 		"C_tools=\([.[].tool] | unique | join(",") | @sh)",
 		"C_mechanism=\([.[].mechanism] | unique | join("|") | @sh)",
 		"C_w_comms=\([.[] | select(.type == "pause" and .pid == '"$2"') | .comm] | unique | join("|") | @sh)"' "$WS/C.out"
 	echo "C_rc=$(cat "$WS/C.rc")"
+	jq -r 'select(.type == "step") | "\(.direction) \(.step) \(.reason)"' "$WS/H.out" >"$WS/steps.H"
+	jq -rs '"H_pauses=\([.[] | select(.type == "pause")] | length)",
+		"H_w_pauses=\([.[] | select(.type == "pause" and .pid == '"$2"')] | length)",
+		"H_missed=\([.[].missed_events] | max // "none")",
+		"H_lost=\([.[].lost_events] | max // "none")",
+		"H_mechanism=\([.[].mechanism] | unique | join("|") | @sh)"' "$WS/H.out"
+	echo "H_rc=$(cat "$WS/H.rc")"
+	echo "I_lines=$(wc -l <"$WS/I.out")"
+	echo "I_rc=$(cat "$WS/I.rc")"
+	# I's one event, and the first of C's that I could print (-p: pauses of the writer only)
+	jq -c 'del(.ts, .lost_events, .missed_events)' "$WS/I.out" >"$WS/I.event"
+	jq -c 'select(.type != "pause" or .pid == '"$2"') | del(.ts, .lost_events, .missed_events)' "$WS/C.out" |
+		head -1 >"$WS/C.first"
 	echo "D_rc=$(cat "$WS/D.rc")"
 	echo "E_rc=$(cat "$WS/E.rc")"
 	grep '^K_' "$WS/K.out"
@@ -541,8 +566,40 @@ check_counts() { # instance prefix
 	fi
 	assert_eq "$C_pauses" "$T_pauses" "pause events"
 	assert_eq "$C_w_comms" "$WRITER_ESC" "comm of the writer's pause events"
+	# the writer's pauses as tracefs recorded them: reported plus missed (the recursion misses every
+	# event line carries), in the same window
+	[ "$T_w_pauses" -gt 0 ] || { echo "tracefs saw no pause of the writer ($T_w_diag)" >&2; return 1; }
+	[ "$C_missed" != none ] || { echo "no missed_events on the event lines" >&2; return 1; }
+	echo "# writer's pauses: tracefs $T_w_pauses, reported $C_w_pauses, missed_events $C_missed" >&3
+	assert_eq "$((C_w_pauses + C_missed))" "$T_w_pauses" "reported + missed pause events of the writer"
 	[[ "$C_mechanism" =~ ^(tp_btf|raw_tp),\ events:\ (ringbuf|perfbuf)$ ]] || { echo "mechanism: $C_mechanism" >&2; return 1; }
 	assert_eq "$C_rc" 0 "exit status"
+}
+
+@test "wbtstat [kernel]: -e --perf-buffer -p writer: the same steps and the writer's pauses, reported + missed = tracefs" {
+	scenario
+	[ "$T_w_pauses" -gt 0 ] || { echo "tracefs saw no pause of the writer ($T_w_diag)" >&2; return 1; }
+	[[ "$H_mechanism" =~ ^(tp_btf|raw_tp),\ events:\ perfbuf$ ]] || { echo "mechanism: $H_mechanism" >&2; return 1; }
+	assert_eq "$H_lost" 0 "lost_events on every event line"
+	[ "$H_missed" != none ] || { echo "no missed_events on the event lines" >&2; return 1; }
+	# -p: pauses of the writer only; scale steps are the disk's, as C (ring buffer) streamed them
+	assert_eq "$H_pauses" "$H_w_pauses" "pause events of other processes"
+	assert_eq "$((H_w_pauses + H_missed))" "$T_w_pauses" "reported + missed pause events of the writer"
+	if [ "$TRUTH" = tracefs ]; then
+		cmp -s "$WS/steps.H" "$WS/steps.want" || { diff "$WS/steps.want" "$WS/steps.H" >&2; return 1; }
+	else
+		assert_eq "$(grep -c . "$WS/steps.H")" "$((G_down + G_up))" "step events ($TRUTH)"
+	fi
+	assert_eq "$H_rc" 0 "exit status"
+}
+
+@test "wbtstat [kernel]: -e -c 1 stopped while events queue prints exactly the first one, then exits 0" {
+	scenario
+	# several events were queued while it was stopped: the writer's pauses and the disk's steps
+	[ "$((T_w_pauses + T_steps))" -ge 2 ] || { echo "only $T_w_pauses pauses, $T_steps steps" >&2; return 1; }
+	assert_eq "$I_lines" 1 "event lines printed"
+	assert_eq "$I_rc" 0 "exit status"
+	assert_eq "$(cat "$WS/I.event")" "$(cat "$WS/C.first")" "the event printed vs the first of C's stream"
 }
 
 @test "wbtstat [kernel]: a latency-target change is reported at the next wbt timer run" {
@@ -729,7 +786,7 @@ check_counts() { # instance prefix
 	run "$B/wbtstat" -e -o prom
 	[ "$status" -eq 2 ]
 	assert_one_line_error "--events"
-	run "$B/wbtstat" -e --file /tmp/x
+	run "$B/wbtstat" -e --file "$BATS_TEST_TMPDIR/x"
 	[ "$status" -eq 2 ]
 	assert_one_line_error "--file"
 	run "$B/wbtstat" --long-pause -3
@@ -740,7 +797,16 @@ check_counts() { # instance prefix
 	assert_one_line_error "no process with pid 4194000"
 	run "$B/wbtstat" -p abc
 	[ "$status" -eq 2 ]
-	assert_one_line_error "invalid --pid"
+	assert_one_line_error "invalid pid 'abc'"
+	# the tool's old mechanism override is gone; --mechanism names the alternatives
+	run "$B/wbtstat" --raw-tp
+	[ "$status" -eq 2 ]
+	run "$B/wbtstat" --mechanism fexit
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --mechanism 'fexit': expected one of tp_btf, raw_tp"
+	run "$B/wbtstat" -e -i 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "an interval is for snapshots (-c counts events)"
 	if command -v setpriv >/dev/null; then
 		run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$B/wbtstat" -c 1
 		[ "$status" -eq 3 ]
@@ -763,14 +829,29 @@ check_counts() { # instance prefix
 	scenario
 	[ -x "$BA/wbtstat" ] || skip_because "ASan build missing ($BA)"
 	assert_eq "$D_rc" 0 "exit status of the ASan instance (99 = sanitizer report)"
-	run "$BA/wbtstat" -e -c 2 -i 0.2 -o json
-	[ "$status" -eq 0 ]
+	# -e -c 2: two events (latency-target changes on the second disk), then exit 0
+	local dev d
+	dev=$(cat "$WS/tgt")
+	d=${dev#/dev/}
+	start_tool AE "$BA/wbtstat" -v -d "$d" -e -c 2 -o json
+	wait_grep "$WS/AE.err" '^wbtstat: note: attached: ' 120
+	wbt_target_events "$dev" 3
+	local pid i rc=0 ended=no
+	pid=$(cat "$WS/AE.pid")
+	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || { ended=yes; break; }; sleep 0.1; done
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	assert_eq "$ended $rc" "yes 0" "ended by itself after 2 events, exit status (ASan)"
+	# target changes (a step, if a window exceeded the target meanwhile): exactly two
+	assert_eq "$(wc -l <"$WS/AE.out")" 2 "event lines"
+	jq -e 'select(.type != "target" and .type != "step")' "$WS/AE.out" && return 1
+	assert_eq "$(jq -r 'select(.type == "target") | .device' "$WS/AE.out" | sort -u)" "$d" "target events' device"
 	run "$BA/wbtstat" -d no_such_disk9
 	[ "$status" -eq 5 ]
 }
 
 my_prog_ids() {
-	bpftool prog show -j | jq -c '[.[] | select(.name | test("^(btf|raw)_(wbt_|bdp)|^calib$")) | .id] | sort'
+	bpftool prog show -j | jq -c '[.[] | select(.name | test("^(btf|raw)_(wbt_|bdp)")) | .id] | sort'
 }
 
 links_of() { # json array of prog ids -> number of links attached to them
@@ -805,7 +886,7 @@ wait_gone() { # json array of prog ids
 		pid=$!
 		wait_lines "$BATS_TEST_TMPDIR/out" 1 60
 		ids=$(bpftool prog show -j | jq -c --argjson b "$before" \
-			'[.[] | select(.name | test("^(btf|raw)_(wbt_|bdp)|^calib$")) | .id | select(. as $i | $b | index($i) | not)]')
+			'[.[] | select(.name | test("^(btf|raw)_(wbt_|bdp)")) | .id | select(. as $i | $b | index($i) | not)]')
 		[ "$(jq length <<<"$ids")" -ge 5 ]
 		[ "$(links_of "$ids")" -ge 5 ]
 		kill -"$sig" "$pid"

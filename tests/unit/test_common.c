@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "hist.h"
 #include "output.h"
 #include "util.h"
 
@@ -386,25 +385,6 @@ static void test_parsers(void **state)
 	assert_int_equal(parse_pid("99999999", &pid), -1);
 }
 
-static void test_hist(void **state)
-{
-	(void)state;
-	assert_int_equal(hist_log2_slot(0), 0);
-	assert_int_equal(hist_log2_slot(1), 1);
-	assert_int_equal(hist_log2_slot(2), 2);
-	assert_int_equal(hist_log2_slot(3), 2);
-	assert_int_equal(hist_log2_slot(4), 3);
-	assert_int_equal(hist_log2_slot(UINT64_MAX), 64);
-	for (unsigned s = 1; s < 64; s++) {
-		assert_int_equal(hist_log2_slot(hist_slot_low(s)), s);
-		assert_int_equal(hist_log2_slot(hist_slot_high(s)), s);
-	}
-	uint64_t slots[8] = { 0, 10, 0, 80, 10 };
-	assert_int_equal(hist_quantile(slots, 8, 0.05), 1);
-	assert_int_equal(hist_quantile(slots, 8, 0.5), 7);
-	assert_int_equal(hist_quantile(slots, 8, 0.99), 15);
-}
-
 static void test_errno_names(void **state)
 {
 	(void)state;
@@ -449,7 +429,6 @@ int main(void)
 		cmocka_unit_test(test_schema_rules),
 		cmocka_unit_test(test_state_file),
 		cmocka_unit_test(test_parsers),
-		cmocka_unit_test(test_hist),
 		cmocka_unit_test(test_errno_names),
 		cmocka_unit_test(test_atomic_write),
 	};

@@ -110,43 +110,6 @@ static void test_limits(void **state)
 	assert_true(tc_pass_limits(10ull * 1000000 * 86400 * 120, 10ull * 1000000 * 86400 * 120, 0, 0, 10000));
 }
 
-static void test_method_words(void **state)
-{
-	(void)state;
-	struct tc_method m;
-
-	assert_int_equal(tc_parse_method("auto", &m), 0);
-	assert_int_equal(m.state, TC_STATE_AUTO);
-	assert_int_equal(m.owner, TC_OWNER_AUTO);
-	assert_int_equal(tc_parse_method("raw_tp", &m), 0);
-	assert_int_equal(m.state, TC_STATE_RAW_TP);
-	assert_int_equal(m.owner, TC_OWNER_AUTO);   /* owners stay automatic */
-	assert_int_equal(tc_parse_method("kprobe", &m), 0);
-	assert_int_equal(m.state, TC_STATE_AUTO);
-	assert_int_equal(m.owner, TC_OWNER_KPROBE);
-	assert_int_equal(tc_parse_method("tp_btf,syscalls", &m), 0);
-	assert_int_equal(m.state, TC_STATE_TP_BTF);
-	assert_int_equal(m.owner, TC_OWNER_SYSCALLS);
-	assert_int_equal(tc_parse_method("state,raw_tp", &m), 0);  /* any order */
-	assert_int_equal(m.state, TC_STATE_RAW_TP);
-	assert_int_equal(m.owner, TC_OWNER_STATE);
-	assert_int_equal(tc_parse_method("fexit", &m), 0);
-	assert_int_equal(m.owner, TC_OWNER_FEXIT);
-}
-
-static void test_method_errors(void **state)
-{
-	(void)state;
-	struct tc_method m;
-	static const char *const bad[] = {
-		"", ",", "kprobes", "raw", "tp_btf,raw_tp", "fexit,state", "raw_tp,", ",raw_tp",
-		"syscalls,syscalls", "raw_tp,,state", "RAW_TP", "raw_tp state",
-	};
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(tc_parse_method(bad[i], &m), -1);
-}
-
-/* Nothing pending: never a sweep, however long. */
 static void test_sweep_idle(void **state)
 {
 	(void)state;
@@ -232,8 +195,6 @@ int main(void)
 		cmocka_unit_test(test_hz_scaling_matches_kernel),
 		cmocka_unit_test(test_unknown_type_adds_nothing),
 		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_method_words),
-		cmocka_unit_test(test_method_errors),
 		cmocka_unit_test(test_sweep_idle),
 		cmocka_unit_test(test_sweep_churn_settled),
 		cmocka_unit_test(test_sweep_when_aged),

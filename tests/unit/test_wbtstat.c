@@ -36,18 +36,23 @@ static void test_names(void **state)
 	assert_null(wbt_enable_state_name(5));
 }
 
-static void test_hz_snap(void **state)
+static void test_hist(void **state)
 {
 	(void)state;
-	assert_int_equal(wbt_hz_snap(250.0), 250);
-	assert_int_equal(wbt_hz_snap(238.1), 250);   /* a late tick under emulation */
-	assert_int_equal(wbt_hz_snap(262.0), 250);
-	assert_int_equal(wbt_hz_snap(290.0), 300);   /* 300 and 250 stay apart */
-	assert_int_equal(wbt_hz_snap(99.0), 100);
-	assert_int_equal(wbt_hz_snap(1012.0), 1000);
-	assert_int_equal(wbt_hz_snap(512.4), 512);   /* no known value near: as measured */
-	assert_int_equal(wbt_hz_snap(0), 0);
-	assert_int_equal(wbt_hz_snap(-4), 0);
+	assert_int_equal(hist_log2_slot(0), 0);
+	assert_int_equal(hist_log2_slot(1), 1);
+	assert_int_equal(hist_log2_slot(2), 2);
+	assert_int_equal(hist_log2_slot(3), 2);
+	assert_int_equal(hist_log2_slot(4), 3);
+	assert_int_equal(hist_log2_slot(UINT64_MAX), 64);
+	for (unsigned s = 1; s < 64; s++) {
+		assert_int_equal(hist_log2_slot(hist_slot_low(s)), s);
+		assert_int_equal(hist_log2_slot(hist_slot_high(s)), s);
+	}
+	uint64_t slots[8] = { 0, 10, 0, 80, 10 };
+	assert_int_equal(hist_quantile(slots, 8, 0.05), 1);
+	assert_int_equal(hist_quantile(slots, 8, 0.5), 7);
+	assert_int_equal(hist_quantile(slots, 8, 0.99), 15);
 }
 
 static void test_inflight(void **state)
@@ -75,7 +80,7 @@ static void test_interval_mean(void **state)
 	assert_true(us == -1);
 }
 
-/* The BPF side's log2 slots of pause lengths are common/hist's. */
+/* The BPF side's log2 slots of pause lengths are tools/wbtstat/hist's. */
 static void test_pause_slots(void **state)
 {
 	(void)state;
@@ -275,7 +280,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_hz_snap),
+		cmocka_unit_test(test_hist),
 		cmocka_unit_test(test_inflight),
 		cmocka_unit_test(test_interval_mean),
 		cmocka_unit_test(test_pause_slots),
