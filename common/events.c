@@ -32,6 +32,7 @@ struct evbuf {
 	uint64_t lost_warned; /* lost count last warned about */
 	uint64_t (*misses)(void *ctx);
 	void *misses_ctx;
+	int cb_err;           /* a perf buffer callback's error (write failed) */
 	double warn_time;
 };
 
@@ -64,8 +65,11 @@ static void pb_cb(void *ctx, int cpu, void *data, __u32 size)
 {
 	struct evbuf *eb = ctx;
 	(void)cpu;
-	if (!event_limit_reached())
-		eb->fn(eb->ctx, data, size);
+	if (!event_limit_reached() && !eb->cb_err) {
+		int err = eb->fn(eb->ctx, data, size);
+		if (err < 0)
+			eb->cb_err = err; /* perf buffer callbacks return nothing: poll reports it */
+	}
 }
 
 static void pb_lost(void *ctx, int cpu, __u64 cnt)
@@ -122,6 +126,8 @@ int evbuf_poll(struct evbuf *eb, int timeout_ms)
 	eb->taken = 0;
 	int err = eb->rb ? ring_buffer__poll(eb->rb, timeout_ms) : perf_buffer__poll(eb->pb, timeout_ms);
 	refresh_lost(eb);
+	if (eb->cb_err)
+		return eb->cb_err;
 	if (err == -EINTR || err == EVBUF_PAUSE)
 		return 0;
 	return err < 0 ? err : 0;
@@ -132,6 +138,8 @@ int evbuf_consume(struct evbuf *eb)
 	eb->taken = 0;
 	int err = eb->rb ? ring_buffer__consume(eb->rb) : perf_buffer__consume(eb->pb);
 	refresh_lost(eb);
+	if (eb->cb_err)
+		return eb->cb_err;
 	if (err == EVBUF_PAUSE)
 		return 0;
 	return err < 0 ? err : 0;

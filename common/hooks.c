@@ -30,7 +30,7 @@ const char *hook_alt_name(const struct hook_alt *a)
 static int nalts(const struct hook *h)
 {
 	int n = 0;
-	while (n < HOOK_MAX_ALTS && h->alt[n].prog)
+	while (n < HOOK_MAX_ALTS && h->alt[n].mech != MECH_NONE)
 		n++;
 	return n;
 }
@@ -195,9 +195,12 @@ void hooks_select(struct bpf_object *obj, struct hook *h, int n, const char *mec
 			     hk->lacking ? hk->lacking : "");
 		}
 	}
-	/* autoload: only what was chosen, anywhere in the table */
+	/* autoload: only what was chosen, anywhere in the table (clones load
+	 * in their own copies) */
 	for (int k = 0; k < n; k++)
 		for (int i = 0; i < nalts(&h[k]); i++) {
+			if (!h[k].alt[i].prog)
+				continue;
 			struct bpf_program *p = bpf_object__find_program_by_name(obj, h[k].alt[i].prog);
 			if (!p)
 				die(EXIT_FAIL, "internal error: hook %s names program %s, absent from the BPF object",
@@ -207,10 +210,12 @@ void hooks_select(struct bpf_object *obj, struct hook *h, int n, const char *mec
 		}
 	for (int k = 0; k < n; k++)
 		for (int i = 0; i < nalts(&h[k]); i++) {
+			if (!h[k].alt[i].prog)
+				continue;
 			struct bpf_program *p = bpf_object__find_program_by_name(obj, h[k].alt[i].prog);
 			bool load = false;
 			for (int j = 0; j < n && !load; j++)
-				load = h[j].prog == p;
+				load = h[j].prog == p && !h[j].alt[h[j].chosen].clone;
 			bpf_program__set_autoload(p, load);
 		}
 	for (int k = 0; k < n; k++)
@@ -223,7 +228,10 @@ void hooks_attach(struct hook *h, int n)
 {
 	for (int k = 0; k < n; k++) {
 		struct hook *hk = &h[k];
-		if (hk->chosen < 0 || hk->alt[hk->chosen].manual || hk->link)
+		if (hk->chosen < 0 || hk->link)
+			continue;
+		const struct hook_alt *a = &hk->alt[hk->chosen];
+		if (a->manual || a->clone || !a->prog)
 			continue;
 		hk->link = bpf_program__attach(hk->prog);
 		if (hk->link)

@@ -41,6 +41,8 @@ struct hook_alt {
 	hook_probe_fn probe;    /* optional extra probe */
 	bool on_request;        /* only when --mechanism names it (a cost stated in the man page) */
 	bool manual;            /* the tool attaches it itself (iterators, perf events) */
+	bool clone;             /* loaded only in copies aimed at other BPF programs (bpfclone_load):
+				 * chosen, but not autoloaded in the tool's own object */
 };
 
 enum hook_policy {
@@ -63,10 +65,14 @@ struct hook {
 	char why[160];          /* why nothing was chosen or attached */
 };
 
-/* The usual pair for a tracepoint written with TP_TWIN(NAME, TP, ...). */
+/* The usual pair for a tracepoint written with TP_TWIN(NAME, TP, ...);
+ * the _X form adds fields to both (e.g. .probe = fn, .manual = true). */
 #define HOOK_TP_TWIN(name_, tp_)                                                   \
 	{ .mech = MECH_TP_BTF, .prog = "btf_" name_, .target = tp_ },               \
 	{ .mech = MECH_RAW_TP, .prog = "raw_" name_, .target = tp_ }
+#define HOOK_TP_TWIN_X(name_, tp_, ...)                                            \
+	{ .mech = MECH_TP_BTF, .prog = "btf_" name_, .target = tp_, __VA_ARGS__ },  \
+	{ .mech = MECH_RAW_TP, .prog = "raw_" name_, .target = tp_, __VA_ARGS__ }
 
 const char *hook_mech_name(enum hook_mech m);  /* "fexit", "tp_btf", ... */
 const char *hook_alt_name(const struct hook_alt *a);

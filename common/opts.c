@@ -45,8 +45,7 @@ static const struct argp_option common_options[] = {
 	{ 0 },
 };
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
+void usage_error(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;

@@ -78,6 +78,10 @@ void opts_parse(const struct argp *argp, int argc, char **argv, void *input);
  * and an interval are for snapshots (exit 2). */
 void opts_event_stream(const char *how);
 
+/* One line "PROG: MESSAGE (see --help)" and exit EXIT_USAGE: how every bad
+ * option or combination is reported. */
+void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 /* Shared validated parsers for tool-specific options (exit EXIT_USAGE). */
 double opt_seconds(const char *optname, const char *arg);
 long opt_count(const char *optname, const char *arg);
