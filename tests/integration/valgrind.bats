@@ -75,9 +75,9 @@ mkmaps_env() {
 	# aborted packets (port 7000) keep coming: counters move, --events has exceptions to stream
 	bg sh -c "while :; do ip netns exec $XV_NSB $XV_SEND $XV_IPA 7000 2 200 >/dev/null 2>&1; sleep 0.2; done"
 	vg "$B/xdpverdict" --all-netns 0.3 2
-	vg "$B/xdpverdict" -N "$XV_NSA" --source driver -o json 0.3 2
+	vg "$B/xdpverdict" -N "$XV_NSA" --mechanism driver -o json 0.3 2
 	json_ok
-	vg "$B/xdpverdict" -N "$XV_NSA" --source tracepoint -o prom 0.3 1
+	vg "$B/xdpverdict" -N "$XV_NSA" --mechanism raw_tp -o prom 0.3 1
 	prom_ok
 	vg "$B/xdpverdict" --events -N "$XV_NSA" -o json -c 2
 	json_ok
