@@ -203,7 +203,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	finish $rc
 }
 
-@test "leaks: fibstat (ECMP, --flows, -t, -e) in a router namespace leaves nothing behind" {
+@test "leaks: fibstat (ECMP, --flows, --tables, -e) in a router namespace leaves nothing behind" {
 	fib_setup "lk$$-$BATS_TEST_NUMBER" || { fib_teardown; false; }
 	LK_NETNS=("$FIB_C" "$FIB_R")
 	# traffic through the router while the tool runs
@@ -213,7 +213,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	local rc=0
 	short_runs 8 "$B/fibstat" -N "$FIB_R" -i 0.1 -c 2 -o json || rc=1
 	short_runs 4 "$B/fibstat" -N "$FIB_R" --flows -i 0.1 -c 2 -o json || rc=1
-	short_runs 4 "$B/fibstat" -N "$FIB_R" -t -i 0.1 -c 2 -o prom --file "$LK_TMP/lk.prom" || rc=1
+	short_runs 4 "$B/fibstat" -N "$FIB_R" --tables -i 0.1 -c 2 -o prom --file "$LK_TMP/lk.prom" || rc=1
 	exercise "$B/fibstat" -N "$FIB_R" -i 0.1 -o json || rc=1
 	local sig
 	for sig in INT TERM KILL; do

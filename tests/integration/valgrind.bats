@@ -134,7 +134,7 @@ mkmaps_env() {
 	vg "$B/tailcalls" -P "$root" -i 0.3 -c 1 -o prom
 }
 
-@test "valgrind: fibstat ECMP (prom), --flows (json), -t (prom), -e (json)" {
+@test "valgrind: fibstat ECMP (prom), --flows (json), --tables (prom), -e (json)" {
 	fib_setup "vg$$-$BATS_TEST_NUMBER" || { fib_teardown; false; }
 	fib_sinks_start 4
 	ip -n "$FIB_R" route add unreachable 10.77.0.0/24
@@ -143,7 +143,7 @@ mkmaps_env() {
 	prom_ok
 	vg "$B/fibstat" -N "$FIB_R" --flows -i 0.3 -c 2 -o json
 	json_ok
-	vg "$B/fibstat" -N "$FIB_R" -t -i 0.3 -c 1 -o prom
+	vg "$B/fibstat" -N "$FIB_R" --tables -i 0.3 -c 1 -o prom
 	vg "$B/fibstat" -N "$FIB_R" -e -c 2 -o json
 	json_ok
 	fib_sinks_stop
