@@ -73,7 +73,7 @@ start_tool() { # config
 	before=$(prog_ids)
 	case $1 in
 	fibstat) "$B/fibstat" -N "$FIB_R" -i 1 -o json >"$FIB_TMP/tool.out" 2>&1 & ;;
-	fibstat_t) "$B/fibstat" -N "$FIB_R" -t -i 1 -o json >"$FIB_TMP/tool.out" 2>&1 & ;;
+	fibstat_t) "$B/fibstat" -N "$FIB_R" --tables -i 1 -o json >"$FIB_TMP/tool.out" 2>&1 & ;;
 	bpftrace) bpftrace -e 'tracepoint:net:net_dev_start_xmit { @xmit[str(args->name)] = count(); }
 		tracepoint:fib:fib_table_lookup { @lookups[args->tb_id, args->err] = count(); }' \
 		>"$FIB_TMP/tool.out" 2>&1 & ;;
@@ -124,7 +124,7 @@ label() {
 	case $1 in
 	none) echo "nothing" ;;
 	fibstat) echo "fibstat -N R -i 1 (ECMP view)" ;;
-	fibstat_t) echo "fibstat -N R -t -i 1 (tables)" ;;
+	fibstat_t) echo "fibstat -N R --tables -i 1 (tables)" ;;
 	bpftrace) echo "bpftrace (xmit/dev, lookups)" ;;
 	esac
 }

@@ -31,7 +31,7 @@ one_run() {
 }
 
 # Mechanisms this kernel offers; fexit only where trampolines are allowed.
-modes=(driver tracepoint)
+modes=(driver raw_tp)
 "$B/tests/bpfprobe" fentry >/dev/null 2>&1 && modes+=(fexit)
 
 # Interleaved rounds (baseline, then each mode) so that load from elsewhere
@@ -42,7 +42,7 @@ for r in $(seq 1 "$RUNS"); do
 	b=$(one_run)
 	bases+=("$b")
 	for m in "${modes[@]}"; do
-		"$B/xdpverdict" -N "$XV_NSA" -i 1 --source "$m" >/dev/null 2>&1 &
+		"$B/xdpverdict" -N "$XV_NSA" -i 1 --mechanism "$m" >/dev/null 2>&1 &
 		tool=$!
 		sleep 1.5
 		if ! kill -0 "$tool" 2>/dev/null; then
@@ -65,12 +65,12 @@ echo
 echo "## 1. packets per second through XDP"
 printf '%-40s %12s %8s\n' "configuration" "pps(median)" "ratio"
 printf '%-40s %12s %8s\n' "no xdpverdict" "$(printf '%s\n' "${bases[@]}" | median)" "1.00"
-for m in driver tracepoint fexit; do
+for m in driver raw_tp fexit; do
 	if [ -z "${pps[$m]:-}" ]; then
-		printf '%-40s %12s %8s\n' "xdpverdict --source $m" "unavailable" "-"
+		printf '%-40s %12s %8s\n' "xdpverdict --mechanism $m" "unavailable" "-"
 		continue
 	fi
-	printf '%-40s %12s %8s\n' "xdpverdict --source $m" "$(tr ' ' '\n' <<<"${pps[$m]}" | grep . | median)" \
+	printf '%-40s %12s %8s\n' "xdpverdict --mechanism $m" "$(tr ' ' '\n' <<<"${pps[$m]}" | grep . | median)" \
 		"$(tr ' ' '\n' <<<"${ratios[$m]}" | grep . | median)"
 done
 "$B/tests/bpfprobe" fentry >/dev/null 2>&1 ||

@@ -4,7 +4,11 @@
  * answer lookups.  Everything is limited to one network namespace (the one
  * the front end names in target_netns before load).
  *
- * xmit (tp_btf net_dev_start_xmit): every IPv4/IPv6 packet leaving through
+ * The tracepoint programs are tp_btf/raw_tp twins written once (TP_TWIN; the
+ * front end's hook table loads one of each pair): under tp_btf fields come by
+ * direct (BTF) loads, under raw_tp by bpf_probe_read (LOAD below).
+ *
+ * xmit (net_dev_start_xmit): every IPv4/IPv6 packet leaving through
  *   an interface some watched route's nexthop uses (watch_ifs, filled by the
  *   front end), counted per flow (5-tuple) and destination MAC.  The MAC
  *   names the neighbour, hence the nexthop, the packet really went to: the
@@ -12,9 +16,9 @@
  * sel4 / sel6 (fexit fib_select_multipath / fib6_select_path, where BPF
  *   trampolines are allowed): the nexthop each multipath decision picked,
  *   per route.
- * lk4 / lk6 (tp_btf fib:fib_table_lookup / fib6:fib6_table_lookup): lookups
+ * lk4 / lk6 (fib:fib_table_lookup / fib6:fib6_table_lookup): lookups
  *   per table, result and interfaces, and failed ones as events.
- * rx (tp_btf netif_receive_skb, with lk4 only): remembers per CPU the
+ * rx (netif_receive_skb, with lk4 only): remembers per CPU the
  *   namespace of the packet being received, so IPv4 input lookups that find
  *   nothing (the tracepoint passes no namespace) can still be attributed.
  */
@@ -26,6 +30,7 @@
 
 #include "fibstat.h"
 #include "events.bpf.h"
+#include "hooks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -107,6 +112,11 @@ struct {
 	__type(value, struct rx_ctx);
 } rx_last SEC(".maps");
 
+/* In a TP_TWIN body: a direct (BTF) load under tp_btf, bpf_probe_read under
+ * raw_tp (the compiler keeps one: btf is a constant in each twin).
+ *   LOAD(dev->ifindex, dev, ifindex) */
+#define LOAD(direct, ...) (btf ? (direct) : BPF_CORE_READ(__VA_ARGS__))
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
@@ -158,21 +168,20 @@ static __always_inline bool watched(__u32 ifindex)
 }
 
 /* The hot path: runs for every packet any device transmits.  Fields come by
- * direct (BTF) loads, the headers by two reads. */
-SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(xmit, const struct sk_buff *skb, const struct net_device *dev)
+ * direct (BTF) loads under tp_btf, the headers by two reads. */
+TP_TWIN(xmit, "net_dev_start_xmit", const struct sk_buff *skb, const struct net_device *dev)
 {
-	if (dev->nd_net.net->ns.inum != target_netns)
+	if (LOAD(dev->nd_net.net->ns.inum, dev, nd_net.net, ns.inum) != target_netns)
 		return 0;
-	__u32 ifindex = dev->ifindex;
+	__u32 ifindex = LOAD(dev->ifindex, dev, ifindex);
 	if (!watched(ifindex))
 		return 0;
 
-	__u16 proto = bpf_ntohs(skb->protocol);
+	__u16 proto = bpf_ntohs(LOAD(skb->protocol, skb, protocol));
 	if (proto != ETH_P_IP_ && proto != ETH_P_IPV6_)
 		return 0;
-	unsigned char *head = skb->head;
-	__u16 mh = skb->mac_header, nh = skb->network_header;
+	unsigned char *head = LOAD(skb->head, skb, head);
+	__u16 mh = LOAD(skb->mac_header, skb, mac_header), nh = LOAD(skb->network_header, skb, network_header);
 	if (nh < mh || nh - mh > 64)
 		return 0;
 
@@ -221,12 +230,12 @@ int BPF_PROG(xmit, const struct sk_buff *skb, const struct net_device *dev)
 		k.dport = (__u16)hdr[l4off + 2] << 8 | hdr[l4off + 3];
 	}
 
-	__u32 len = skb->len;
+	__u32 len = LOAD(skb->len, skb, len);
 	__u32 l2 = nh - mh;
 	__u64 bytes = len > l2 ? len - l2 : 0;
 	__u64 segs = 1;
-	if (skb->data_len) { /* only paged skbs can be GSO */
-		struct skb_shared_info *si = (struct skb_shared_info *)(head + skb->end);
+	if (LOAD(skb->data_len, skb, data_len)) { /* only paged skbs can be GSO */
+		struct skb_shared_info *si = (struct skb_shared_info *)(head + LOAD(skb->end, skb, end));
 		__u16 gs = BPF_CORE_READ(si, gso_segs);
 		if (gs > 1)
 			segs = gs;
@@ -362,33 +371,31 @@ static __always_inline void lookup_event(void *ctx, const struct fs_lk_key *k, _
 	events_submit(ctx, &e, sizeof(e));
 }
 
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(rx, struct sk_buff *skb)
+TP_TWIN(rx, "netif_receive_skb", struct sk_buff *skb)
 {
 	__u32 zero = 0;
 	struct rx_ctx *r = bpf_map_lookup_elem(&rx_last, &zero);
 	if (!r)
 		return 0;
-	struct net_device *dev = skb->dev;
-	r->netns = dev->nd_net.net->ns.inum;
-	r->ifindex = dev->ifindex;
+	struct net_device *dev = LOAD(skb->dev, skb, dev);
+	r->netns = LOAD(dev->nd_net.net->ns.inum, dev, nd_net.net, ns.inum);
+	r->ifindex = LOAD(dev->ifindex, dev, ifindex);
 	return 0;
 }
 
-SEC("tp_btf/fib_table_lookup")
-int BPF_PROG(lk4, u32 tb_id, const struct flowi4 *flp, const struct fib_nh_common *nhc, int err)
+TP_TWIN(lk4, "fib_table_lookup", u32 tb_id, const struct flowi4 *flp, const struct fib_nh_common *nhc, int err)
 {
 	struct fs_lk_key k = {};
 	__u32 ns = 0;
 
-	k.iif = flp->__fl_common.flowic_iif;
-	k.oif = flp->__fl_common.flowic_oif;
+	k.iif = LOAD(flp->__fl_common.flowic_iif, flp, __fl_common.flowic_iif);
+	k.oif = LOAD(flp->__fl_common.flowic_oif, flp, __fl_common.flowic_oif);
 	if (nhc) {
-		ns = nhc->nhc_dev->nd_net.net->ns.inum;
+		ns = LOAD(nhc->nhc_dev->nd_net.net->ns.inum, nhc, nhc_dev, nd_net.net, ns.inum);
 	} else if (k.iif == LOOPBACK_IFINDEX_) {
 		/* an output lookup: made by the current task (process context) */
 		struct task_struct *t = bpf_get_current_task_btf();
-		ns = t->nsproxy->net_ns->ns.inum;
+		ns = LOAD(t->nsproxy->net_ns->ns.inum, t, nsproxy, net_ns, ns.inum);
 	} else {
 		__u32 zero = 0;
 		struct rx_ctx *r = bpf_map_lookup_elem(&rx_last, &zero);
@@ -415,28 +422,28 @@ int BPF_PROG(lk4, u32 tb_id, const struct flowi4 *flp, const struct fib_nh_commo
 	}
 	add_lookup(&k);
 	if (emit_events)
-		lookup_event(ctx, &k, flp->__fl_common.flowic_mark, err, flp->__fl_common.flowic_proto,
-			     bpf_ntohs(flp->uli.ports.sport), bpf_ntohs(flp->uli.ports.dport), &flp->saddr,
-			     &flp->daddr, 4);
+		lookup_event(ctx, &k, LOAD(flp->__fl_common.flowic_mark, flp, __fl_common.flowic_mark), err,
+			     LOAD(flp->__fl_common.flowic_proto, flp, __fl_common.flowic_proto),
+			     bpf_ntohs(LOAD(flp->uli.ports.sport, flp, uli.ports.sport)),
+			     bpf_ntohs(LOAD(flp->uli.ports.dport, flp, uli.ports.dport)), &flp->saddr, &flp->daddr, 4);
 	return 0;
 }
 
-SEC("tp_btf/fib6_table_lookup")
-int BPF_PROG(lk6, const struct net *net, const struct fib6_result *res, struct fib6_table *table,
-	     const struct flowi6 *flp)
+TP_TWIN(lk6, "fib6_table_lookup", const struct net *net, const struct fib6_result *res, struct fib6_table *table,
+	const struct flowi6 *flp)
 {
-	if (net->ns.inum != target_netns)
+	if (LOAD(net->ns.inum, net, ns.inum) != target_netns)
 		return 0;
 	struct fs_lk_key k = {};
 	k.family = FS_AF_INET6;
-	k.table = table->tb6_id;
-	k.iif = flp->__fl_common.flowic_iif;
-	k.oif = flp->__fl_common.flowic_oif;
-	struct fib6_info *f6i = res->f6i;
-	if (!f6i || f6i == net->ipv6.fib6_null_entry) {
+	k.table = LOAD(table->tb6_id, table, tb6_id);
+	k.iif = LOAD(flp->__fl_common.flowic_iif, flp, __fl_common.flowic_iif);
+	k.oif = LOAD(flp->__fl_common.flowic_oif, flp, __fl_common.flowic_oif);
+	struct fib6_info *f6i = LOAD(res->f6i, res, f6i);
+	if (!f6i || f6i == LOAD(net->ipv6.fib6_null_entry, net, ipv6.fib6_null_entry)) {
 		k.result = FS_MISS;
 	} else {
-		switch (res->fib6_type) {
+		switch (LOAD(res->fib6_type, res, fib6_type)) {
 		case RTN_UNREACHABLE_: k.result = FS_UNREACHABLE; break;
 		case RTN_PROHIBIT_: k.result = FS_PROHIBIT; break;
 		case RTN_BLACKHOLE_: k.result = FS_BLACKHOLE; break;
@@ -449,8 +456,9 @@ int BPF_PROG(lk6, const struct net *net, const struct fib6_result *res, struct f
 	__s32 err = k.result == FS_UNREACHABLE ? -EHOSTUNREACH_ : k.result == FS_PROHIBIT ? -EACCES_
 		    : k.result == FS_BLACKHOLE ? -EINVAL_ : 0;
 	if (emit_events)
-		lookup_event(ctx, &k, flp->__fl_common.flowic_mark, err, flp->__fl_common.flowic_proto,
-			     bpf_ntohs(flp->uli.ports.sport), bpf_ntohs(flp->uli.ports.dport), &flp->saddr,
-			     &flp->daddr, 16);
+		lookup_event(ctx, &k, LOAD(flp->__fl_common.flowic_mark, flp, __fl_common.flowic_mark), err,
+			     LOAD(flp->__fl_common.flowic_proto, flp, __fl_common.flowic_proto),
+			     bpf_ntohs(LOAD(flp->uli.ports.sport, flp, uli.ports.sport)),
+			     bpf_ntohs(LOAD(flp->uli.ports.dport, flp, uli.ports.dport)), &flp->saddr, &flp->daddr, 16);
 	return 0;
 }

@@ -3,11 +3,11 @@
  * xdpverdict: what XDP does with every packet.
  *
  * xdp_exit: fexit on the main function of one running XDP program (the
- * front end loads one copy per program, naming the target before load):
+ * front end loads one copy per program with bpfclone_load()):
  * counts the action it returned per (netns, interface, rx queue).
  *
- * The xdp tracepoints, as tp_btf where the kernel supports it, else raw_tp
- * (the front end loads one set): exceptions by action, redirects and
+ * The xdp tracepoints, tp_btf/raw_tp twins (TP_TWIN; the front end's hook
+ * table loads one of each pair): exceptions by action, redirects and
  * redirect errors, XDP_TX bulk flushes and devmap transmissions, per
  * (netns, interface, program).  Errors are also streamed as events when the
  * front end asks for them (--events).
@@ -19,6 +19,7 @@
 
 #include "xdpverdict.h"
 #include "events.bpf.h"
+#include "hooks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -213,38 +214,32 @@ static __always_inline int on_devmap_xmit(void *ctx, const struct net_device *fr
 	return 0;
 }
 
-/* tp_btf and raw_tp twins: same arguments, the front end loads one set. */
-#define XV_TRACEPOINTS(kind)                                                                   \
-	SEC(#kind "/xdp_exception")                                                            \
-	int BPF_PROG(kind##_exception, const struct net_device *dev, const struct bpf_prog *xdp, \
-		     u32 act)                                                                  \
-	{                                                                                      \
-		return on_exception(ctx, dev, xdp, act);                                       \
-	}                                                                                      \
-	SEC(#kind "/xdp_redirect")                                                             \
-	int BPF_PROG(kind##_redirect, const struct net_device *dev, const struct bpf_prog *xdp, \
-		     const void *tgt, int err, int map_type, u32 map_id, u32 index)            \
-	{                                                                                      \
-		return on_redirect(ctx, dev, xdp, tgt, err, map_type, map_id, index);          \
-	}                                                                                      \
-	SEC(#kind "/xdp_redirect_err")                                                         \
-	int BPF_PROG(kind##_redirect_err, const struct net_device *dev,                        \
-		     const struct bpf_prog *xdp, const void *tgt, int err, int map_type,       \
-		     u32 map_id, u32 index)                                                    \
-	{                                                                                      \
-		return on_redirect(ctx, dev, xdp, tgt, err, map_type, map_id, index);          \
-	}                                                                                      \
-	SEC(#kind "/xdp_bulk_tx")                                                              \
-	int BPF_PROG(kind##_bulk_tx, const struct net_device *dev, int sent, int drops, int err) \
-	{                                                                                      \
-		return on_bulk_tx(ctx, dev, sent, drops, err);                                 \
-	}                                                                                      \
-	SEC(#kind "/xdp_devmap_xmit")                                                          \
-	int BPF_PROG(kind##_devmap_xmit, const struct net_device *from,                        \
-		     const struct net_device *to, int sent, int drops, int err)                \
-	{                                                                                      \
-		return on_devmap_xmit(ctx, from, to, sent, drops, err);                        \
-	}
+/* tp_btf and raw_tp twins from one body (the front end's hook table loads
+ * one of each pair). */
+TP_TWIN(exception, "xdp_exception", const struct net_device *dev, const struct bpf_prog *xdp, u32 act)
+{
+	return on_exception(ctx, dev, xdp, act);
+}
 
-XV_TRACEPOINTS(tp_btf)
-XV_TRACEPOINTS(raw_tp)
+TP_TWIN(redirect, "xdp_redirect", const struct net_device *dev, const struct bpf_prog *xdp, const void *tgt,
+	int err, int map_type, u32 map_id, u32 index)
+{
+	return on_redirect(ctx, dev, xdp, tgt, err, map_type, map_id, index);
+}
+
+TP_TWIN(redirect_err, "xdp_redirect_err", const struct net_device *dev, const struct bpf_prog *xdp,
+	const void *tgt, int err, int map_type, u32 map_id, u32 index)
+{
+	return on_redirect(ctx, dev, xdp, tgt, err, map_type, map_id, index);
+}
+
+TP_TWIN(bulk_tx, "xdp_bulk_tx", const struct net_device *dev, int sent, int drops, int err)
+{
+	return on_bulk_tx(ctx, dev, sent, drops, err);
+}
+
+TP_TWIN(devmap_xmit, "xdp_devmap_xmit", const struct net_device *from, const struct net_device *to, int sent,
+	int drops, int err)
+{
+	return on_devmap_xmit(ctx, from, to, sent, drops, err);
+}

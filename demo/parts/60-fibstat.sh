@@ -45,6 +45,6 @@ start_traffic
 run fibstat -N "$FIB_R" -r 10.99.0.0/24 -i 1 -c 3
 run fibstat -N "$FIB_R" --flow "proto=udp,dst=$FIB_DST4,sport=40005" -i 1 -c 1
 echo
-echo "\$ fibstat -N $FIB_R -t -4 -i 1 -c 1      # the lookups behind the forwarding, per table and interface"
-fibstat -N "$FIB_R" -t -4 -i 1 -c 1
+echo "\$ fibstat -N $FIB_R --tables -4 -i 1 -c 1      # the lookups behind the forwarding, per table and interface"
+fibstat -N "$FIB_R" --tables -4 -i 1 -c 1
 stop_traffic

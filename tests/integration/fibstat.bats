@@ -433,13 +433,36 @@ sinks_spread() { # "all" | "one"
 	# each: the arguments | what the one error line must name
 	local bad
 	for bad in "-r notaprefix|notaprefix" "-r 10.99.0.0/33|10.99.0.0/33" "--flow color=red|color" \
-		"--flow sport=99999|99999" "-4 -6|-6" "-o xml|xml" "-i 0|interval" "-t -e|--tables"; do
+		"--flow sport=99999|99999" "-4 -6|-6" "-o xml|xml" "-i 0|interval" "--tables --flows|--tables"; do
 		# shellcheck disable=SC2086
 		run "$B/fibstat" -N "$FIB_R" -c 1 -i 0.2 ${bad%%|*}
 		echo "fibstat ${bad%%|*} -> status $status: $output" >&2
 		[ "$status" -eq 2 ]
 		assert_one_line_error "${bad#*|}"
 	done
+	# -e is a view too (without an interval: -e streams events)
+	run "$B/fibstat" -N "$FIB_R" --tables -e
+	[ "$status" -eq 2 ]
+	assert_one_line_error "--tables, --events and --flows/--flow are separate views"
+	# -t means type in the toolkit: --tables has no short letter
+	run "$B/fibstat" -N "$FIB_R" -c 1 -i 0.2 -t
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"invalid option -- 't'"* ]]
+	# -N: not a network namespace 2; a namespace it may not open 3 (as nobody with CAP_BPF and CAP_PERFMON)
+	run "$B/fibstat" -N /etc/passwd -c 1 -i 0.2
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --netns '/etc/passwd': not a network namespace"
+	command -v setpriv >/dev/null || skip_because "setpriv not installed"
+	local bin
+	bin=$(mktemp -d /tmp/bs-fibstat-bin.XXXXXX)
+	cp "$B/fibstat" "$bin/"
+	chmod 755 "$bin" "$bin/fibstat"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon \
+		"$bin/fibstat" -N /proc/1/ns/net -c 1 -i 0.2
+	rm -rf "$bin"
+	echo "as nobody: status $status: $output" >&2
+	[ "$status" -eq 3 ]
+	assert_one_line_error "cannot open network namespace '/proc/1/ns/net': EACCES (needs CAP_SYS_ADMIN)"
 }
 
 # Policy routing in R: marked traffic looks up table 100 (IPv4 and IPv6), which
@@ -461,13 +484,13 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		--sport-base "$FIB_SPORT" --flows "$3" --packets "$4" --unconnected "${@:5}"
 }
 
-@test "fibstat [kernel]: -t: lookups in a policy-routing table per result equal the datagrams sent (IPv4, IPv6)" {
+@test "fibstat [kernel]: --tables: lookups in a policy-routing table per result equal the datagrams sent (IPv4, IPv6)" {
 	table100
 	trace_table 100
 	local prom=$FIB_TMP/tables.prom prom_pid
-	prom_start "$prom" "$B/fibstat" -N "$FIB_R" -t -o prom -i 0.3
+	prom_start "$prom" "$B/fibstat" -N "$FIB_R" --tables -o prom -i 0.3
 	prom_pid=$FIB_TOOL_PID
-	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" -t -o json -i 0.3
+	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" --tables -o json -i 0.3
 	local f4 u4 p4 f6 u6 p6
 	f4=$(r_send "$FIB_RTR4" 10.99.0.1 3 4 --mark 100)
 	u4=$(r_send "$FIB_RTR4" 10.77.0.1 2 5 --mark 100)
@@ -517,7 +540,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	[ -z "$(grep -E '^bpfscope_fibstat_(found|miss|unreachable|prohibit|blackhole|error)(_total)?[{ ]' "$prom")" ]
 }
 
-@test "fibstat [kernel]: -t: a VRF's table is counted under the VRF's name" {
+@test "fibstat [kernel]: --tables: a VRF's table is counted under the VRF's name" {
 	modprobe vrf 2>/dev/null || true
 	ip -n "$FIB_R" link add vrf-blue type vrf table 200 2>/dev/null ||
 		skip_because "cannot create a VRF device (no vrf module: modprobe vrf failed)"
@@ -531,7 +554,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	ip -n "$FIB_R" neigh replace 10.200.0.2 lladdr 02:00:00:00:05:02 dev vb0 nud permanent
 	ip -n "$FIB_R" route add 10.201.0.0/24 via 10.200.0.2 dev vb0 table 200
 	trace_table 200
-	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" -t -o json -i 0.3
+	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" --tables -o json -i 0.3
 	local sent
 	sent=$(r_send 10.200.0.1 10.201.0.1 2 5 --dev vrf-blue)
 	echo "sent: $sent" >&2
@@ -552,14 +575,16 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		'.vrf == ["vrf-blue"] and .lookups == $n and .found == $f' "$sums"
 }
 
-@test "fibstat [kernel]: -e streams each failed lookup with its table, destination and result" {
+# fibstat -e -o json ARGS (the transport $1: ringbuf or perfbuf, then ARGS)
+# streams each failed lookup the test causes in table 100, as the sender saw it fail.
+events_truth() { # TRANSPORT [ARGS...]
 	table100
 	fib_tool_start_events() {
-		"$B/fibstat" -N "$FIB_R" -e -o json >"$OUT" 2>"$OUT.err" &
+		"$B/fibstat" -N "$FIB_R" -e -o json "$@" >"$OUT" 2>"$OUT.err" &
 		FIB_TOOL_PID=$!
 		FIB_TOOL_PIDS+=("$FIB_TOOL_PID")
 	}
-	fib_tool_start_events
+	fib_tool_start_events "${@:2}"
 	# until the tool streams: one prohibited datagram (another destination) every 0.2 s
 	local i
 	for ((i = 0; i < 600; i++)); do
@@ -587,6 +612,8 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		and (.type | IN("unreachable", "prohibit", "blackhole", "error"))
 		and (.errno | type == "number") and (.errno_name | test("^E[A-Z0-9]+$"))
 		and (has("result") | not) and (has("lost") | not))' "$(cat "$OUT")"
+	# the transport the stream says it used
+	ft_jq -s --arg t "$1" 'all(.[]; .mechanism | endswith(" fib lookup tracepoints, " + $t))' "$(cat "$OUT")"
 	local ev
 	ev=$(jq -sc '[.[] | select(.dst == "10.77.0.5" or .dst == "2001:db8:77::5")]
 		| group_by(.family) | map({family: .[0].family, n: length, table: (map(.table) | unique),
@@ -605,6 +632,80 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		and .[1] == {family: "ipv6", n: 8, table: [100], type: ["unreachable"], errno: [$e6[] | [$num[.], .]],
 		         proto: ["udp"], dport: [$dp], mark: [100], src: [$rtr6], flows: 2}
 		and length == 2' "$ev"
+}
+
+@test "fibstat [kernel]: -e streams each failed lookup with its table, destination and result" {
+	events_truth ringbuf
+}
+
+@test "fibstat [kernel]: -e --perf-buffer: the same events through a perf buffer" {
+	events_truth perfbuf --perf-buffer
+}
+
+@test "fibstat [kernel]: -e -c 1 prints exactly one event after a burst of queued ones" {
+	table100
+	local out=$FIB_TMP/one.txt i
+	"$B/fibstat" -N "$FIB_R" -e -c 1 >"$out" 2>"$out.err" &
+	FIB_TOOL_PID=$!
+	FIB_TOOL_PIDS+=("$FIB_TOOL_PID")
+	# attached once the header is out
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^RESULT' "$out" && break
+		kill -0 "$FIB_TOOL_PID" 2>/dev/null || { cat "$out.err" >&2; false; }
+		sleep 0.1
+	done
+	grep -q '^RESULT' "$out"
+	# five unreachable lookups (five events) while the tool cannot read
+	kill -STOP "$FIB_TOOL_PID"
+	local u4
+	u4=$(r_send "$FIB_RTR4" 10.77.0.5 1 5 --mark 100)
+	ft_jq '.errors == 5 and .errno.EHOSTUNREACH == 5' "$u4"
+	kill -CONT "$FIB_TOOL_PID"
+	local rc=0
+	wait "$FIB_TOOL_PID" || rc=$?
+	FIB_TOOL_PIDS=() FIB_TOOL_PID=
+	cat "$out" >&2
+	assert_eq "$rc" 0 "exit status"
+	assert_eq "$(grep -c '^unreachable ' "$out")" 1 "event lines"
+	assert_eq "$(tail -n +3 "$out" | grep -vc '^unreachable ')" 0 "other lines"
+}
+
+@test "fibstat [kernel]: --mechanism raw_tp: the raw_tp twins count egress per nexthop and lookups per table alike" {
+	fib_policy 4 1
+	ecmp_run 4 "$B/fibstat" --mechanism raw_tp
+	sinks_spread all
+	check_ecmp 4 "$snap" $((FLOWS * PKTS))
+	ft_jq '.mechanism | test("^net_dev_start_xmit: raw_tp, ")' "$snap"
+	table100
+	fib_tool_start "$OUT" "$B/fibstat" -N "$FIB_R" --tables -4 --mechanism raw_tp -o json -i 0.3
+	local f4 u4 sums
+	f4=$(r_send "$FIB_RTR4" 10.99.0.1 3 4 --mark 100)
+	u4=$(r_send "$FIB_RTR4" 10.77.0.1 2 5 --mark 100)
+	ft_jq '.sent == 12 and .errors == 0' "$f4"
+	ft_jq '.sent == 0 and .errors == 10 and .errno.EHOSTUNREACH == 10' "$u4"
+	fib_tool_next "$OUT"
+	fib_tool_stop
+	snap=$(last_json "$OUT")
+	ft_jq '.mechanism == "raw_tp"' "$snap"
+	sums=$(jq -c '[.lookups[] | select(.table == 100)]
+		| {lookups: (map(.lookups) | add), found: (map(.found) | add), unreachable: (map(.unreachable) | add)}' <<<"$snap")
+	echo "fibstat --mechanism raw_tp, table 100: $sums" >&2
+	ft_jq '. == {lookups: 22, found: 12, unreachable: 10}' "$sums"
+}
+
+@test "fibstat: --mechanism names what fibstat can hook: unknown names exit 2, unavailable ones 4" {
+	run "$B/fibstat" -N "$FIB_R" --mechanism kprobe -c 1 -i 0.2
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --mechanism 'kprobe': expected one of tp_btf, raw_tp, fexit"
+	if has_feature fentry; then
+		run "$B/fibstat" -N "$FIB_R" --mechanism fexit -o json -c 1 -i 0.2
+		[ "$status" -eq 0 ]
+		ft_jq '.mechanism | test("fib_select_multipath: fexit")' "$(last_json <(echo "$output"))"
+	else
+		run "$B/fibstat" -N "$FIB_R" --mechanism fexit -c 1 -i 0.2
+		[ "$status" -eq 4 ]
+		assert_one_line_error "--mechanism fexit: the kernel cannot hook fib_select_multipath that way (no BPF trampolines)"
+	fi
 }
 
 @test "fibstat: -o prom --file: samples parse, packets and bytes per nexthop equal the sinks'" {
@@ -664,7 +765,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	want=$({ ip -n "$FIB_R" -j route show; ip -n "$FIB_R" -6 -j route show; } |
 		jq -s '[.[][] | select(.nexthops) | .nexthops[]] | length')
 	ft_jq --argjson n "$want" '(.nexthops | length) == $n' "$(last_json <(echo "$output"))"
-	valgrind_clean "$B/fibstat" -N "$FIB_R" -t -o json -c 1 -i 0.3
+	valgrind_clean "$B/fibstat" -N "$FIB_R" --tables -o json -c 1 -i 0.3
 	[ "$status" -eq 0 ]
 }
 
@@ -675,7 +776,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	ecmp_run 4 "$BA/fibstat"
 	sinks_spread all
 	check_ecmp 4 "$snap" $((FLOWS * PKTS))
-	run "$BA/fibstat" -N "$FIB_R" -t -o json -c 1 -i 0.3
+	run "$BA/fibstat" -N "$FIB_R" --tables -o json -c 1 -i 0.3
 	[ "$status" -ne 99 ] || { echo "$output" >&2; false; }
 	[ "$status" -eq 0 ]
 }
@@ -689,7 +790,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 	run "$B/fibstat" -N "$FIB_R" -c 1 -i 0.2
 	[ "$status" -eq 0 ]
 	for sig in INT KILL; do
-		for mode in "" "-t" "--flows"; do
+		for mode in "" "--tables" "--flows"; do
 			# shellcheck disable=SC2086
 			fib_tool_start "$FIB_TMP/sig.out" "$B/fibstat" -N "$FIB_R" -i 0.2 $mode
 			kill -"$sig" "$FIB_TOOL_PID"

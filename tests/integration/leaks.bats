@@ -143,13 +143,13 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	finish $rc
 }
 
-@test "leaks: xdpverdict (driver, tracepoint, --events) on a veth pair with XDP leaves nothing behind" {
+@test "leaks: xdpverdict (driver, tracepoint, --events, --perf-buffer) on a veth pair with XDP leaves nothing behind" {
 	xv_setup "$(uniq_name l)" xdpdrv
 	LK_NETNS=("$XV_NSA" "$XV_NSB")
 	scenario_ready
 	local rc=0
 	short_runs 10 "$B/xdpverdict" -N "$XV_NSA" -o json 0.1 2 || rc=1
-	short_runs 5 "$B/xdpverdict" -N "$XV_NSA" --source tracepoint -o prom --file "$LK_TMP/lk.prom" 0.1 2 || rc=1
+	short_runs 5 "$B/xdpverdict" -N "$XV_NSA" --mechanism raw_tp -o prom --file "$LK_TMP/lk.prom" 0.1 2 || rc=1
 	short_runs 5 "$B/xdpverdict" --all-netns -o json 0.1 1 || rc=1
 	exercise "$B/xdpverdict" -N "$XV_NSA" -o json 0.1 || rc=1
 	# --events prints nothing until an exception: started, stopped by signals, and as a pair
@@ -157,6 +157,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	for sig in INT TERM KILL; do
 		lk_signal "$sig" 0.3 "$B/xdpverdict" --events -N "$XV_NSA" || rc=1
 	done
+	lk_signal INT 0.3 "$B/xdpverdict" -e --perf-buffer -N "$XV_NSA" || rc=1
 	finish $rc
 }
 
@@ -204,7 +205,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	finish $rc
 }
 
-@test "leaks: fibstat (ECMP, --flows, -t, -e) in a router namespace leaves nothing behind" {
+@test "leaks: fibstat (ECMP, --flows, --tables, -e) in a router namespace leaves nothing behind" {
 	fib_setup "lk$$-$BATS_TEST_NUMBER" || { fib_teardown; false; }
 	LK_NETNS=("$FIB_C" "$FIB_R")
 	# traffic through the router while the tool runs
@@ -214,7 +215,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	local rc=0
 	short_runs 8 "$B/fibstat" -N "$FIB_R" -i 0.1 -c 2 -o json || rc=1
 	short_runs 4 "$B/fibstat" -N "$FIB_R" --flows -i 0.1 -c 2 -o json || rc=1
-	short_runs 4 "$B/fibstat" -N "$FIB_R" -t -i 0.1 -c 2 -o prom --file "$LK_TMP/lk.prom" || rc=1
+	short_runs 4 "$B/fibstat" -N "$FIB_R" --tables -i 0.1 -c 2 -o prom --file "$LK_TMP/lk.prom" || rc=1
 	exercise "$B/fibstat" -N "$FIB_R" -i 0.1 -o json || rc=1
 	local sig
 	for sig in INT TERM KILL; do

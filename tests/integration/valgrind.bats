@@ -75,9 +75,9 @@ mkmaps_env() {
 	# aborted packets (port 7000) keep coming: counters move, --events has exceptions to stream
 	bg sh -c "while :; do ip netns exec $XV_NSB $XV_SEND $XV_IPA 7000 2 200 >/dev/null 2>&1; sleep 0.2; done"
 	vg "$B/xdpverdict" --all-netns 0.3 2
-	vg "$B/xdpverdict" -N "$XV_NSA" --source driver -o json 0.3 2
+	vg "$B/xdpverdict" -N "$XV_NSA" --mechanism driver -o json 0.3 2
 	json_ok
-	vg "$B/xdpverdict" -N "$XV_NSA" --source tracepoint -o prom 0.3 1
+	vg "$B/xdpverdict" -N "$XV_NSA" --mechanism raw_tp -o prom 0.3 1
 	prom_ok
 	vg "$B/xdpverdict" --events -N "$XV_NSA" -o json -c 2
 	json_ok
@@ -137,7 +137,7 @@ mkmaps_env() {
 	vg "$B/tailcalls" -P "$root" -i 0.3 -c 1 -o prom
 }
 
-@test "valgrind: fibstat ECMP (prom), --flows (json), -t (prom), -e (json)" {
+@test "valgrind: fibstat ECMP (prom), --flows (json), --tables (prom), -e (json)" {
 	fib_setup "vg$$-$BATS_TEST_NUMBER" || { fib_teardown; false; }
 	fib_sinks_start 4
 	ip -n "$FIB_R" route add unreachable 10.77.0.0/24
@@ -146,7 +146,7 @@ mkmaps_env() {
 	prom_ok
 	vg "$B/fibstat" -N "$FIB_R" --flows -i 0.3 -c 2 -o json
 	json_ok
-	vg "$B/fibstat" -N "$FIB_R" -t -i 0.3 -c 1 -o prom
+	vg "$B/fibstat" -N "$FIB_R" --tables -i 0.3 -c 1 -o prom
 	vg "$B/fibstat" -N "$FIB_R" -e -c 2 -o json
 	json_ok
 	fib_sinks_stop

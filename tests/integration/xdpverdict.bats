@@ -18,6 +18,7 @@ setup() {
 
 teardown() {
 	[ -n "$XV_TOOL_PID" ] && kill -KILL "$XV_TOOL_PID" 2>/dev/null
+	[ -n "${XV_UNSHARE_PID:-}" ] && kill -KILL "$XV_UNSHARE_PID" 2>/dev/null
 	[ -n "$XV_TRACE" ] && [ -d "$XV_TRACE" ] && {
 		echo 0 >"$XV_TRACE/events/xdp/xdp_redirect_err/enable"
 		echo 0 >"$XV_TRACE/events/xdp/xdp_exception/enable"
@@ -119,7 +120,7 @@ prom_value() {
 
 @test "xdpverdict [kernel]: native mode, driver counters: every verdict equals the fixture's own count" {
 	xv_setup d1 xdpdrv
-	count_with --source driver
+	count_with --mechanism driver
 	xv_jq '.source == "driver" and .mode == "native" and .driver == "veth"' "$row"
 	assert_exact
 	# failed redirects (the empty devmap slot) are the fixture's slot 5
@@ -131,7 +132,7 @@ prom_value() {
 
 @test "xdpverdict: native mode, driver counters agree with ethtool -S" {
 	xv_setup e1 xdpdrv
-	count_with --source driver
+	count_with --mechanism driver
 	local s
 	s=$(ip netns exec "$XV_NSA" ethtool -S "$XV_DEVA")
 	stat() { awk -v k="$1:" '$1 == k {print $2}' <<<"$s"; }
@@ -142,18 +143,20 @@ prom_value() {
 
 @test "xdpverdict [kernel]: native mode, tracepoints: exceptions equal ABORTED packets, redirects exact, the rest unknown (null)" {
 	xv_setup t1 xdpdrv
-	count_with --source tracepoint
+	count_with --mechanism raw_tp
 	local f
 	f=$(xv_counts)
 	xv_jq '.source == "tracepoint"' "$row"
 	xv_jq --argjson f "$f" '.aborted == $f[0] and .redirect == $f[4] and .redirect_errors == $f[5]' "$row"
 	xv_jq '.drop == null and .pass == null and .tx == null and .packets == null' "$row"
+	# --mechanism raw_tp: the raw_tp twins counted it
+	assert_eq "$(tail -1 "$XV_TMP/out.json" | jq -r '.tracepoints + " " + .fexit')" "raw_tp not used" "mechanism facts"
 }
 
 @test "xdpverdict [kernel]: native mode, fexit on the XDP program: every verdict exact" {
 	need_fexit
 	xv_setup f1 xdpdrv
-	count_with --source fexit
+	count_with --mechanism fexit
 	xv_jq '.source == "fexit"' "$row"
 	assert_exact
 }
@@ -180,7 +183,7 @@ prom_value() {
 @test "xdpverdict [kernel]: generic mode without trampolines: ABORTED and REDIRECT exact, nothing estimated" {
 	xv_setup g2 xdpgeneric
 	if has_fexit; then
-		count_with --source tracepoint
+		count_with --mechanism raw_tp
 	else
 		count_with
 	fi
@@ -205,14 +208,18 @@ prom_value() {
 		  and ([$q[].tx] | add) == $f[3]' >/dev/null || { tail -1 "$out" >&2; false; }
 }
 
-@test "xdpverdict [kernel]: --events streams each exception and each redirect error with the kernel's errno name" {
-	xv_setup v1 xdpdrv
+# --events (json) through the given transport ARGS (none: ring buffer, or
+# --perf-buffer): each exception and each redirect error, with the errno
+# name the kernel's own tracepoint output (a private tracefs instance) shows.
+events_truth() {
+	local transport=$1
+	shift
 	# independent witness: the kernel's own tracepoint output in a private tracefs instance
 	XV_TRACE=/sys/kernel/tracing/instances/bsxv$$
 	mkdir "$XV_TRACE"
 	echo 1 >"$XV_TRACE/events/xdp/xdp_redirect_err/enable"
 	local out=$XV_TMP/ev.json
-	"$B/xdpverdict" -N "$XV_NSA" --events -o json >"$out" 2>"$out.err" &
+	"$B/xdpverdict" -N "$XV_NSA" --events -o json "$@" >"$out" 2>"$out.err" &
 	XV_TOOL_PID=$!
 	sleep 2
 	kill -0 "$XV_TOOL_PID" || { cat "$out.err" >&2; false; }
@@ -241,6 +248,46 @@ prom_value() {
 	assert_eq "$(jq -c 'select(.tool == "xdpverdict" and (.lost_events | type) == "number" and (.missed_events | type) == "number" and (.mechanism | type) == "string")' "$out" | wc -l)" \
 		"$(wc -l <"$out")" "events with tool, lost_events, missed_events and mechanism"
 	strict_json "$out"
+	# the stream says which transport it used
+	local mech
+	mech=$(jq -r '.mechanism' "$out" | sort -u)
+	[[ "$mech" == *" xdp tracepoints, $transport" ]] || { echo "mechanism: $mech" >&2; false; }
+}
+
+@test "xdpverdict [kernel]: --events streams each exception and each redirect error with the kernel's errno name" {
+	xv_setup v1 xdpdrv
+	events_truth ringbuf
+}
+
+@test "xdpverdict [kernel]: --events --perf-buffer: the same events through a perf buffer" {
+	xv_setup v2 xdpdrv
+	events_truth perfbuf --perf-buffer
+}
+
+@test "xdpverdict [kernel]: -e -c 1 prints exactly one event after a burst of queued ones" {
+	xv_setup v3 xdpdrv
+	local out=$XV_TMP/one.txt i
+	"$B/xdpverdict" -N "$XV_NSA" -e -c 1 >"$out" 2>"$out.err" &
+	XV_TOOL_PID=$!
+	# attached once the header is out
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^TYPE' "$out" && break
+		kill -0 "$XV_TOOL_PID" 2>/dev/null || { cat "$out.err" >&2; false; }
+		sleep 0.1
+	done
+	grep -q '^TYPE' "$out"
+	# five ABORTED packets (five exception events) while the tool cannot read
+	kill -STOP "$XV_TOOL_PID"
+	xv_send 7000 5
+	xv_wait_count 0 5
+	kill -CONT "$XV_TOOL_PID"
+	local rc=0
+	wait "$XV_TOOL_PID" || rc=$?
+	XV_TOOL_PID=
+	assert_eq "$rc" 0 "exit status"
+	cat "$out" >&2
+	assert_eq "$(grep -c '^exception ' "$out")" 1 "event lines"
+	assert_eq "$(tail -n +3 "$out" | grep -vc '^exception ')" 0 "other lines"
 }
 
 @test "xdpverdict [kernel]: --events table: fixed-width columns, every event under its header" {
@@ -287,7 +334,7 @@ errno_to_name() {
 
 @test "xdpverdict: prom: the verdicts are one counter with a verdict label, exact, and the exposition is lint-clean" {
 	xv_setup p1 xdpdrv
-	prom_with --source driver
+	prom_with --mechanism driver
 	local out=$XV_TMP/out.prom f v
 	f=$(xv_counts)
 	grep -q '^# TYPE bpfscope_xdpverdict_packets_total counter$' "$out"
@@ -310,7 +357,7 @@ errno_to_name() {
 
 @test "xdpverdict: prom with --per-queue and with tracepoint counting: unique series, lint-clean, unknown verdicts have no sample" {
 	xv_setup p2 xdpdrv
-	prom_with --source driver -q
+	prom_with --mechanism driver -q
 	local out=$XV_TMP/out.prom f
 	f=$(xv_counts)
 	lint_clean "$out"
@@ -320,7 +367,7 @@ errno_to_name() {
 	assert_eq "$(grep -v '^#' "$out" | sed 's/ [^ ]*$//' | sort | uniq -d)" "" "duplicate series"
 	xv_teardown
 	xv_setup p3 xdpdrv
-	prom_with --source tracepoint
+	prom_with --mechanism raw_tp
 	f=$(xv_counts)
 	lint_clean "$out"
 	assert_eq "$(prom_value packets_total "prog_id=\"$XV_PROG\"" 'verdict="aborted"' 'source="tracepoint"')" "$(jq '.[0]' <<<"$f")" "aborted"
@@ -344,7 +391,7 @@ errno_to_name() {
 
 @test "xdpverdict: JSON snapshots: strict UTF-8 and JSON, numbers as numbers, rates that add up to the counts" {
 	xv_setup j1 xdpdrv
-	count_with --source driver -q
+	count_with --mechanism driver -q
 	local out=$XV_TMP/out.json f
 	f=$(xv_counts)
 	strict_json "$out"
@@ -381,6 +428,51 @@ errno_to_name() {
 		'[.interfaces[] | select(.netns == $ns and .prog_id == $p)] | length == 1' "$output"
 }
 
+@test "xdpverdict: --all-netns sees a process's namespace that has no name under /run/netns, as pid:N" {
+	xv_setup n2 xdpdrv
+	# a namespace held only by a process: unshare's sleep, with a veth pair and an XDP program
+	unshare --net sleep 100 &
+	XV_UNSHARE_PID=$!
+	local pid=$XV_UNSHARE_PID i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(readlink /proc/$pid/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+		sleep 0.1
+	done
+	[ -z "$(ip netns identify "$pid")" ] || { echo "namespace of $pid is named: $(ip netns identify "$pid")" >&2; false; }
+	nsenter -t "$pid" -n ip link add xvun2 type veth peer name xvun2p
+	nsenter -t "$pid" -n ip link set dev xvun2 xdpgeneric obj "$XV_PASS" sec xdp
+	local prog
+	prog=$(nsenter -t "$pid" -n ip -j -d link show dev xvun2 | jq -r '.[0].xdp.prog.id // .[0].xdp.attached[0].prog.id')
+	[ -n "$prog" ] && [ "$prog" != null ]
+	run "$B/xdpverdict" --all-netns -o json -c 1 -i 0.2
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	XV_UNSHARE_PID=
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	echo "$output" | jq -c '[.interfaces[] | {netns, interface, prog_id}]' >&2
+	# the namespace is named after its (lowest) process, once, with its program
+	xv_jq --arg ns "pid:$pid" --argjson p "$prog" \
+		'[.interfaces[] | select(.netns == $ns)] | length == 1 and .[0].interface == "xvun2" and .[0].prog_id == $p' \
+		"$(grep '^{' <<<"$output" | tail -1)"
+	# and the named ones keep their /run/netns names (each namespace once)
+	xv_jq --arg ns "$XV_NSA" --argjson p "$XV_PROG" \
+		'[.interfaces[] | select(.prog_id == $p)] | length == 1 and .[0].netns == $ns' "$(grep '^{' <<<"$output" | tail -1)"
+}
+
+@test "xdpverdict: -N that is not a network namespace exits 2, one that does not exist 5" {
+	run "$B/xdpverdict" -N /etc/passwd -c 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --netns '/etc/passwd': not a network namespace"
+	run "$B/xdpverdict" -N /proc/self/ns/uts -c 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "not a network namespace"
+	run "$B/xdpverdict" -N bs-no-such-netns-$$ -c 1
+	[ "$status" -eq 5 ]
+	assert_one_line_error "no network namespace 'bs-no-such-netns-$$'"
+	run "$B/xdpverdict" -N /nonexistent/ns -e -c 1
+	[ "$status" -eq 5 ]
+}
+
 @test "xdpverdict: bad input: one error line and the documented exit status" {
 	xv_setup b1 xdpdrv
 	run "$B/xdpverdict" -N "$XV_NSA" -I nosuchif0 -c 1
@@ -392,9 +484,14 @@ errno_to_name() {
 	run "$B/xdpverdict" -N bs-no-such-netns -c 1
 	[ "$status" -eq 5 ]
 	assert_one_line_error "no network namespace 'bs-no-such-netns'"
-	run "$B/xdpverdict" --source sometimes
+	run "$B/xdpverdict" --mechanism sometimes
 	[ "$status" -eq 2 ]
-	assert_one_line_error "invalid --source"
+	assert_one_line_error "invalid --mechanism 'sometimes'"
+	run "$B/xdpverdict" --mechanism fexit,driver
+	[ "$status" -eq 2 ]
+	assert_one_line_error "exclude each other"
+	run "$B/xdpverdict" --source driver
+	[ "$status" -eq 2 ]
 	run "$B/xdpverdict" --events -o prom
 	[ "$status" -eq 2 ]
 	assert_one_line_error "--events"
@@ -404,13 +501,13 @@ errno_to_name() {
 	# a forced mechanism this interface or kernel cannot offer
 	if has_fexit; then
 		xv_attach xdpgeneric
-		run "$B/xdpverdict" -N "$XV_NSA" -I "$XV_DEVA" --source driver -c 1
+		run "$B/xdpverdict" -N "$XV_NSA" -I "$XV_DEVA" --mechanism driver -c 1
 		[ "$status" -eq 4 ]
-		assert_one_line_error "--source driver is unavailable"
+		assert_one_line_error "--mechanism driver is unavailable"
 	else
-		run "$B/xdpverdict" -N "$XV_NSA" --source fexit -c 1
+		run "$B/xdpverdict" -N "$XV_NSA" --mechanism fexit -c 1
 		[ "$status" -eq 4 ]
-		assert_one_line_error "--source fexit is unavailable"
+		assert_one_line_error "--mechanism fexit: the kernel cannot hook xdp_program_return that way (no BPF trampolines)"
 	fi
 }
 
@@ -424,7 +521,7 @@ errno_to_name() {
 	run "$B/xdpverdict" -N "$XV_NSA" -c 1 -i 0.2
 	[ "$status" -eq 0 ]
 	for sig in INT KILL; do
-		xv_tool_start "$XV_TMP/sig.out" "$B/xdpverdict" -N "$XV_NSA" -i 0.2 --events
+		xv_tool_start "$XV_TMP/sig.out" "$B/xdpverdict" -N "$XV_NSA" --events
 		sleep 0.5
 		kill -"$sig" "$XV_TOOL_PID"
 		wait "$XV_TOOL_PID" || true
@@ -451,7 +548,7 @@ errno_to_name() {
 	# driver counting on every kernel: valgrind cannot model the BTF buffers
 	# the kernel fills in for the fexit set-up (BPF_OBJ_GET_INFO_BY_FD), so
 	# it reports libbpf's reads of them; the fexit path runs under ASan below.
-	valgrind_clean "$B/xdpverdict" -N "$XV_NSA" -o json -c 2 -i 0.3 --source driver
+	valgrind_clean "$B/xdpverdict" -N "$XV_NSA" -o json -c 2 -i 0.3 --mechanism driver
 	[ "$status" -eq 0 ]
 	xv_jq --argjson p "$XV_PROG" '[.interfaces[] | select(.prog_id == $p)] | length == 1' "$(tail -1 <<<"$output")"
 }

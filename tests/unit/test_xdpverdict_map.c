@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* xdpverdict's driver counter table (common/xdpmap.c): name matching,
+/* xdpverdict's driver counter table (tools/xdpverdict/xdpmap.c): name matching,
  * verdict derivation, counter deltas across resets. */
 #include <stdarg.h>
 #include <stddef.h>
