@@ -44,7 +44,8 @@ teardown_file() {
 	[ -n "${PK_DIR:-}" ] || return 0
 	[ -f "$PK_DIR/ne.pid" ] && kill "$(cat "$PK_DIR/ne.pid")" 2>/dev/null
 	[ -f "$PK_DIR/mkmaps.pid" ] && kill "$(cat "$PK_DIR/mkmaps.pid")" 2>/dev/null
-	[ -f "$PK_DIR/netns" ] && ip netns del "$(cat "$PK_DIR/netns")" 2>/dev/null
+	local ns
+	[ -f "$PK_DIR/netns" ] && for ns in $(cat "$PK_DIR/netns"); do ip netns del "$ns" 2>/dev/null; done
 	wait 2>/dev/null
 	# the purge test normally did this; a failure before it must not leave
 	# the package behind
@@ -343,7 +344,7 @@ tool_bin() { # installed or built
 	local t filter allowed ns used
 	ns=$(uniq_name pk)
 	ip netns add "$ns"
-	echo "$ns" >"$PK_DIR/netns"
+	echo "$ns" >>"$PK_DIR/netns"
 	filter=$(sed -n 's/^SystemCallFilter=//p' "$UNITDIR/bpfscope@.service")
 	# shellcheck disable=SC2086
 	allowed=$(expand_filter $filter | sort -u)
@@ -453,7 +454,7 @@ tool_bin() { # installed or built
 	mkdir -p "$PK_DIR/cwd"
 	ns=$(uniq_name pc) va=$(uniq_name va) vb=$(uniq_name vb) hostile='$(>PK)'
 	ip netns add "$ns"
-	echo "$ns" >"$PK_DIR/netns"
+	echo "$ns" >>"$PK_DIR/netns"
 	ip -n "$ns" link add "$va" type veth peer name "$vb"
 	ip -n "$ns" link add "$hostile" type veth peer name "${vb}h"
 	"$B/tests/mkmaps" "$PK_DIR/maps.json" "$B/fixtures/mapstat_ringbuf.bpf.o" 2>"$PK_DIR/mkmaps.err" &
@@ -506,6 +507,22 @@ tool_bin() { # installed or built
 	complete_words "$(tool_bin mapstat)" --method '' | grep -qx walk
 	# fibstat --flow keys
 	complete_words "$(tool_bin fibstat)" --flow proto=udp,d | grep -qx 'proto=udp,dst='
+}
+
+@test "package: one textfile directory everywhere: --help, man pages, README, units and settings name /var/lib/prometheus/node-exporter" {
+	local t bad
+	# Debian's node_exporter reads it (prometheus-node-exporter's default)
+	prometheus-node-exporter --help 2>&1 | grep -q 'collector.textfile.directory="/var/lib/prometheus/node-exporter"' ||
+		skip_because "prometheus-node-exporter not installed (or another default)"
+	bad=$(grep -rln 'node_exporter/\|/var/lib/node-exporter\|/var/lib/prometheus/node_exporter' \
+		"$ROOT/man" "$ROOT/README.md" "$ROOT/systemd" "$ROOT/examples" "$ROOT/debian" 2>/dev/null || true)
+	[ -z "$bad" ] || { echo "another textfile directory in: $bad" >&2; return 1; }
+	for t in $TOOLS; do
+		bad=$("$(tool_bin "$t")" --help | grep -n 'node_exporter/\|node-exporter' | grep -v '/var/lib/prometheus/node-exporter/' || true)
+		[ -z "$bad" ] || { echo "$t --help: $bad" >&2; return 1; }
+	done
+	grep -q '^ReadWritePaths=-/var/lib/prometheus/node-exporter$' "$ROOT/systemd/bpfscope@.service"
+	grep -q '^TEXTFILE_DIR=/var/lib/prometheus/node-exporter$' "$ROOT/systemd/bpfscope-snapshot"
 }
 
 @test "package: make install DESTDIR=... then make uninstall DESTDIR=... leaves nothing (PREFIX /usr/local and /usr)" {
