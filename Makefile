@@ -127,14 +127,77 @@ demo: deps
 	@$(MAKE) --no-print-directory all testbins
 	@demo/demo.sh
 
+# Install layout (DESTDIR for staging; the Debian package uses PREFIX=/usr).
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+LIBEXECDIR ?= $(PREFIX)/libexec/bpfscope
+DOCDIR ?= $(PREFIX)/share/doc/bpfscope
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+# Debian 12 keeps units in /lib/systemd/system; other prefixes in their lib/
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+UNIT_DROPINS := $(foreach t,$(TOOLS),bpfscope@$(t).service.d/capabilities.conf)
+EXAMPLES := examples/bpfscope-alerts.yml examples/bpfscope-alerts.test.yml
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+# Tools, man pages, bash completion (one file, a link per tool), the systemd
+# timer units with their settings and logrotate file, the alert examples.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 0755 $(addprefix $(BUILD)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0644 $(addprefix man/man8/,$(addsuffix .8,$(TOOLS))) $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 man/man7/bpfscope-output.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(addprefix $(BUILD)/,$(TOOLS)) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(addprefix man/man8/,$(addsuffix .8,$(TOOLS))) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/man7/bpfscope-output.7 $(DESTDIR)$(MANDIR)/man7/
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completion/bpfscope $(DESTDIR)$(BASHCOMPDIR)/bpfscope
+	for t in $(TOOLS); do ln -sf bpfscope $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(DOCDIR)/examples
+	$(SUBST) systemd/bpfscope-snapshot > $(DESTDIR)$(LIBEXECDIR)/bpfscope-snapshot
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/bpfscope-snapshot
+	for u in bpfscope@.service bpfscope@.timer $(UNIT_DROPINS); do \
+		install -d $(DESTDIR)$(UNITDIR)/$$(dirname $$u) && \
+		$(SUBST) systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(SUBST) systemd/bpfscope.default > $(DESTDIR)$(SYSCONFDIR)/default/bpfscope
+	install -m 0644 systemd/bpfscope.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/bpfscope
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/default/bpfscope
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+.PHONY: uninstall deb
+
+# Everything install put there, and the directories only bpfscope uses.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(addsuffix .8,$(TOOLS))) $(DESTDIR)$(MANDIR)/man7/bpfscope-output.7
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/bpfscope $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(TOOLS))
+	rm -f $(DESTDIR)$(LIBEXECDIR)/bpfscope-snapshot
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,bpfscope@.service bpfscope@.timer $(UNIT_DROPINS))
+	rm -f $(DESTDIR)$(SYSCONFDIR)/default/bpfscope $(DESTDIR)$(SYSCONFDIR)/logrotate.d/bpfscope
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	-rmdir $(addprefix $(DESTDIR)$(UNITDIR)/,$(dir $(UNIT_DROPINS))) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of the
+# tree under $(DEBBUILD), so that this tree stays clean and dh_auto_clean
+# (make clean) touches only the copy: the .deb files end in $(DEBBUILD).
+DEBBUILD ?= $(BUILD)/deb
+deb:
+	rm -rf $(DEBBUILD)
+	mkdir -p $(DEBBUILD)/src/bpfscope
+	tar -cf - --exclude-vcs --exclude=./build --exclude=./$(BUILD) . | tar -C $(DEBBUILD)/src/bpfscope -xf -
+	cd $(DEBBUILD)/src/bpfscope && dpkg-buildpackage -us -uc -b -J$$(nproc)
+	mv $(DEBBUILD)/src/*.deb $(DEBBUILD)/src/*.buildinfo $(DEBBUILD)/src/*.changes $(DEBBUILD)/
+	rm -rf $(DEBBUILD)/src
+	@ls -1 $(DEBBUILD)/*.deb
 
 lint:
 	mandoc -Tlint -W warning $(addprefix man/man8/,$(addsuffix .8,$(TOOLS))) man/man7/bpfscope-output.7
+	bash -n completion/bpfscope
+	sh -n systemd/bpfscope-snapshot
+	@if command -v promtool >/dev/null; then \
+		promtool check rules examples/bpfscope-alerts.yml && \
+		cd examples && promtool test rules bpfscope-alerts.test.yml; \
+	fi
 
 # Regenerate vmlinux.h from the running kernel (explicit only; checked in).
 vmlinux:
