@@ -61,7 +61,7 @@ static const char doc[] =
 	"  fibstat --flow proto=udp,dst=10.99.0.1,sport=40001   # which nexthop did it take?\n"
 	"  fibstat --tables               # lookups per table (policy routing, VRFs)\n"
 	"  fibstat -e                     # failed lookups as they happen\n"
-	"  fibstat -o prom -c 1 --file /var/lib/node_exporter/fibstat.prom";
+	"  fibstat -o prom -c 1 --file /var/lib/prometheus/node-exporter/fibstat.prom";
 
 static void parse_route(const char *arg)
 {

@@ -70,7 +70,7 @@ static const char doc[] =
 	"  tcpchrono --port 443 --limited 50  # port 443 connections limited half their busy time\n"
 	"  tcpchrono --top              # the 10 most starved connections, every second\n"
 	"  tcpchrono -N web --top       # the same in network namespace web\n"
-	"  tcpchrono -i 5 -o prom --file /var/lib/node_exporter/tcpchrono.prom";
+	"  tcpchrono -i 5 -o prom --file /var/lib/prometheus/node-exporter/tcpchrono.prom";
 
 static void parse_ports(const char *arg)
 {

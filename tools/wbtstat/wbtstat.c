@@ -61,7 +61,7 @@ static const char doc[] =
 	"  wbtstat -d sda 5           # one disk, every 5 s\n"
 	"  wbtstat -e                 # scale steps, target changes, pauses >= 100 ms\n"
 	"  wbtstat -p 4242 -o json    # one writer's throttling as JSON Lines\n"
-	"  wbtstat -o prom -c 1 --file /var/lib/node_exporter/wbtstat.prom";
+	"  wbtstat -o prom -c 1 --file /var/lib/prometheus/node-exporter/wbtstat.prom";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {

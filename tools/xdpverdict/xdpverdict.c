@@ -54,7 +54,7 @@ static const char doc[] =
 	"  xdpverdict -I eth0 -q 5       # eth0 per rx queue, every 5 s\n"
 	"  xdpverdict --all-netns -o json\n"
 	"  xdpverdict -e                 # exceptions and redirect errors as they happen\n"
-	"  xdpverdict -o prom -c 1 -i 10 --file /var/lib/node_exporter/xdp.prom";
+	"  xdpverdict -o prom -c 1 -i 10 --file /var/lib/prometheus/node-exporter/xdpverdict.prom";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -126,7 +126,7 @@ struct hook hooks[H_N] = {
 	/* aimed at each XDP program by xvwatch (bpfclone_load): never
 	 * loaded in the main object */
 	[H_FEXIT] = { "xdp_program_return", HOOK_OPTIONAL, "exact counts of every verdict (driver counters or "
-		      "tracepoints instead)", .alt = { { .mech = MECH_FEXIT, .prog = "xdp_exit", .manual = true } } },
+		      "tracepoints instead)", .alt = { { .mech = MECH_FEXIT, .prog = "xdp_exit", .clone = true } } },
 	[H_EXCEPTION] = { "xdp_exception", HOOK_OPTIONAL, "ABORTED and XDP_TX errors",
 			  .alt = { HOOK_TP_TWIN("exception", "xdp_exception") } },
 	/* attached when a row counts with the tracepoints (xvrows.c) */
@@ -317,7 +317,6 @@ static void load(const char *hookm)
 		if (!skel)
 			die_errno(errno, NULL, "cannot open BPF object");
 		hooks_select(skel->obj, hooks, H_N, hookm);
-		bpf_program__set_autoload(skel->progs.xdp_exit, false); /* copies only (xvwatch.c) */
 		skel->rodata->emit_events = copts.events;
 		evbuf_configure(skel->maps.events, false, &skel->rodata->events_use_perf);
 		int err = xdpverdict_bpf__load(skel);
