@@ -15,6 +15,7 @@
 #include "mapstat.h"
 
 struct mapstat_bpf;
+struct bpf_program;
 
 /* How this run counts the maps the bpf_map iterator did not. */
 struct counting {

@@ -98,8 +98,8 @@ bool refs_held_by(const struct refs *r, uint32_t id, int pid)
 bool path_under(const char *path, const char *root)
 {
 	size_t l = strlen(root);
-	while (l > 1 && root[l - 1] == '/')
-		l--;
+	while (l > 0 && root[l - 1] == '/')
+		l--; /* "/" and "//" leave 0: every path */
 	return !strncmp(path, root, l) && (path[l] == '\0' || path[l] == '/');
 }
 
