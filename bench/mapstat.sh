@@ -56,14 +56,14 @@ echo
 echo "## 2. counting the 1,000,000-entry hash (map id $big)"
 a_ms=$(med "$B/mapstat" -m "$big" --no-owners -o json)
 o_ms=$(med "$B/mapstat" -m "$big" -o json)
-i_ms=$(med "$B/mapstat" -m "$big" --no-owners -o json --method iter)
-w_ms=$(RUNS=3 med "$B/mapstat" -m "$big" --no-owners -o json --method walk)
+i_ms=$(med "$B/mapstat" -m "$big" --no-owners -o json --mechanism iter)
+w_ms=$(RUNS=3 med "$B/mapstat" -m "$big" --no-owners -o json --mechanism walk)
 d_ms=$(RUNS=3 med sh -c "bpftool map dump id $big | wc -l")
 printf '%-44s %10s\n' "command" "time(ms)"
 printf '%-44s %10s\n' "mapstat -m ID (auto: $(build/tests/bpfprobe kfunc:bpf_map_sum_elem_count >/dev/null && echo kfunc || echo iter_elem))" "$a_ms"
 printf '%-44s %10s\n' "mapstat -m ID (auto, with owner scan)" "$o_ms"
-printf '%-44s %10s\n' "mapstat -m ID --method iter (iter_elem)" "$i_ms"
-printf '%-44s %10s\n' "mapstat -m ID --method walk (get_next_key)" "$w_ms"
+printf '%-44s %10s\n' "mapstat -m ID --mechanism iter (iter_elem)" "$i_ms"
+printf '%-44s %10s\n' "mapstat -m ID --mechanism walk (get_next_key)" "$w_ms"
 printf '%-44s %10s\n' "bpftool map dump id ID | wc -l" "$d_ms"
 echo "ratio bpftool-dump/mapstat(auto): $(ratio "$d_ms" "$a_ms")  (target >= 100)"
 echo "ratio bpftool-dump/mapstat(auto, owners): $(ratio "$d_ms" "$o_ms")"

@@ -2,7 +2,7 @@
 #ifndef BPFSCOPE_MAPSTAT_H
 #define BPFSCOPE_MAPSTAT_H
 
-/* How an entry count was obtained (also see tools/mapstat.c). */
+/* How an entry count was obtained (also see tools/mapstat/). */
 enum count_method {
 	CM_NONE = 0,    /* not countable */
 	CM_KFUNC,       /* bpf_map_sum_elem_count() from iter/bpf_map */

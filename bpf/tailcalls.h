@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Shared between bpf/tailcalls.bpf.c and tools/tailcalls.c. */
+/* Shared between bpf/tailcalls.bpf.c and tools/tailcalls/. */
 #ifndef BPFSCOPE_TAILCALLS_H
 #define BPFSCOPE_TAILCALLS_H
 

@@ -62,8 +62,9 @@ prom_value() {
 
 # every fixture map: entries equal to the ground truth (null where not countable)
 check_counts() {
-	local method=$1 out
-	out=$("$B/mapstat" --method "$method" -o json -p "$(mk_pid)")
+	local method=$1 out mech=()
+	[ "$method" = auto ] || mech=(--mechanism "$method")
+	out=$("$B/mapstat" "${mech[@]}" -o json -p "$(mk_pid)")
 	jq -e --slurpfile e "$MS_DIR/maps.json" --arg m "$method" '
 		[ $e[0].maps[] as $x
 		  | (.maps[] | select(.map_id == $x.id)) as $got
@@ -83,7 +84,7 @@ check_counts() {
 
 @test "mapstat: entry counts are exact with user-space walks; queue/stack/sockmap(value 4) are null, not guessed" {
 	check_counts walk
-	run "$B/mapstat" --method walk -o json -m "$(map_id ms_queue)" -m "$(map_id ms_stack)"
+	run "$B/mapstat" --mechanism walk -o json -m "$(map_id ms_queue)" -m "$(map_id ms_stack)"
 	[ "$status" -eq 0 ]
 	assert_jq '[.maps[] | select(.entries == null and .entries_method == "none")] | length == 2'
 }
@@ -104,8 +105,8 @@ check_counts() {
 	id=$(map_id ms_lru)
 	want=$(bpftool map dump id "$id" -j | jq length)
 	[ "$want" -gt 0 ] && [ "$want" -le 128 ]
-	for m in auto iter walk; do
-		run "$B/mapstat" --method $m -o json -m "$id"
+	for m in "" "--mechanism iter" "--mechanism walk"; do
+		run "$B/mapstat" $m -o json -m "$id"
 		assert_jq ".maps[0].entries == $want"
 	done
 }
@@ -145,6 +146,11 @@ check_counts() {
 	want=$(jq -c '[.maps[].id] | sort' "$MS_DIR/maps.json")
 	got=$(jq -c '[.maps[].map_id] | sort' <<<"$output")
 	assert_eq "$got" "$want" "map ids held by mkmaps"
+	# --no-owners hides the owners, -p still selects by them
+	run "$B/mapstat" -o json -p "$pid" --no-owners
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -c '[.maps[].map_id] | sort' <<<"$output")" "$want" "map ids held by mkmaps, --no-owners"
+	assert_jq '[.maps[] | .owner_pids == [] and .owner_comms == []] | all'
 }
 
 @test "mapstat [kernel]: --owners sums each owner's map memory and reports its RLIMIT_MEMLOCK" {
@@ -276,7 +282,7 @@ check_counts() {
 	"$B/mapstat" -o prom -i 0.2 -c 2 -m "$id" --file "$d/interval.prom"
 	"$B/mapstat" --owners -o prom -p "$pid" --file "$d/owners.prom"
 	"$B/mapstat" --prefixes "$lpm" -o prom --file "$d/prefixes.prom"
-	"$B/mapstat" -o prom --method walk -m "$id" >"$d/stdout.prom"
+	"$B/mapstat" -o prom --mechanism walk -m "$id" >"$d/stdout.prom"
 	for f in "$d"/*.prom; do
 		lint_clean "$f"
 		assert_eq "$(grep -c '^# TYPE bpfscope_mapstat_info gauge$' "$f")" 1 "$f: expositions"
@@ -292,7 +298,7 @@ check_counts() {
 		"$(bpftool map show id "$big" -j | jq .bytes_memlock)" "memlock_bytes vs bpftool"
 	assert_eq "$(grep -c '^bpfscope_mapstat_entries{' "$d/maps.prom")" \
 		"$(jq '[.maps[] | select(.expected != null)] | length' "$MS_DIR/maps.json")" "one entries series per countable map"
-	grep -q '^bpfscope_mapstat_info{version="[^"]*",counting="\(kfunc\|iter\)",memory_accounting="\(memcg\|memlock\)",view="maps"} 1$' "$d/maps.prom"
+	grep -q '^bpfscope_mapstat_info{version="[^"]*",mechanism="\(kfunc\|iter\)",memory_accounting="\(memcg\|memlock\)",view="maps"} 1$' "$d/maps.prom"
 	# interval mode: the rate of a map nothing writes to is 0
 	assert_eq "$(prom_value "$d/interval.prom" entries_per_second "$l")" 0 "entries_per_second"
 	# --owners: mkmaps' maps, their memory and its 1 MiB RLIMIT_MEMLOCK
@@ -308,28 +314,28 @@ check_counts() {
 	assert_eq "$(prom_value "$d/prefixes.prom" prefix_entries "map_id=\"$lpm\",map_name=\"ms_lpm\",prefixlen=\"32\",view=\"prefixes\"")" 5 "/32 entries"
 	# walk: the same count as the default method, to standard output
 	assert_eq "$(prom_value "$d/stdout.prom" entries "$l")" 37 "entries (walk)"
-	grep -q '^bpfscope_mapstat_info{.*counting="walk"' "$d/stdout.prom"
+	grep -q '^bpfscope_mapstat_info{.*mechanism="walk"' "$d/stdout.prom"
 }
 
 @test "mapstat: every JSON line of every view is valid UTF-8 and parses; numbers are numbers; meta names the mechanisms" {
 	local d="$MS_DIR/jsonviews" pid=$(mk_pid) id=$(map_id ms_hash) f
 	mkdir -p "$d"
 	"$B/mapstat" -o json -p "$pid" >"$d/auto.json"
-	"$B/mapstat" -o json -p "$pid" --method iter --wide >"$d/iter.json"
-	"$B/mapstat" -o json -p "$pid" --method walk >"$d/walk.json"
+	"$B/mapstat" -o json -p "$pid" --mechanism iter --wide >"$d/iter.json"
+	"$B/mapstat" -o json -p "$pid" --mechanism walk >"$d/walk.json"
 	"$B/mapstat" -o json -i 0.2 -c 2 -m "$id" >"$d/interval.json"
 	"$B/mapstat" --owners -o json -p "$pid" >"$d/owners.json"
 	"$B/mapstat" --prefixes "$(map_id ms_lpm)" -o json >"$d/prefixes.json"
 	for f in "$d"/*.json; do strict_json "$f"; done
 	assert_eq "$(wc -l <"$d/interval.json")" 2 "interval snapshots"
-	local want_counting=iter want_acct=memlock
-	has_feature kfunc:bpf_map_sum_elem_count && want_counting=kfunc
+	local want_mechanism=iter want_acct=memlock
+	has_feature kfunc:bpf_map_sum_elem_count && want_mechanism=kfunc
 	has_feature memcg && want_acct=memcg
-	assert_jq ".counting == \"$want_counting\" and .memory_accounting == \"$want_acct\"" "$(cat "$d/auto.json")"
-	assert_jq '.counting == "iter"' "$(cat "$d/iter.json")"
-	assert_jq '.counting == "walk"' "$(cat "$d/walk.json")"
-	assert_jq ".memory_accounting == \"$want_acct\" and has(\"counting\") == false" "$(cat "$d/owners.json")"
-	assert_jq 'has("counting") == false and has("memory_accounting") == false and has("map") == false' "$(cat "$d/prefixes.json")"
+	assert_jq ".mechanism == \"$want_mechanism\" and .memory_accounting == \"$want_acct\"" "$(cat "$d/auto.json")"
+	assert_jq '.mechanism == "iter"' "$(cat "$d/iter.json")"
+	assert_jq '.mechanism == "walk"' "$(cat "$d/walk.json")"
+	assert_jq ".memory_accounting == \"$want_acct\" and has(\"mechanism\") == false" "$(cat "$d/owners.json")"
+	assert_jq 'has("mechanism") == false and has("memory_accounting") == false and has("map") == false' "$(cat "$d/prefixes.json")"
 	assert_jq '[.maps[] | (.map_id | type) == "number" and (.map_name | type) == "string" and (.map_type | type) == "string"
 		and (.key_size_bytes | type) == "number" and (.value_size_bytes | type) == "number"
 		and (.max_entries | type) == "number" and ((.use_ratio == null) or (.use_ratio >= 0 and .use_ratio <= 1))
@@ -399,6 +405,12 @@ check_counts() {
 	[ "$status" -eq 2 ]; assert_one_line_error "below --warn"
 	run "$B/mapstat" -t nosuchtype
 	[ "$status" -eq 2 ]; assert_one_line_error "unknown map type"
+	run "$B/mapstat" --mechanism nosuch
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --mechanism 'nosuch': expected one of kfunc, iter, walk"
+	if ! has_feature kfunc:bpf_map_sum_elem_count; then
+		run "$B/mapstat" --mechanism kfunc
+		[ "$status" -eq 4 ]; assert_one_line_error "--mechanism kfunc: the kernel cannot hook map entries that way"
+	fi
 	run "$B/mapstat" -o yaml
 	[ "$status" -eq 2 ]; assert_one_line_error "invalid output format"
 	run "$B/mapstat" -i 0
@@ -413,6 +425,53 @@ check_counts() {
 	[ "$status" -eq 3 ]; assert_one_line_error "needs CAP_BPF and CAP_PERFMON"
 }
 
+# Run the command line CMD as root with only the capabilities KEEP
+# (comma-separated) in effect: every other one leaves the bounding set, so
+# root's exec gets just those.  The shell first checks that its CapEff is EFF
+# (hex, /proc/self/status), else exits 99.
+run_caps_only() { # KEEP EFF CMD
+	command -v capsh >/dev/null || skip_because "capsh not installed"
+	local drop
+	drop=$(capsh --print | sed -n 's/^Bounding set =//p' | tr , '\n' | grep -vxF "$(tr , '\n' <<<"$1")" | paste -sd, -)
+	run capsh --drop="$drop" -- -c "grep -qx 'CapEff:[[:space:]]*$2' /proc/self/status || { grep CapEff /proc/self/status; exit 99; }; $3"
+}
+BPF_PERFMON_EFF=000000c000000000  # CAP_PERFMON (38), CAP_BPF (39)
+SYS_ADMIN_EFF=0000000000200000    # CAP_SYS_ADMIN (21)
+
+@test "mapstat: CAP_BPF and CAP_PERFMON alone exit 3 naming CAP_SYS_ADMIN (as REQUIREMENTS says), -m and --prefixes of existing maps too" {
+	local id lpm
+	id=$(map_id ms_hash) lpm=$(map_id ms_lpm)
+	# the kernel's answer, independently: bpftool can neither list nor open maps so
+	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "bpftool map show id $id"
+	[ "$status" -ne 0 ] && [ "$status" -ne 99 ] && [[ "$output" == *"Operation not permitted"* ]]
+	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "'$B/mapstat' -o json"
+	[ "$status" -eq 3 ]; assert_one_line_error "mapstat: cannot list BPF maps: EPERM (needs CAP_SYS_ADMIN)"
+	# maps that exist: a privilege error, not "no BPF map with id" (5)
+	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "'$B/mapstat' -m $id"
+	[ "$status" -eq 3 ]; assert_one_line_error "(needs CAP_SYS_ADMIN)"
+	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "'$B/mapstat' --prefixes $lpm -o json"
+	[ "$status" -eq 3 ]; assert_one_line_error "(needs CAP_SYS_ADMIN)"
+	sed -n '/^\.SH REQUIREMENTS/,/^\.SH OPTIONS/p' "$ROOT/man/man8/mapstat.8" | grep -q '^run as root or with CAP_SYS_ADMIN\.$'
+}
+
+@test "mapstat: CAP_SYS_ADMIN alone is enough: entries and memory as bpftool has them; owners' memory unknown (null) without CAP_SYS_PTRACE" {
+	local id want mem pid=$(mk_pid) ids
+	id=$(map_id ms_hash)
+	want=$(bpftool map dump id "$id" -j | jq length)
+	mem=$(bpftool map show id "$id" -j | jq .bytes_memlock)
+	run_caps_only cap_sys_admin $SYS_ADMIN_EFF "'$B/mapstat' -o json -m $id -p $pid"
+	[ "$status" -eq 0 ]
+	assert_jq ".maps | length == 1"
+	assert_jq ".maps[0] | .map_id == $id and .entries == $want and .memlock_bytes == $mem and .owner_pids == [$pid]"
+	# mkmaps holds capabilities the tool lacks: its fdinfo is closed to it
+	ids=$(jq -c '[.maps[].id]' "$MS_DIR/maps.json")
+	run_caps_only cap_sys_admin $SYS_ADMIN_EFF "'$B/mapstat' --owners -o json -p $pid"
+	[ "$status" -eq 0 ]
+	assert_jq ".owners | length == 1"
+	assert_jq ".owners[0] | .pid == $pid and .owned_maps == ($ids | length)"
+	assert_jq ".owners[0] | .owned_memlock_bytes == null and .memlock_limit_ratio == null and .memlock_limit_bytes == 1048576"
+}
+
 @test "mapstat: clean under valgrind" {
 	valgrind_clean "$B/mapstat" -o json -i 0.3 -c 2 -p "$(mk_pid)"
 	[ "$status" -eq 0 ]
@@ -421,7 +480,7 @@ check_counts() {
 
 @test "mapstat [kernel]: clean under ASan/UBSan, every mode" {
 	[ -x "$BA/mapstat" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
-	for args in "-o json -p $(mk_pid)" "--method iter -o table --wide" "--method walk -o prom" \
+	for args in "-o json -p $(mk_pid)" "--mechanism iter -o table --wide" "--mechanism walk -o prom" \
 		"--prefixes $(map_id ms_lpm)" "-i 0.2 -c 2 -m $(map_id ms_grow)"; do
 		run "$BA/mapstat" $args
 		[ "$status" -eq 0 ] || { echo "args: $args: $output" >&2; return 1; }

@@ -427,6 +427,45 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	assert_one_line_error "output format dot is only for graph tools"
 }
 
+# Run the command line CMD as root with only the capabilities KEEP
+# (comma-separated) in effect: every other one leaves the bounding set, so
+# root's exec gets just those.  The shell first checks that its CapEff is EFF
+# (hex, /proc/self/status), else exits 99.
+run_caps_only() { # KEEP EFF CMD
+	command -v capsh >/dev/null || skip_because "capsh not installed"
+	local drop
+	drop=$(capsh --print | sed -n 's/^Bounding set =//p' | tr , '\n' | grep -vxF "$(tr , '\n' <<<"$1")" | paste -sd, -)
+	run capsh --drop="$drop" -- -c "grep -qx 'CapEff:[[:space:]]*$2' /proc/self/status || { grep CapEff /proc/self/status; exit 99; }; $3"
+}
+BPF_PERFMON_EFF=000000c000000000  # CAP_PERFMON (38), CAP_BPF (39)
+SYS_ADMIN_EFF=0000000000200000    # CAP_SYS_ADMIN (21)
+
+@test "tailcalls: CAP_BPF and CAP_PERFMON alone exit 3 naming CAP_SYS_ADMIN (as REQUIREMENTS says), -P of an existing program too" {
+	local root; root=$(prog xdp_root)
+	# the kernel's answer, independently: bpftool can neither list nor open programs so
+	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "bpftool prog show id $root"
+	[ "$status" -ne 0 ] && [ "$status" -ne 99 ] && [[ "$output" == *"Operation not permitted"* ]]
+	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "'$B/tailcalls' -o json"
+	[ "$status" -eq 3 ]; assert_one_line_error "tailcalls: cannot list BPF programs: EPERM (needs CAP_SYS_ADMIN)"
+	# a program that exists: a privilege error, not "no BPF program with id" (5)
+	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "'$B/tailcalls' -P $root -o json"
+	[ "$status" -eq 3 ]; assert_one_line_error "(needs CAP_SYS_ADMIN)"
+	sed -n '/^\.SH REQUIREMENTS/,/^\.SH OPTIONS/p' "$ROOT/man/man8/tailcalls.8" | grep -q '^Root, or at least CAP_SYS_ADMIN'
+}
+
+@test "tailcalls: CAP_SYS_ADMIN alone draws the XDP pipeline: the fixture's programs, and the slots bpftool reads" {
+	local root parse heavy rare stages
+	root=$(prog xdp_root) parse=$(prog xdp_parse) heavy=$(prog xdp_heavy) rare=$(prog xdp_rare) stages=$(map stages)
+	run_caps_only cap_sys_admin $SYS_ADMIN_EFF "'$B/tailcalls' -P $root -o json"
+	[ "$status" -eq 0 ]
+	local att="xdp:$NETNS_INO:$XDP_IFINDEX:drv"
+	assert_eq "$(jq -c '[.nodes[].id] | sort' <<<"$output")" \
+		"$(jq -nc --arg a "$att" "[\$a, \"prog:$root\", \"prog:$parse\", \"prog:$heavy\", \"prog:$rare\", \"map:$stages\"] | sort")" nodes
+	assert_eq "$(jq -c '[.edges[] | select(.edge == "slot") | [.from, .to, .slot]] | sort' <<<"$output")" \
+		"$(slots "$stages" | jq -c --arg m "map:$stages" '[.[] | [$m, "prog:\(.[1])", .[0]]] | sort')" "slot edges"
+	assert_jq ".netns_scanned >= 2"
+}
+
 @test "tailcalls: without --run-stats, profiling leaves the kernel's run statistics off (they tax every BPF program)" {
 	[ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 0 ] || skip_because "kernel.bpf_stats_enabled is already on (another process)"
 	local root

@@ -62,7 +62,7 @@ mkmaps_env() {
 	lpm=$(jq -r '.maps[] | select(.name == "ms_lpm") | .id' "$VG_DIR/maps.json")
 	mk=$(jq -r .pid "$VG_DIR/maps.json")
 	vg "$B/mapstat" -p "$mk"
-	vg "$B/mapstat" -o prom --method walk -i 0.2 -c 1
+	vg "$B/mapstat" -o prom --mechanism walk -i 0.2 -c 1
 	prom_ok
 	vg "$B/mapstat" --owners -o json
 	json_ok

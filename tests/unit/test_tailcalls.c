@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Unit tests for tailcalls' pure logic: the graph renderer (common/graph),
- * JIT image lookup (common/ksyms) and the tail-call graph analysis and
- * instruction scan (common/tailgraph). */
+ * JIT image lookup (tools/tailcalls/ksyms) and the tail-call graph analysis and
+ * instruction scan (tools/tailcalls/tailgraph). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -6,7 +6,6 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,10 +155,16 @@ static void query_ids(int target, uint32_t type, uint32_t **ids, uint32_t *cnt)
 	for (;;) {
 		uint32_t *buf = xcalloc(cap, sizeof(uint32_t)), n = cap;
 		if (bpf_prog_query(target, type, 0, &flags, buf, &n)) {
+			static bool told;
 			free(buf);
 			if (errno == ENOSPC && cap < 65536) {
 				cap *= 4;
 				continue;
+			}
+			if ((errno == EPERM || errno == EACCES) && !told) {
+				told = true;
+				note("cannot query cgroup, tcx and netns attachments: %s (needs CAP_NET_ADMIN before Linux 6.9)",
+				     errno_name(errno));
 			}
 			return;
 		}
@@ -346,6 +351,7 @@ static void walk_perf_fds(struct ap_list *l)
 					     "uprobe", "uretprobe" };
 	DIR *d = opendir("/proc");
 	struct dirent *e;
+	int closed = 0;
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
@@ -355,8 +361,11 @@ static void walk_perf_fds(struct ap_list *l)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
 		DIR *fdd = opendir(path);
-		if (!fdd)
+		bool denied = !fdd && (errno == EACCES || errno == EPERM);
+		if (!fdd) {
+			closed += denied;
 			continue;
+		}
 		struct dirent *fe;
 		while ((fe = readdir(fdd))) {
 			long fd = strtol(fe->d_name, &end, 10);
@@ -364,6 +373,7 @@ static void walk_perf_fds(struct ap_list *l)
 				continue;
 			snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", pid, fd);
 			ssize_t n = readlink(path, link, sizeof(link) - 1);
+			denied |= n < 0 && (errno == EACCES || errno == EPERM);
 			if (n <= 0)
 				continue;
 			link[n] = '\0';
@@ -397,8 +407,12 @@ static void walk_perf_fds(struct ap_list *l)
 			snprintf(a->id, sizeof(a->id), "%s", id);
 		}
 		closedir(fdd);
+		closed += denied;
 	}
 	closedir(d);
+	if (closed)
+		note("perf-event attachments not read: /proc/PID/fd of %d process(es) is closed to tailcalls "
+		     "(CAP_SYS_PTRACE opens it)", closed);
 }
 
 /* ---- links ---------------------------------------------------------------------- */
@@ -603,28 +617,23 @@ int attachpts_collect(const struct maplist *maps, struct attachpt **out, int *nn
 	struct ap_list l = { 0 };
 	struct netns *ns = NULL;
 	int nns = netns_list(&ns), entered = 0;
-	int orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	for (int i = 0; i < nns; i++) {
 		int fd = open(ns[i].path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue; /* the process went away */
-		if (orig >= 0 && setns(fd, CLONE_NEWNET)) {
-			note("cannot enter network namespace %s: %s", ns[i].name, errno_name(errno));
+		int err = netns_enter(fd);
+		if (err) {
+			/* not a failure: the graph says how many were searched */
+			note("cannot enter network namespace %s: %s", ns[i].name, errno_name(-err));
 			close(fd);
 			continue;
 		}
 		walk_netns(&l, &ns[i], fd);
 		entered++;
 		close(fd);
-		if (orig >= 0 && setns(orig, CLONE_NEWNET)) {
-			int err = errno;
-			close(orig);
-			die(EXIT_FAIL, "cannot return to the original network namespace: %s", errno_name(err));
-		}
+		netns_return_or_die();
 	}
-	if (orig >= 0)
-		close(orig);
 	walk_cgroups(&l);
 	walk_sockmaps(&l, maps);
 	walk_perf_fds(&l);
