@@ -68,7 +68,7 @@ static const char doc[] =
 	"  mapstat                      # every map, once\n"
 	"  mapstat -t lru_hash 5        # LRU hashes every 5 s, with fill rate\n"
 	"  mapstat --warn 80 --crit 95  # exit 6/7 if any map is that full\n"
-	"  mapstat -o prom --file /var/lib/node_exporter/mapstat.prom\n"
+	"  mapstat -o prom --file /var/lib/prometheus/node-exporter/mapstat.prom\n"
 	"  mapstat --prefixes 42        # prefix lengths in LPM trie 42";
 
 static error_t parse(int key, char *arg, struct argp_state *state)
