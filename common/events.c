@@ -8,6 +8,7 @@
 
 #include "events.h"
 #include "loop.h"
+#include "mapread.h"
 #include "opts.h"
 #include "output.h"
 #include "probe.h"
@@ -28,7 +29,6 @@ struct evbuf {
 	uint64_t perf_lost;
 	evbuf_fn fn;
 	void *ctx;
-	int ncpus;
 	uint64_t lost_warned; /* lost count last warned about */
 	uint64_t (*misses)(void *ctx);
 	void *misses_ctx;
@@ -85,7 +85,6 @@ struct evbuf *evbuf_open(struct bpf_map *events, struct bpf_map *lost, evbuf_fn 
 	eb->fn = fn;
 	eb->ctx = ctx;
 	eb->lost_fd = bpf_map__fd(lost);
-	eb->ncpus = libbpf_num_possible_cpus();
 	if (bpf_map__type(events) == BPF_MAP_TYPE_RINGBUF) {
 		eb->rb = ring_buffer__new(bpf_map__fd(events), rb_cb, eb, NULL);
 		if (!eb->rb)
@@ -147,14 +146,11 @@ int evbuf_consume(struct evbuf *eb)
 
 uint64_t evbuf_lost(struct evbuf *eb)
 {
-	uint64_t total = eb->perf_lost;
 	uint32_t zero = 0;
-	uint64_t *vals = xcalloc(eb->ncpus > 0 ? eb->ncpus : 1, sizeof(uint64_t));
-	if (eb->ncpus > 0 && !bpf_map_lookup_elem(eb->lost_fd, &zero, vals))
-		for (int i = 0; i < eb->ncpus; i++)
-			total += vals[i];
-	free(vals);
-	return total;
+	uint64_t bpf_lost = 0;
+	if (map_lookup_percpu_sum(eb->lost_fd, &zero, 1, &bpf_lost))
+		bpf_lost = 0;
+	return eb->perf_lost + bpf_lost;
 }
 
 const char *evbuf_mechanism(const struct evbuf *eb)

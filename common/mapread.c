@@ -91,6 +91,34 @@ out:
 	return err ? err : n;
 }
 
+int map_walk_keys(int fd, size_t key_size, void (*fn)(const void *key, void *ctx), void *ctx)
+{
+	char *a = xcalloc(1, key_size ? key_size : 1), *b = xcalloc(1, key_size ? key_size : 1);
+	int n = 0, err = bpf_map_get_next_key(fd, NULL, a);
+
+	while (!err) {
+		n++;
+		if (fn)
+			fn(a, ctx);
+		err = bpf_map_get_next_key(fd, a, b);
+		char *t = a;
+		a = b;
+		b = t;
+	}
+	err = errno == ENOENT ? 0 : -errno;
+	free(a);
+	free(b);
+	return err ? err : n;
+}
+
+void percpu_sum_fields(const void *value, size_t value_size, void *out)
+{
+	size_t nf = value_size / sizeof(uint64_t);
+	uint64_t *o = out;
+	for (size_t f = 0; f < nf; f++)
+		o[f] = percpu_sum_u64(value, value_size, f * sizeof(uint64_t));
+}
+
 uint64_t percpu_sum_u64(const void *value, size_t value_size, size_t off)
 {
 	size_t stride = round8(value_size);

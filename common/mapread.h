@@ -18,6 +18,13 @@ int map_ncpus(void);
 typedef void (*map_entry_fn)(const void *key, const void *value, void *ctx);
 int map_read_all(int fd, bool del, map_entry_fn fn, void *ctx);
 
+/* Walk a map's keys without reading values: fn(key, ctx) for each (may be
+ * NULL to count).  Returns the number of keys, or -errno. */
+int map_walk_keys(int fd, size_t key_size, void (*fn)(const void *key, void *ctx), void *ctx);
+
+/* Sum every u64 field of a per-CPU value (value_size bytes per CPU, all
+ * u64 fields) over the CPUs into out (value_size bytes). */
+void percpu_sum_fields(const void *value, size_t value_size, void *out);
 /* Sum the u64 at byte offset off of each CPU's copy in a per-CPU value
  * whose single-CPU size is value_size. */
 uint64_t percpu_sum_u64(const void *value, size_t value_size, size_t off);

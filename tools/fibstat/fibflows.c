@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
+#include "mapread.h"
 #include "util.h"
 #include "fibflows.h"
 
@@ -124,9 +125,6 @@ bool flow_matches(const struct fs_flow_key *k, int family, const struct flowspec
 struct flow *fl;
 int nfl;
 static int capfl;
-static struct fs_flow_key *keys; /* batch buffers */
-static struct fs_flow_val *vals;
-static bool no_batch;
 
 static int flow_cmp(const void *a, const void *b)
 {
@@ -149,7 +147,18 @@ static int flow_cmp(const void *a, const void *b)
 	return memcmp(x->k.mac, y->k.mac, 6);
 }
 
-/* Every flow in the BPF table (batched where the kernel can). */
+/* Every flow in the BPF table (common/mapread.h: batched where the kernel
+ * can), at most max_flows. */
+static void on_flow(const void *key, const void *val, void *ctx)
+{
+	(void)ctx;
+	if (nfl >= capfl)
+		return;
+	memcpy(&fl[nfl].k, key, sizeof(fl[nfl].k));
+	memcpy(&fl[nfl].v, val, sizeof(fl[nfl].v));
+	nfl++;
+}
+
 static void read_flows(int fd, unsigned max_flows)
 {
 	nfl = 0;
@@ -157,39 +166,9 @@ static void read_flows(int fd, unsigned max_flows)
 		capfl = (int)max_flows;
 		fl = xrealloc(fl, capfl * sizeof(*fl));
 	}
-	if (!keys) {
-		keys = xcalloc(1024, sizeof(*keys));
-		vals = xcalloc(1024, sizeof(*vals));
-	}
-	if (!no_batch) {
-		__u32 token = 0, n;
-		bool first = true;
-		for (;;) {
-			n = 1024;
-			int err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, NULL);
-			if (err && errno != ENOENT) {
-				if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)) {
-					no_batch = true;
-					break;
-				}
-				die_errno(errno, NULL, "cannot read the flow table");
-			}
-			for (__u32 i = 0; i < n && nfl < capfl; i++) {
-				fl[nfl].k = keys[i];
-				fl[nfl++].v = vals[i];
-			}
-			if (err)
-				return; /* ENOENT: the end */
-			first = false;
-		}
-	}
-	struct fs_flow_key k, next, *prev = NULL;
-	while (!bpf_map_get_next_key(fd, prev, &next) && nfl < capfl) {
-		k = next;
-		prev = &k;
-		if (!bpf_map_lookup_elem(fd, &k, &fl[nfl].v))
-			fl[nfl++].k = k;
-	}
+	int err = map_read_all(fd, false, on_flow, NULL);
+	if (err < 0)
+		die_errno(err, NULL, "cannot read the flow table");
 }
 
 /* The route and nexthop a flow left by: see fibflows.h. */
@@ -342,11 +321,7 @@ void flows_free(void)
 	free(fl);
 	free(pfl);
 	free(ret);
-	free(keys);
-	free(vals);
 	fl = pfl = NULL;
 	ret = NULL;
-	keys = NULL;
-	vals = NULL;
 	nfl = npfl = nret = capfl = 0;
 }

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpfobj.h"
+#include "mapread.h"
 #include "util.h"
 #include "fib.h"
 #include "fibrender.h"
@@ -28,15 +29,9 @@ static bool sel_active(void)
 
 static uint64_t counter_sum(enum fs_counter c)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t vals[ncpus], s = 0;
 	__u32 k = c;
-	memset(vals, 0, sizeof(vals)); /* filled by the kernel; valgrind cannot tell */
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &k, vals))
-		return 0;
-	for (int i = 0; i < ncpus; i++)
-		s += vals[i];
-	return s;
+	uint64_t sum;
+	return map_lookup_percpu_sum(bpf_map__fd(skel->maps.counters), &k, 1, &sum) ? 0 : sum;
 }
 
 /* Rates: the previous snapshot's packet count per identity. */
@@ -60,10 +55,10 @@ static double rate_of(const char *id, uint64_t now, double dt)
 		p->id = xstrdup(id);
 		p->v = 0; /* counting started with the tool */
 	}
-	uint64_t d = now >= p->v ? now - p->v : 0;
+	double rate = counter_rate(now, p->v, dt);
 	p->v = now;
 	p->seen = true;
-	return dt > 0 ? d / dt : 0;
+	return rate;
 }
 
 static void prevs_free(void)
@@ -73,34 +68,31 @@ static void prevs_free(void)
 	free(prevs);
 }
 
-static void read_selections(void)
+static void on_selection(const void *key, const void *val, void *ctx)
 {
-	int fd = bpf_map__fd(skel->maps.selections);
-	struct fs_sel_key k, next, *prev = NULL;
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t vals[ncpus];
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		memset(vals, 0, sizeof(vals));
-		if (bpf_map_lookup_elem(fd, &k, vals))
+	struct fs_sel_key k;
+	(void)ctx;
+	memcpy(&k, key, sizeof(k));
+	uint64_t s = percpu_sum_u64(val, sizeof(uint64_t), 0);
+	int fam = k.family == FS_AF_INET ? AF_INET : AF_INET6;
+	for (int i = 0; i < nroutes; i++) {
+		struct route *r = &routes[i];
+		if (r->family != fam || r->table != k.table || r->plen != k.plen || memcmp(r->prefix, k.prefix, 16))
 			continue;
-		uint64_t s = 0;
-		for (int i = 0; i < ncpus; i++)
-			s += vals[i];
-		int fam = k.family == FS_AF_INET ? AF_INET : AF_INET6;
-		for (int i = 0; i < nroutes; i++) {
-			struct route *r = &routes[i];
-			if (r->family != fam || r->table != k.table || r->plen != k.plen || memcmp(r->prefix, k.prefix, 16))
-				continue;
-			for (int j = 0; j < r->nnh; j++) {
-				struct nhop *n = &r->nh[j];
-				if (n->ifindex == k.oif && n->gw_family == k.gw_family &&
-				    (!n->gw_family || !memcmp(n->gw, k.gw, fib_addr_len(n->gw_family))))
-					n->selections += s;
-			}
+		for (int j = 0; j < r->nnh; j++) {
+			struct nhop *n = &r->nh[j];
+			if (n->ifindex == k.oif && n->gw_family == k.gw_family &&
+			    (!n->gw_family || !memcmp(n->gw, k.gw, fib_addr_len(n->gw_family))))
+				n->selections += s;
 		}
 	}
+}
+
+static void read_selections(void)
+{
+	int err = map_read_all(bpf_map__fd(skel->maps.selections), false, on_selection, NULL);
+	if (err < 0)
+		die_errno(err, NULL, "cannot read the multipath selections");
 }
 
 /* The policy's name as the label value (kernel: ip-sysctl.rst). */
@@ -328,7 +320,7 @@ int snapshot_flows(double dt)
 		rec_u64(rec, W_PACKETS, fl[i].v.packets);
 		rec_u64(rec, W_BYTES, fl[i].v.bytes);
 		uint64_t before = flow_prev_packets(&fl[i]);
-		rec_dbl(rec, W_PPS, dt > 0 && fl[i].v.packets >= before ? (fl[i].v.packets - before) / dt : 0);
+		rec_dbl(rec, W_PPS, counter_rate(fl[i].v.packets, before, dt));
 	}
 	flows_remember();
 	return snap_end(sn);
@@ -368,44 +360,47 @@ static int lk_cmp(const void *a, const void *b)
 	return x->oif - y->oif;
 }
 
+struct lkrows {
+	struct lkrow *v;
+	int n;
+};
+
+static void on_lookup(const void *key, const void *val, void *ctx)
+{
+	struct lkrows *L = ctx;
+	struct fs_lk_key k;
+	memcpy(&k, key, sizeof(k));
+	if (k.result >= FS_NRESULTS)
+		return;
+	int fam = k.family == FS_AF_INET ? AF_INET : AF_INET6;
+	if (fo.rf.family && fam != fo.rf.family)
+		return;
+	/* output lookups: lo and none both mean "locally generated" */
+	int iif = k.iif == LOOPBACK_IFINDEX ? 0 : k.iif;
+	struct lkrow *r = NULL;
+	for (int i = 0; i < L->n && !r; i++)
+		if (L->v[i].family == fam && L->v[i].table == k.table && L->v[i].iif == iif && L->v[i].oif == k.oif)
+			r = &L->v[i];
+	if (!r) {
+		L->v = xrealloc(L->v, (L->n + 1) * sizeof(*L->v));
+		r = &L->v[L->n++];
+		memset(r, 0, sizeof(*r));
+		r->family = fam;
+		r->table = k.table;
+		r->iif = iif;
+		r->oif = k.oif;
+	}
+	r->n[k.result] += percpu_sum_u64(val, sizeof(uint64_t), 0);
+}
+
 int snapshot_tables(double dt)
 {
-	int fd = bpf_map__fd(skel->maps.lookups);
-	struct fs_lk_key k, next, *prev = NULL;
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t vals[ncpus];
-	struct lkrow *rows = NULL;
-	int nrows = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		memset(vals, 0, sizeof(vals));
-		if (bpf_map_lookup_elem(fd, &k, vals) || k.result >= FS_NRESULTS)
-			continue;
-		int fam = k.family == FS_AF_INET ? AF_INET : AF_INET6;
-		if (fo.rf.family && fam != fo.rf.family)
-			continue;
-		/* output lookups: lo and none both mean "locally generated" (a
-		 * copy: k is the iteration cursor) */
-		int iif = k.iif == LOOPBACK_IFINDEX ? 0 : k.iif;
-		uint64_t s = 0;
-		for (int i = 0; i < ncpus; i++)
-			s += vals[i];
-		struct lkrow *r = NULL;
-		for (int i = 0; i < nrows && !r; i++)
-			if (rows[i].family == fam && rows[i].table == k.table && rows[i].iif == iif && rows[i].oif == k.oif)
-				r = &rows[i];
-		if (!r) {
-			rows = xrealloc(rows, (nrows + 1) * sizeof(*rows));
-			r = &rows[nrows++];
-			memset(r, 0, sizeof(*r));
-			r->family = fam;
-			r->table = k.table;
-			r->iif = iif;
-			r->oif = k.oif;
-		}
-		r->n[k.result] += s;
-	}
+	struct lkrows L = { 0 };
+	int err = map_read_all(bpf_map__fd(skel->maps.lookups), false, on_lookup, &L);
+	if (err < 0)
+		die_errno(err, NULL, "cannot read the lookup counters");
+	struct lkrow *rows = L.v;
+	int nrows = L.n;
 	if (nrows)
 		qsort(rows, nrows, sizeof(*rows), lk_cmp);
 

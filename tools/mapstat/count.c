@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpfobj.h"
+#include "mapread.h"
 #include "util.h"
 #include "count.h"
 #include "mapstat.skel.h"
@@ -90,21 +91,9 @@ static int iter_on_map(struct bpf_program *prog, int map_fd)
 
 static int count_keywalk(int fd, const struct bpf_map_info *info, uint64_t *out)
 {
-	char *a = xcalloc(1, info->key_size), *b = xcalloc(1, info->key_size);
-	uint64_t n = 0;
-	int err = bpf_map_get_next_key(fd, NULL, a);
-	while (!err) {
-		n++;
-		err = bpf_map_get_next_key(fd, a, b);
-		char *t = a;
-		a = b;
-		b = t;
-	}
-	err = errno == ENOENT ? 0 : -errno;
-	free(a);
-	free(b);
-	*out = n;
-	return err;
+	int n = map_walk_keys(fd, info->key_size, NULL, NULL);
+	*out = n > 0 ? (uint64_t)n : 0;
+	return n < 0 ? n : 0;
 }
 
 static int count_slots(int fd, const struct bpf_map_info *info, uint64_t *out)
@@ -186,30 +175,32 @@ enum count_method count_map(const struct counting *c, int fd, const struct bpf_m
 	}
 }
 
+struct plen_hist {
+	uint64_t *hist;
+	uint32_t maxlen;
+};
+
+static void count_plen(const void *key, void *ctx)
+{
+	struct plen_hist *h = ctx;
+	uint32_t plen;
+	memcpy(&plen, key, 4); /* struct bpf_lpm_trie_key: prefixlen first */
+	if (plen <= h->maxlen)
+		h->hist[plen]++;
+}
+
 int count_prefixes(int fd, const struct bpf_map_info *info, uint64_t **hist, uint32_t *maxlen)
 {
 	if (info->key_size < 4)
 		return -EINVAL;
-	*maxlen = (info->key_size - 4) * 8;
-	*hist = xcalloc(*maxlen + 1, sizeof(uint64_t));
-	char *a = xcalloc(1, info->key_size), *b = xcalloc(1, info->key_size);
-	int err = bpf_map_get_next_key(fd, NULL, a);
-	while (!err) {
-		uint32_t plen;
-		memcpy(&plen, a, 4);
-		if (plen <= *maxlen)
-			(*hist)[plen]++;
-		err = bpf_map_get_next_key(fd, a, b);
-		char *t = a;
-		a = b;
-		b = t;
-	}
-	err = errno == ENOENT ? 0 : -errno;
-	free(a);
-	free(b);
-	if (err) {
-		free(*hist);
+	struct plen_hist h = { xcalloc((info->key_size - 4) * 8 + 1, sizeof(uint64_t)), (info->key_size - 4) * 8 };
+	int n = map_walk_keys(fd, info->key_size, count_plen, &h);
+	if (n < 0) {
+		free(h.hist);
 		*hist = NULL;
+		return n;
 	}
-	return err;
+	*hist = h.hist;
+	*maxlen = h.maxlen;
+	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "bpfobj.h"
 #include "hooks.h"
+#include "mapread.h"
 #include "util.h"
 #include "profile.h"
 #include "tailcalls.h"
@@ -33,56 +34,26 @@ static void add_hit(struct hit **v, int *n, uint32_t prog, uint32_t func, uint64
 	(*v)[(*n)++] = (struct hit){ prog, func, c };
 }
 
-/* Every entry of a hash map with u64 keys and u64 (or per-CPU u64) values,
- * in batches; with del, the entries read are removed.  Kernels without batch
- * operations (before 5.6) fall back to a key walk.  Returns the number of
- * entries or -errno. */
-static int hash_read(int fd, bool del, int nvals, void (*fn)(uint64_t key, const uint64_t *vals, void *ctx),
-		     void *ctx)
-{
-	enum { BATCH = 256 };
-	uint64_t *keys = xcalloc(BATCH, sizeof(uint64_t));
-	uint64_t *vals = xcalloc((size_t)BATCH * nvals, sizeof(uint64_t));
-	uint64_t token = 0;
-	int n = 0, err = 0;
-	bool first = true;
+/* Every entry of a hash map with u64 keys and u64 (or per-CPU u64) values
+ * (common/mapread.h: batches, or a key walk before 5.6); with del, the
+ * entries read are removed.  Returns the number of entries or -errno. */
+struct hash_read_ctx {
+	void (*fn)(uint64_t key, const uint64_t *vals, void *ctx);
+	void *ctx;
+};
 
-	for (;;) {
-		uint32_t count = BATCH;
-		err = del ? bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token, keys, vals, &count, NULL)
-			  : bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &count, NULL);
-		if (err && errno != ENOENT)
-			break;
-		for (uint32_t i = 0; i < count; i++)
-			fn(keys[i], vals + (size_t)i * nvals, ctx);
-		n += (int)count;
-		if (err) { /* ENOENT: that was the last batch */
-			err = 0;
-			goto out;
-		}
-		first = false;
-	}
-	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP) {
-		err = -errno;
-		goto out;
-	}
-	/* no batch operations: walk the keys (0 is never a key: it finds the first) */
-	uint64_t key = 0, next;
-	err = 0;
-	while (!bpf_map_get_next_key(fd, &key, &next)) {
-		if (!bpf_map_lookup_elem(fd, &next, vals)) {
-			fn(next, vals, ctx);
-			n++;
-		}
-		if (del)
-			bpf_map_delete_elem(fd, &next);
-		else
-			key = next;
-	}
-out:
-	free(keys);
-	free(vals);
-	return err ? err : n;
+static void hash_read_entry(const void *key, const void *val, void *c)
+{
+	struct hash_read_ctx *h = c;
+	uint64_t k;
+	memcpy(&k, key, sizeof(k));
+	h->fn(k, val, h->ctx);
+}
+
+static int hash_read(int fd, bool del, void (*fn)(uint64_t key, const uint64_t *vals, void *ctx), void *ctx)
+{
+	struct hash_read_ctx h = { fn, ctx };
+	return map_read_all(fd, del, hash_read_entry, &h);
 }
 
 struct attrib {
@@ -94,9 +65,8 @@ struct attrib {
 static void attribute(uint64_t ip, const uint64_t *vals, void *ctx)
 {
 	struct attrib *a = ctx;
-	uint64_t sum = 0;
-	for (int c = 0; c < (a->entries ? 1 : ncpus); c++)
-		sum += vals[c];
+	/* ip_samples is per-CPU, entry_counts is not */
+	uint64_t sum = a->entries ? vals[0] : percpu_sum_u64(vals, sizeof(uint64_t), 0);
 	const struct ksym *s = ksyms_find(a->ks, ip);
 	if (!s)
 		return;
@@ -112,7 +82,7 @@ static void attribute(uint64_t ip, const uint64_t *vals, void *ctx)
 static void drain_samples(struct profile *pf, struct ksyms *ks)
 {
 	struct attrib a = { pf, ks, false };
-	int n = hash_read(bpf_map__fd(skel->maps.ip_samples), true, ncpus, attribute, &a);
+	int n = hash_read(bpf_map__fd(skel->maps.ip_samples), true, attribute, &a);
 	if (n < 0)
 		die(EXIT_FAIL, "cannot read the sampled addresses: %s", errno_name(-n));
 }
@@ -122,19 +92,15 @@ static uint64_t prev_stats[TC_NR_STATS];
 static void read_stats(struct profile *pf)
 {
 	int fd = bpf_map__fd(skel->maps.sample_stats);
-	uint64_t *vals = xcalloc(ncpus, sizeof(uint64_t)), now[TC_NR_STATS];
-	for (uint32_t k = 0; k < TC_NR_STATS; k++) {
-		now[k] = 0;
-		if (!bpf_map_lookup_elem(fd, &k, vals))
-			for (int c = 0; c < ncpus; c++)
-				now[k] += vals[c];
-	}
-	free(vals);
-	pf->total = now[TC_ST_TOTAL] - prev_stats[TC_ST_TOTAL];
-	pf->user = now[TC_ST_USER] - prev_stats[TC_ST_USER];
-	pf->kernel = now[TC_ST_KERNEL] - prev_stats[TC_ST_KERNEL];
-	pf->in_range = now[TC_ST_RANGE] - prev_stats[TC_ST_RANGE];
-	pf->lost = now[TC_ST_LOST] - prev_stats[TC_ST_LOST];
+	uint64_t now[TC_NR_STATS];
+	for (uint32_t k = 0; k < TC_NR_STATS; k++)
+		if (map_lookup_percpu_sum(fd, &k, 1, &now[k]))
+			now[k] = 0;
+	pf->total = counter_delta(now[TC_ST_TOTAL], prev_stats[TC_ST_TOTAL]);
+	pf->user = counter_delta(now[TC_ST_USER], prev_stats[TC_ST_USER]);
+	pf->kernel = counter_delta(now[TC_ST_KERNEL], prev_stats[TC_ST_KERNEL]);
+	pf->in_range = counter_delta(now[TC_ST_RANGE], prev_stats[TC_ST_RANGE]);
+	pf->lost = counter_delta(now[TC_ST_LOST], prev_stats[TC_ST_LOST]);
 	memcpy(prev_stats, now, sizeof(now));
 }
 
@@ -205,7 +171,7 @@ static void read_entries(struct profile *pf, struct ksyms *ks)
 		nprev = 0;
 		return;
 	}
-	int n = hash_read(bpf_map__fd(skel->maps.entry_counts), false, 1, attribute, &a);
+	int n = hash_read(bpf_map__fd(skel->maps.entry_counts), false, attribute, &a);
 	if (n < 0)
 		die(EXIT_FAIL, "cannot read the entry counters: %s", errno_name(-n));
 	for (int i = 0; i < now.nentries; i++) {
@@ -214,7 +180,7 @@ static void read_entries(struct profile *pf, struct ksyms *ks)
 			if (prev[k].prog == now.entries[i].prog)
 				before = prev[k].n;
 		add_hit(&pf->entries, &pf->nentries, now.entries[i].prog, 0,
-			now.entries[i].n >= before ? now.entries[i].n - before : 0);
+			counter_delta(now.entries[i].n, before));
 	}
 	free(prev);
 	prev = now.entries;
@@ -288,7 +254,7 @@ static void selftest(void)
 		snprintf(prof.fentry_verdict, sizeof(prof.fentry_verdict), "fires partly (%" PRIu64 " of %d)", n_callee, RUNS);
 	prof.fentry_fires = !strcmp(prof.fentry_verdict, "fires");
 	/* forget the self-test */
-	hash_read(bpf_map__fd(skel->maps.entry_counts), true, 1, ignore, NULL);
+	hash_read(bpf_map__fd(skel->maps.entry_counts), true, ignore, NULL);
 	read_entries(NULL, NULL);
 }
 

@@ -14,6 +14,7 @@
 #include "xdpmap.h"
 #include "xv.h"
 #include "xvns.h"
+#include "mapread.h"
 #include "xvrows.h"
 #include "xvwatch.h"
 #include "xdpverdict.skel.h"
@@ -262,64 +263,39 @@ static int nfsums;
 static struct tsum *tsums;
 static int ntsums;
 
+static void on_fexit(const void *key, const void *val, void *ctx)
+{
+	(void)ctx;
+	fsums = xrealloc(fsums, (nfsums + 1) * sizeof(*fsums));
+	struct fsum *s = &fsums[nfsums++];
+	memcpy(&s->k, key, sizeof(s->k));
+	percpu_sum_fields(val, sizeof(s->v), &s->v);
+}
+
+static void on_tp(const void *key, const void *val, void *ctx)
+{
+	(void)ctx;
+	tsums = xrealloc(tsums, (ntsums + 1) * sizeof(*tsums));
+	struct tsum *s = &tsums[ntsums++];
+	memcpy(&s->k, key, sizeof(s->k));
+	percpu_sum_fields(val, sizeof(s->v), &s->v);
+}
+
 static void read_maps(void)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct xv_fkey fk, fnext;
-	struct xv_tkey tk, tnext;
-	struct xv_fval *fv = xcalloc(ncpus, sizeof(*fv));
-	struct xv_tval *tv = xcalloc(ncpus, sizeof(*tv));
-	int fd;
-	void *prev;
+	int err;
 
 	nfsums = ntsums = 0;
-	fd = bpf_map__fd(skel->maps.fexit_counts);
-	for (prev = NULL; !bpf_map_get_next_key(fd, prev, &fnext); prev = &fk) {
-		fk = fnext;
-		if (bpf_map_lookup_elem(fd, &fk, fv))
-			continue;
-		fsums = xrealloc(fsums, (nfsums + 1) * sizeof(*fsums));
-		struct fsum *s = &fsums[nfsums++];
-		memset(s, 0, sizeof(*s));
-		s->k = fk;
-		for (int c = 0; c < ncpus; c++)
-			for (int a = 0; a < XV_NACT; a++)
-				s->v.act[a] += fv[c].act[a];
-	}
-	fd = bpf_map__fd(skel->maps.tp_counts);
-	for (prev = NULL; !bpf_map_get_next_key(fd, prev, &tnext); prev = &tk) {
-		tk = tnext;
-		if (bpf_map_lookup_elem(fd, &tk, tv))
-			continue;
-		tsums = xrealloc(tsums, (ntsums + 1) * sizeof(*tsums));
-		struct tsum *s = &tsums[ntsums++];
-		memset(s, 0, sizeof(*s));
-		s->k = tk;
-		for (int c = 0; c < ncpus; c++) {
-			for (int a = 0; a < XV_NACT; a++)
-				s->v.exc[a] += tv[c].exc[a];
-			s->v.redirect_ok += tv[c].redirect_ok;
-			s->v.redirect_err += tv[c].redirect_err;
-			s->v.bulk_sent += tv[c].bulk_sent;
-			s->v.bulk_drops += tv[c].bulk_drops;
-			s->v.devmap_sent += tv[c].devmap_sent;
-			s->v.devmap_drops += tv[c].devmap_drops;
-		}
-	}
-	free(fv);
-	free(tv);
+	if ((err = map_read_all(bpf_map__fd(skel->maps.fexit_counts), false, on_fexit, NULL)) < 0 ||
+	    (err = map_read_all(bpf_map__fd(skel->maps.tp_counts), false, on_tp, NULL)) < 0)
+		die_errno(err, NULL, "cannot read the verdict counters");
 }
 
 uint64_t rows_missed_updates(void)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *v = xcalloc(ncpus, sizeof(uint64_t)), t = 0;
 	uint32_t zero = 0;
-	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.missed), &zero, v))
-		for (int c = 0; c < ncpus; c++)
-			t += v[c];
-	free(v);
-	return t;
+	uint64_t t;
+	return map_lookup_percpu_sum(bpf_map__fd(skel->maps.missed), &zero, 1, &t) ? 0 : t;
 }
 
 /* Tracepoint totals for a row: its program's events plus the
