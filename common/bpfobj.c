@@ -298,7 +298,8 @@ static int pin_visit(const char *path, const struct stat *st, int flag, struct F
 
 int bpfobj_pins(struct pin **out)
 {
-	char line[4096];
+	char line[4096], **walked = NULL;
+	int nwalked = 0;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 
 	pins = NULL;
@@ -315,9 +316,20 @@ int bpfobj_pins(struct pin **out)
 			tok = strtok_r(NULL, " ", &save);
 		if (!tok)
 			continue;
-		/* the same bpffs may be mounted twice: skip already-seen ids below */
+		/* bpffs mounted several times on one path (stacked): the walk
+		 * sees the top one each time, so walk each path once */
+		bool seen = false;
+		for (int i = 0; i < nwalked && !seen; i++)
+			seen = !strcmp(walked[i], tok);
+		if (seen)
+			continue;
+		walked = xrealloc(walked, (nwalked + 1) * sizeof(*walked));
+		walked[nwalked++] = xstrdup(tok);
 		nftw(tok, pin_visit, 16, FTW_PHYS | FTW_MOUNT);
 	}
+	for (int i = 0; i < nwalked; i++)
+		free(walked[i]);
+	free(walked);
 	fclose(f);
 	*out = pins;
 	return npins;

@@ -120,11 +120,8 @@ interrupt_after() {
 	[ -d /sys/kernel/btf ] || skip "no /sys/kernel/btf"
 	# a veth pair loads the veth module where it is one
 	ip link add bpfsbtf0 type veth peer name bpfsbtf1 || skip "cannot create a veth pair"
-	trap 'ip link del bpfsbtf0 2>/dev/null' EXIT
-	if [ ! -e /sys/kernel/btf/veth ]; then
-		ip link del bpfsbtf0
-		skip "veth is built into this kernel (no module BTF to probe)"
-	fi
+	ip link del bpfsbtf0
+	[ -e /sys/kernel/btf/veth ] || skip "veth is built into this kernel (no module BTF to probe)"
 	# independent truth: the function is in veth's BTF and not in vmlinux's
 	bpftool btf dump file /sys/kernel/btf/veth | grep -q "FUNC 'veth_xdp_xmit'"
 	! bpftool btf dump file /sys/kernel/btf/vmlinux | grep -q "FUNC 'veth_xdp_xmit'"
@@ -133,5 +130,90 @@ interrupt_after() {
 	[ "$output" = "yes (module veth)" ]
 	run "$B/tests/bpfprobe" kfunc:veth_no_such_function_here
 	[ "$status" -eq 1 ]
-	ip link del bpfsbtf0
+}
+
+# Run CMD as root whose capabilities are only CAPS (comma-separated, e.g.
+# cap_bpf,cap_perfmon): the bounding set is cut to them before exec.
+with_caps() {
+	local caps=$1 drop
+	shift
+	drop=$(capsh --print | sed -n 's/^Bounding set =//p' | tr ',' '\n' |
+		grep -vxE "$(echo "$caps" | tr ',' '|')" | paste -sd,)
+	capsh --drop="$drop" -- -c "grep '^CapEff' /proc/self/status >&2; $*"
+}
+
+@test "behaviour: the minimal capabilities each man page documents are enough, and the truth behind them" {
+	command -v capsh >/dev/null || skip_because "capsh not installed"
+	local t
+	# each man page's REQUIREMENTS names its minimal set
+	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/tcpchrono.8" | grep -q 'CAP_BPF and CAP_PERFMON'
+	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/wbtstat.8" | grep -q 'CAP_BPF with CAP_PERFMON'
+	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/fibstat.8" | grep -q 'CAP_BPF with CAP_PERFMON'
+	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/xdpverdict.8" | grep -q 'CAP_BPF and CAP_PERFMON'
+	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/mapstat.8" | grep -q 'CAP_SYS_ADMIN'
+	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/tailcalls.8" | grep -q 'CAP_SYS_ADMIN'
+
+	# tcpchrono with CAP_BPF + CAP_PERFMON sees a connection this test holds
+	# open, as ss does
+	python3 -c 'import socket,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); p=s.getsockname()[1]
+c=socket.create_connection(("127.0.0.1",p)); a,_=s.accept(); c.send(b"x"*100000)
+open("'"$BATS_TEST_TMPDIR"'/port","w").write(str(p)); time.sleep(8)' &
+	local py=$!
+	sleep 1
+	local port
+	port=$(cat "$BATS_TEST_TMPDIR/port")
+	ss -tn state established "( sport = :$port or dport = :$port )" | grep -q "$port"
+	run with_caps cap_bpf,cap_perfmon "'$B/tcpchrono' -i 0.5 -c 1 -o json --port $port"
+	kill "$py" 2>/dev/null || true
+	[ "$status" -eq 0 ] || { echo "tcpchrono: $status: $output" >&2; return 1; }
+	[[ "$output" == *"CapEff:	000000c000000000"* ]]
+	echo "$output" | grep '^{' | jq -e "[.connections[]? | select(.lport == $port or .rport == $port)] | length == 2" >/dev/null
+
+	# wbtstat: every disk sysfs lists with a wbt latency target and a size
+	# (an unbound loop device has none)
+	local want got
+	want=$(for d in /sys/block/*; do [ -r "$d/queue/wbt_lat_usec" ] && [ "$(cat "$d/size")" != 0 ] &&
+		basename "$d"; done | sort | paste -sd' ')
+	run with_caps cap_bpf,cap_perfmon "'$B/wbtstat' -c 1 -o json"
+	[ "$status" -eq 0 ] || { echo "wbtstat: $status: $output" >&2; return 1; }
+	got=$(echo "$output" | grep '^{' | jq -r '.devices[]?.device' | sort -u | paste -sd' ')
+	for d in $want; do [[ " $got " == *" $d "* ]] || { echo "wbtstat misses $d: $got" >&2; return 1; }; done
+
+	# fibstat and xdpverdict: their own namespace, one snapshot
+	for t in fibstat xdpverdict; do
+		run with_caps cap_bpf,cap_perfmon "'$B/$t' -c 1 -o json"
+		[ "$status" -eq 0 ] || { echo "$t: $status: $output" >&2; return 1; }
+		echo "$output" | grep '^{' | jq -e 'select(.tool)' >/dev/null
+	done
+
+	# mapstat and tailcalls: CAP_SYS_ADMIN, as documented; the maps listed
+	# are bpftool's
+	run with_caps cap_sys_admin "'$B/mapstat' -c 1 -o json"
+	[ "$status" -eq 0 ] || { echo "mapstat: $status: $output" >&2; return 1; }
+	got=$(echo "$output" | grep '^{' | jq -r '.maps[]?.map_id' | sort -n | paste -sd' ')
+	want=$(bpftool map list -j | jq -r '.[].id' | sort -n | paste -sd' ')
+	[ -n "$want" ] || skip_because "no BPF maps on this machine to compare with"
+	for id in $want; do [[ " $got " == *" $id "* ]] || { echo "mapstat misses map $id" >&2; return 1; }; done
+	run with_caps cap_sys_admin "'$B/tailcalls' -o json"
+	[ "$status" -eq 0 ] || { echo "tailcalls: $status: $output" >&2; return 1; }
+	# ... and CAP_BPF + CAP_PERFMON alone are refused with the capability named
+	for t in mapstat tailcalls; do
+		run with_caps cap_bpf,cap_perfmon "'$B/$t' -c 1"
+		[ "$status" -eq 3 ] || { echo "$t: $status: $output" >&2; return 1; }
+		[[ "$output" == *"needs CAP_SYS_ADMIN"* ]]
+	done
+}
+
+@test "behaviour: --mechanism names that are no hook's, or two ways for one hook, exit 2 with one line" {
+	run "$B/wbtstat" --mechanism kprobe -c 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --mechanism 'kprobe'"
+	run "$B/tcpchrono" --mechanism tp_btf,raw_tp -c 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "two ways to hook"
+	run "$B/fibstat" --mechanism "" -c 1
+	[ "$status" -eq 2 ]
+	run "$B/mapstat" --mechanism nosuch -c 1
+	[ "$status" -eq 2 ]
 }
