@@ -51,8 +51,9 @@ int xvwatch_add(const struct xdpverdict_bpf *parent, uint32_t prog_id, const cha
 	w->failed = true;
 	fd = bpf_prog_get_fd_by_id(prog_id);
 	if (fd < 0) {
-		*why = "the program is gone";
-		return -errno;
+		err = -errno;
+		*why = exit_status_for(err) == EXIT_PERM ? "opening it by id needs CAP_SYS_ADMIN" : "the program is gone";
+		return err;
 	}
 	err = bpf_prog_main_func(fd, fn, sizeof(fn));
 	if (err) {
