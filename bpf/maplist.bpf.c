@@ -21,6 +21,11 @@
 
 #include "maplist.h"
 
+/* The shared owner scan (bpf/owners.bpf.h), for tools that load no BPF
+ * object of their own: who holds BPF objects and perf events. */
+#define OWNERS_KINDS (OWN_BPF | OWN_PERF)
+#include "owners.bpf.h"
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct walk {

@@ -17,7 +17,7 @@
  * tc_sysexit: only with --mechanism syscalls: accept()/accept4()
  *   returning an fd, resolved to its socket through the caller's file table.
  *   Runs on every system call of every process.
- * tc_iter_files: iter/task_file, owners of sockets set up before we started,
+ * owners_scan (bpf/owners.bpf.h): iter/task_file, owners of sockets set up before we started,
  *   and (swept by the front end while some are pending) of accepted ones.
  * tc_iter_tcp: iter/tcp, live mode: one tc_record per connection of the
  *   network namespace the front end creates the iterator in (-N).
@@ -451,39 +451,31 @@ int BPF_PROG(tc_sysexit, struct pt_regs *regs, long ret)
 #endif
 }
 
-/* Owners of sockets set up before tcpchrono started: whoever holds them. */
-SEC("iter/task_file")
-int tc_iter_files(struct bpf_iter__task_file *ctx)
+/* Owners of sockets set up before tcpchrono started: whoever holds them
+ * (called by the shared owner scan, owners_scan, for each socket file). */
+static __always_inline void tc_socket_owner(struct task_struct *task, struct socket *sock)
 {
-	struct file *file = ctx->file;
-	struct task_struct *task = ctx->task;
 	struct conn_info *ci;
-	struct socket *sock;
 	struct sock *sk;
 	__u64 key;
 
-	if (!file || !task)
-		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || !is_tcp(sk))
-		return 0;
+		return;
 	key = (__u64)sk;
 	ci = bpf_map_lookup_elem(&conns, &key);
 	if (ci && ci->pid)
-		return 0;
+		return;
 	if (!ci) {
 		/* listeners and unconnected sockets have no connection to name */
 		__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
 		if (state == TCP_LISTEN || state == TCP_CLOSE)
-			return 0;
+			return;
 		struct conn_info fresh = {};
 		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
 		ci = bpf_map_lookup_elem(&conns, &key);
 		if (!ci)
-			return 0;
+			return;
 	}
 	ci->pid = BPF_CORE_READ(task, tgid);
 	ci->origin = TC_ORIGIN_SCAN;
@@ -491,8 +483,12 @@ int tc_iter_files(struct bpf_iter__task_file *ctx)
 	if (ci->pending)
 		__sync_fetch_and_add(&scan_resolved, 1);
 	settle(ci);
-	return 0;
 }
+
+/* the shared owner scan, for sockets only: it writes no records */
+#define OWNERS_KINDS 0
+#define OWNERS_ON_SOCKET(task, sock) tc_socket_owner(task, sock)
+#include "owners.bpf.h"
 
 /* Live mode: one record per TCP connection in this network namespace. */
 SEC("iter/tcp")

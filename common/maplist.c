@@ -8,6 +8,7 @@
 
 #include "bpfobj.h"
 #include "maplist.h"
+#include "probe.h"
 #include "util.h"
 #include "maplist.skel.h"
 #include "../bpf/maplist.h"
@@ -24,6 +25,7 @@ static int load_one(bool walk)
 		return -errno;
 	bpf_program__set_autoload(skel->progs.maplist_iter, walk);
 	bpf_program__set_autoload(skel->progs.maplist_flat, !walk);
+	bpf_program__set_autoload(skel->progs.owners_scan, probe_iter("task_file"));
 	int err = maplist_bpf__load(skel);
 	if (err) {
 		maplist_bpf__destroy(skel);
@@ -167,4 +169,14 @@ int maplist_open(const struct maplist_ent *e, struct bpf_map_info *info)
 	if (e->type == BPF_MAP_TYPE_PROG_ARRAY)
 		return -EPERM;
 	return bpfobj_map_open(e->id, info);
+}
+
+int maplist_owners(struct owner **out)
+{
+	int err = load();
+	if (err)
+		return err;
+	if (!bpf_program__autoload(skel->progs.owners_scan))
+		return -EOPNOTSUPP;
+	return bpfobj_owners(skel->progs.owners_scan, out);
 }

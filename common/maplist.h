@@ -46,6 +46,12 @@ uint32_t maplist_prog_id(void);
 /* Open a map listed in e, fetching its info.  Prog arrays are refused with
  * -EPERM without any bpf(2) call.  fd or -errno (-ENOENT: gone). */
 int maplist_open(const struct maplist_ent *e, struct bpf_map_info *info);
+/* The shared owner scan (bpf/owners.bpf.h) in the same object: every
+ * process's file descriptors to BPF maps, programs, links and perf events
+ * (struct owner in bpfobj.h).  Count or -errno (-EOPNOTSUPP: no task_file
+ * iterator). */
+struct owner;
+int maplist_owners(struct owner **out);
 /* Unload the iterator (atexit does it too). */
 void maplist_close(void);
 

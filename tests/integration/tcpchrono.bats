@@ -810,7 +810,7 @@ traffic_loop() {
 }
 
 prog_leftovers() {
-	bpftool prog show -j | jq '[.[] | select(.name | IN("btf_tc_state","raw_tc_state","tc_accept_fx","tc_accept_kr","tc_sysexit","tc_iter_files","tc_iter_tcp"))] | length'
+	bpftool prog show -j | jq '[.[] | select(.name | IN("btf_tc_state","raw_tc_state","tc_accept_fx","tc_accept_kr","tc_sysexit","owners_scan","tc_iter_tcp"))] | length'
 }
 
 @test "tcpchrono [kernel]: leaves no programs or links behind after exit, SIGINT and SIGKILL" {

@@ -349,70 +349,45 @@ static void walk_perf_fds(struct ap_list *l)
 {
 	static const char *const hooks[] = { "raw_tracepoint", "tracepoint", "kprobe", "kretprobe",
 					     "uprobe", "uretprobe" };
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int closed = 0;
-	if (!d)
+	struct owner *own = NULL;
+	/* who holds perf events: the shared owner scan (bpf/owners.bpf.h), not
+	 * a walk of /proc/PID/fd */
+	int n = maplist_owners(&own);
+	if (n < 0) {
+		note("perf-event attachments not read: owner scan failed: %s", errno_name(n));
 		return;
-	while ((e = readdir(d))) {
-		char *end, path[PATH_MAX], link[64];
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
-		DIR *fdd = opendir(path);
-		bool denied = !fdd && (errno == EACCES || errno == EPERM);
-		if (!fdd) {
-			closed += denied;
-			continue;
-		}
-		struct dirent *fe;
-		while ((fe = readdir(fdd))) {
-			long fd = strtol(fe->d_name, &end, 10);
-			if (*end || fd < 0 || fe->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", pid, fd);
-			ssize_t n = readlink(path, link, sizeof(link) - 1);
-			denied |= n < 0 && (errno == EACCES || errno == EPERM);
-			if (n <= 0)
-				continue;
-			link[n] = '\0';
-			if (strcmp(link, "anon_inode:[perf_event]"))
-				continue;
-			char buf[256] = "";
-			uint32_t len = sizeof(buf), prog_id = 0, fd_type = 0;
-			__u64 off = 0, addr = 0;
-			if (bpf_task_fd_query((int)pid, (int)fd, 0, buf, &len, &prog_id, &fd_type, &off, &addr) ||
-			    !prog_id || fd_type >= sizeof(hooks) / sizeof(hooks[0]))
-				continue;
-			buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = '\0';
-			char target[256];
-			if ((fd_type == BPF_FD_TYPE_KPROBE || fd_type == BPF_FD_TYPE_KRETPROBE) && !*buf)
-				snprintf(target, sizeof(target), "0x%llx", (unsigned long long)addr);
-			else if (off)
-				snprintf(target, sizeof(target), "%.200s+0x%llx", buf, (unsigned long long)off);
-			else
-				snprintf(target, sizeof(target), "%.200s", buf);
-			char id[128];
-			snprintf(id, sizeof(id), "%s:%.100s:%u", hooks[fd_type], target, prog_id);
-			bool dup = false;
-			for (int i = 0; i < l->n && !dup; i++)
-				dup = !strcmp(l->a[i].id, id);
-			if (dup)
-				continue;
-			struct attachpt *a = ap_add(l, hooks[fd_type]);
-			a->prog_id = prog_id;
-			a->pid = (int)pid;
-			snprintf(a->target, sizeof(a->target), "%s", target);
-			snprintf(a->id, sizeof(a->id), "%s", id);
-		}
-		closedir(fdd);
-		closed += denied;
 	}
-	closedir(d);
-	if (closed)
-		note("perf-event attachments not read: /proc/PID/fd of %d process(es) is closed to tailcalls "
-		     "(CAP_SYS_PTRACE opens it)", closed);
+	for (int i = 0; i < n; i++) {
+		if (own[i].kind != OBJ_PERF)
+			continue;
+		char buf[256] = "";
+		uint32_t len = sizeof(buf), prog_id = 0, fd_type = 0;
+		__u64 off = 0, addr = 0;
+		if (bpf_task_fd_query((int)own[i].pid, (int)own[i].fd, 0, buf, &len, &prog_id, &fd_type, &off, &addr) ||
+		    !prog_id || fd_type >= sizeof(hooks) / sizeof(hooks[0]))
+			continue;
+		buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = '\0';
+		char target[256];
+		if ((fd_type == BPF_FD_TYPE_KPROBE || fd_type == BPF_FD_TYPE_KRETPROBE) && !*buf)
+			snprintf(target, sizeof(target), "0x%llx", (unsigned long long)addr);
+		else if (off)
+			snprintf(target, sizeof(target), "%.200s+0x%llx", buf, (unsigned long long)off);
+		else
+			snprintf(target, sizeof(target), "%.200s", buf);
+		char id[128];
+		snprintf(id, sizeof(id), "%s:%.100s:%u", hooks[fd_type], target, prog_id);
+		bool dup = false;
+		for (int j = 0; j < l->n && !dup; j++)
+			dup = !strcmp(l->a[j].id, id);
+		if (dup)
+			continue;
+		struct attachpt *a = ap_add(l, hooks[fd_type]);
+		a->prog_id = prog_id;
+		a->pid = (int)own[i].pid;
+		snprintf(a->target, sizeof(a->target), "%s", target);
+		snprintf(a->id, sizeof(a->id), "%s", id);
+	}
+	free(own);
 }
 
 /* ---- links ---------------------------------------------------------------------- */

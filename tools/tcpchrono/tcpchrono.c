@@ -160,9 +160,9 @@ static struct hook hooks[NHOOKS] = {
 			.alt = { { MECH_FEXIT, "tc_accept_fx", "inet_accept" },
 				 { MECH_KRETPROBE, "tc_accept_kr", "inet_csk_accept" },
 				 { MECH_TP_BTF, "tc_sysexit", "sys_exit", "syscalls", on_x86_64, .on_request = true },
-				 { MECH_ITER, "tc_iter_files", "task_file", "sweeps", sock_from_file, .manual = true } } },
+				 { MECH_ITER, "owners_scan", "task_file", "sweeps", sock_from_file, .manual = true } } },
 	[HK_FILES] = { "task_file", HOOK_OPTIONAL, "owners of connections set up before tcpchrono started stay unknown",
-		       .alt = { { MECH_ITER, "tc_iter_files", "task_file", .probe = sock_from_file, .manual = true } } },
+		       .alt = { { MECH_ITER, "owners_scan", "task_file", .probe = sock_from_file, .manual = true } } },
 	[HK_TCP] = { "tcp", HOOK_REQUIRED, .alt = { { MECH_ITER, "tc_iter_tcp", "tcp", .manual = true } } },
 };
 
