@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "output.h"
 #include "tcreport.h"
+#include "mapread.h"
 #include "util.h"
 #include "tcpchrono.skel.h"
 
@@ -226,10 +227,8 @@ static int by_limited(const void *a, const void *b)
 	return by_sk(x->r, y->r);
 }
 
-static uint64_t delta(uint64_t now, uint64_t before)
-{
-	return now >= before ? now - before : now;
-}
+/* the one counter-reset rule (common/mapread.h) */
+#define delta counter_delta
 
 static bool same_conn(const struct tc_record *a, const struct tc_record *b)
 {
