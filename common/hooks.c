@@ -179,7 +179,9 @@ void hooks_select(struct bpf_object *obj, struct hook *h, int n, const char *mec
 				hk->chosen = i;
 				break;
 			}
-			int w = snprintf(tried + off, sizeof(tried) - off, "%s%s: %s", off ? "; " : "", nm, why);
+			/* forced: the reasons alone (every alternative tried has that name) */
+			int w = forced ? snprintf(tried + off, sizeof(tried) - off, "%s%s", off ? "; " : "", why)
+				       : snprintf(tried + off, sizeof(tried) - off, "%s%s: %s", off ? "; " : "", nm, why);
 			if (w > 0 && (size_t)w < sizeof(tried) - off)
 				off += w;
 		}

@@ -503,8 +503,16 @@ tool_bin() { # installed or built
 	# block devices
 	assert_eq "$(complete_words "$(tool_bin wbtstat)" -d '' | sort | tr '\n' ' ')" "$(ls /sys/block | sort | tr '\n' ' ')"
 	# mechanisms, comma-separated where the tool takes a list
-	complete_words "$(tool_bin tcpchrono)" --method=fexit, | grep -qx 'fexit,tp_btf'
-	complete_words "$(tool_bin mapstat)" --method '' | grep -qx walk
+	complete_words "$(tool_bin tcpchrono)" --mechanism=fexit, | grep -qx 'fexit,tp_btf'
+	complete_words "$(tool_bin mapstat)" --mechanism '' | grep -qx walk
+	# every name offered is one the tool accepts: its --mechanism error lists them
+	local t n
+	for t in mapstat xdpverdict tcpchrono wbtstat fibstat; do
+		for n in $(complete_words "$(tool_bin "$t")" --mechanism ''); do
+			run "$(tool_bin "$t")" --mechanism "$n" -c 1 -i 0.1 -o json
+			[ "$status" -ne 2 ] || { echo "$t --mechanism $n: $output" >&2; return 1; }
+		done
+	done
 	# fibstat --flow keys
 	complete_words "$(tool_bin fibstat)" --flow proto=udp,d | grep -qx 'proto=udp,dst='
 }

@@ -797,7 +797,7 @@ check_counts() { # instance prefix
 	assert_one_line_error "no process with pid 4194000"
 	run "$B/wbtstat" -p abc
 	[ "$status" -eq 2 ]
-	assert_one_line_error "invalid pid 'abc'"
+	assert_one_line_error "invalid --pid 'abc'"
 	# the tool's old mechanism override is gone; --mechanism names the alternatives
 	run "$B/wbtstat" --raw-tp
 	[ "$status" -eq 2 ]
