@@ -431,14 +431,6 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 # (comma-separated) in effect: every other one leaves the bounding set, so
 # root's exec gets just those.  The shell first checks that its CapEff is EFF
 # (hex, /proc/self/status), else exits 99.
-run_caps_only() { # KEEP EFF CMD
-	command -v capsh >/dev/null || skip_because "capsh not installed"
-	local drop
-	drop=$(capsh --print | sed -n 's/^Bounding set =//p' | tr , '\n' | grep -vxF "$(tr , '\n' <<<"$1")" | paste -sd, -)
-	run capsh --drop="$drop" -- -c "grep -qx 'CapEff:[[:space:]]*$2' /proc/self/status || { grep CapEff /proc/self/status; exit 99; }; $3"
-}
-BPF_PERFMON_EFF=000000c000000000  # CAP_PERFMON (38), CAP_BPF (39)
-SYS_ADMIN_EFF=0000000000200000    # CAP_SYS_ADMIN (21)
 
 @test "tailcalls: CAP_BPF and CAP_PERFMON alone exit 3 naming CAP_SYS_ADMIN (as REQUIREMENTS says), -P of an existing program too" {
 	local root; root=$(prog xdp_root)

@@ -75,3 +75,16 @@ assert_one_line_error() {
 uniq_name() {
 	echo "bs$1$$${BATS_TEST_NUMBER:-0}"
 }
+
+# Run CMD (a shell command line) as root whose capabilities are only KEEP
+# (comma-separated, e.g. cap_bpf,cap_perfmon): the bounding set is cut to
+# them before exec, and the effective set must read EFF (else status 99).
+# Sets bats' status and output.
+run_caps_only() { # KEEP EFF CMD
+	command -v capsh >/dev/null || skip_because "capsh not installed"
+	local drop
+	drop=$(capsh --print | sed -n 's/^Bounding set =//p' | tr , '\n' | grep -vxF "$(tr , '\n' <<<"$1")" | paste -sd, -)
+	run capsh --drop="$drop" -- -c "grep -qx 'CapEff:[[:space:]]*$2' /proc/self/status || { grep CapEff /proc/self/status; exit 99; }; $3"
+}
+BPF_PERFMON_EFF=000000c000000000  # CAP_PERFMON (38), CAP_BPF (39)
+SYS_ADMIN_EFF=0000000000200000    # CAP_SYS_ADMIN (21)
