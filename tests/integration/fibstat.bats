@@ -224,6 +224,8 @@ sinks_spread() { # "all" | "one"
 		[range(0; 4) as $i | [$snap.nexthops[] | select(.route == "10.99.0.0/24" and .gateway == "10.0.\($i + 1).2")][0]
 		 | [.selections, $s[$i].packets]]')
 	echo "mechanism: $(jq -r .mechanism <<<"$snap"); [selections, sink packets] per nexthop: $sel" >&2
+	# for the feature x kernel matrix (tests/README.md): what this kernel ran
+	echo "# IPv4: $(jq -r .mechanism <<<"$snap"); [selections, sink packets]: $sel" >&3
 	if has_feature fentry; then
 		ft_jq '.mechanism | test("fexit")' "$snap"
 		ft_jq 'all(.[]; .[0] == .[1])' "$sel"
@@ -248,6 +250,7 @@ sinks_spread() { # "all" | "one"
 		[range(0; 4) as $i | [$snap.nexthops[] | select(.route == $route and .gateway == "2001:db8:\($i + 1)::2")][0]
 		 | [.selections, $s[$i].packets]]')
 	echo "mechanism: $(jq -r .mechanism <<<"$snap"); [selections, sink packets] per nexthop: $sel" >&2
+	echo "# IPv6: $(jq -r .mechanism <<<"$snap"); [selections, sink packets]: $sel" >&3
 	if has_feature fentry && kernel_at_least 6 6; then
 		ft_jq '.mechanism | test("fib6_select_path: fexit")' "$snap"
 		ft_jq 'all(.[]; .[0] == .[1])' "$sel"
@@ -549,6 +552,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		       unreachable: (map(.unreachable) | add), prohibit: (map(.prohibit) | add),
 		       blackhole: (map(.blackhole) | add), error: (map(.error) | add)})' <<<"$snap")
 	echo "fibstat, table 100: $sums" >&2
+	echo "# --tables: $(jq -r .mechanism <<<"$snap")" >&3
 	ft_jq '.[0] == {family: "ipv4", vrf: [null], lookups: 28, found: 12, miss: 0, unreachable: 10, prohibit: 6, blackhole: 0, error: 0}
 		and .[1] == {family: "ipv6", vrf: [null], lookups: 20, found: 9, miss: 0, unreachable: 4, prohibit: 7, blackhole: 0, error: 0}
 		and length == 2' "$sums"
