@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config
       libcmocka-dev bats jq iproute2 ethtool mandoc valgrind strace
       prometheus prometheus-node-exporter bpftrace curl
-      qemu-system-x86 busybox-static kmod xz-utils graphviz libcap2-bin
+      qemu-system-x86 busybox-static kmod xz-utils zstd graphviz libcap2-bin
       dpkg-dev debhelper lintian bash-completion man-db)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,21 +1,36 @@
 #!/usr/bin/env bash
 # bpfscope test runner: unit tests (cmocka, plain and ASan builds), the
-# integration suite (bats, root) on this kernel, then the same suite inside
-# the second-kernel guest (tests/vm).  Prints every test with the kernel that
-# ran it and ends with one line:  N passed, N failed, N skipped
+# integration suite (bats, root) on this kernel, then the suite inside a
+# guest of each kernel series of the matrix (tests/vm: Debian's 6.1 and
+# 6.12).  Prints every test with the kernel that ran it, a summary per kernel
+# with its wall time, and ends with one line:  N passed, N failed, N skipped
 #
-#   tests/run.sh [--unit-only | --host-only | --vm-only | --vm-kernel-only] [bats files...]
-# (--vm-kernel-only: the guest's part of `make test`, the "[kernel]" tests)
+#   tests/run.sh [--unit-only | --host-only | --vm-only | --vm-kernel-only]
+#                [--kernel SERIES]... [bats files...]
+# --vm-kernel-only: the guests' part of `make test`, the "[kernel]" tests;
+# --vm-only: every test in the guests (`make vmtest`).  --kernel picks the
+# guests (repeatable; default $BPFSCOPE_VM_KERNELS, else "6.1 6.12"), in order.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 mode=all
-case "${1:-}" in
---unit-only) mode=unit; shift ;;
---host-only) mode=host; shift ;;
---vm-only) mode=vm; shift ;;
---vm-kernel-only) mode=vmk; shift ;;
-esac
+kernels=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--unit-only) mode=unit ;;
+	--host-only) mode=host ;;
+	--vm-only) mode=vm ;;
+	--vm-kernel-only) mode=vmk ;;
+	--kernel) kernels+=("${2:?--kernel needs a series}"); shift ;;
+	--kernel=*) kernels+=("${1#--kernel=}") ;;
+	*) break ;;
+	esac
+	shift
+done
+if [ ${#kernels[@]} -eq 0 ]; then
+	list=${BPFSCOPE_VM_KERNELS:-6.1 6.12}
+	read -r -a kernels <<<"${list//,/ }"
+fi
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(tests/integration/*.bats)
 
@@ -86,57 +101,97 @@ run_host() {
 	mount_if_missing bpf /sys/fs/bpf
 	mount_if_missing tracefs /sys/kernel/tracing
 	mount_if_missing debugfs /sys/kernel/debug
+	local start=$SECONDS
+	echo "=== kernel $(uname -r) (host): the whole integration suite ==="
 	run_checked "host $(uname -r)" bats bats --tap --timing "${files[@]}"
+	summary[-1]+=" ($(took "$start"))"
 }
 
-# The guest is emulated (about 20 times slower): `make test` runs there the
+# Wall time since START (seconds) as "12m34s".
+took() {
+	local t=$((SECONDS - $1))
+	printf '%dm%02ds' $((t / 60)) $((t % 60))
+}
+
+# The guests are emulated (about 20 times slower): `make test` runs there the
 # tests whose outcome depends on the kernel (named "[kernel]"), `make vmtest`
-# (--vm-only) runs every test.
-run_vm() {
-	local out rc kver filter=${1:-}
+# (--vm-only) runs every test.  One guest per kernel series, one after the
+# other.  The TAP comes back in a file on the guest's 9p share (BPFSCOPE_VM_OUT),
+# not over the serial console (about 200 KB/s); the console keeps the guest's
+# own messages for a post-mortem.
+run_vm() { # SERIES [FILTER]
+	local series=$1 filter=${2:-} out rc kdir kver vm_pid start=$SECONDS
 	local -a fargs=()
 	out=$(mktemp -d /tmp/bpfscope-vm.XXXXXX)
 	if [ -n "$filter" ]; then
 		fargs=(--filter "$filter")
-		echo "=== second kernel: kernel-dependent tests ([kernel]) in the guest; 'make vmtest' runs all ==="
+		echo "=== kernel $series (guest): kernel-dependent tests ([kernel]); 'make vmtest' runs all ==="
 	else
-		echo "=== second kernel: the whole integration suite in the guest ==="
+		echo "=== kernel $series (guest): the whole integration suite ==="
 	fi
-	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --timeout "${BPFSCOPE_VM_TIMEOUT:-1800}" -- \
-		sh -c 'uname -r > "$BPFSCOPE_VM_OUT/kernel"; bats --tap --timing "$@" > "$BPFSCOPE_VM_OUT/tap" 2>&1' \
-		sh "${fargs[@]}" "${files[@]}" >"$out/console" 2>&1
+	# The guest's kernel (its directory is named after its uname -r) labels the results as they come.
+	kdir=$(tests/vm/prepare.sh --kernel "$series" 2>"$out/console")
 	rc=$?
-	kver=$(cat "$out/kernel" 2>/dev/null || echo guest)
-	if [ $rc -eq 77 ]; then
-		echo "!!! SECOND KERNEL SKIPPED: $(grep -m1 'vm:' "$out/console" || echo 'guest could not be prepared')"
+	if [ $rc -ne 0 ]; then
+		echo "!!! KERNEL $series SKIPPED: $(grep -m1 'vm:' "$out/console" || echo 'guest could not be prepared')"
 		skipped=$((skipped + 1))
-		summary+=("guest: SKIPPED ($(grep -m1 'vm:' "$out/console"))")
-	elif [ ! -s "$out/tap" ]; then
-		echo "!!! second kernel: guest failed (status $rc):"
+		summary+=("guest $series: SKIPPED ($(grep -m1 'vm:' "$out/console"))")
+		rm -rf "$out"
+		return
+	fi
+	kver=${kdir##*/}
+	: >"$out/tap"
+	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --kernel "$series" --timeout "${BPFSCOPE_VM_TIMEOUT:-1800}" -- \
+		sh -c 'uname -r > "$BPFSCOPE_VM_OUT/kernel"; bats --tap --timing "$@" > "$BPFSCOPE_VM_OUT/tap" 2>&1' \
+		sh "${fargs[@]}" "${files[@]}" >>"$out/console" 2>&1 &
+	vm_pid=$!
+	# Each result as the guest writes it (tail ends once the guest is gone and the file is read).
+	tally "guest $kver" < <(tail -n +1 -F --pid="$vm_pid" "$out/tap" 2>/dev/null)
+	wait "$vm_pid"
+	rc=$?
+	if [ "$(cat "$out/kernel" 2>/dev/null)" != "$kver" ] && [ -s "$out/kernel" ]; then
+		echo "!!! guest $series ran kernel $(cat "$out/kernel"), not $kver"
+		fail=$((fail + 1))
+	fi
+	if [ $rc -eq 77 ]; then
+		unset 'summary[-1]'
+		echo "!!! KERNEL $series SKIPPED: $(grep -m1 'vm:' "$out/console" || echo 'guest could not be prepared')"
+		skipped=$((skipped + 1))
+		summary+=("guest $series: SKIPPED ($(grep -m1 'vm:' "$out/console"))")
+	elif ! grep -q '^1\.\.' "$out/tap"; then
+		unset 'summary[-1]'
+		echo "!!! kernel $series: guest failed (status $rc):"
 		tail -20 "$out/console"
 		fail=$((fail + 1))
-		summary+=("guest $kver: FAILED to run (status $rc)")
+		summary+=("guest $kver: FAILED to run (status $rc, $(took "$start"))")
 	else
-		tally "guest $kver" <"$out/tap"
 		if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out/tap"; then
-			echo "!!! guest exited with status $rc although no test failed"
+			echo "!!! guest $kver exited with status $rc although no test failed"
 			tail -5 "$out/console"
 			fail=$((fail + 1))
 		fi
+		summary[-1]+=" ($(took "$start"))"
 	fi
 	rm -rf "$out"
+}
+
+run_vms() { # [FILTER]
+	local k
+	for k in "${kernels[@]}"; do
+		run_vm "$k" "$@"
+	done
 }
 
 case $mode in
 unit) run_unit build/unit unit; run_unit build/asan/unit unit-asan ;;
 host) run_host ;;
-vm) run_vm ;;
-vmk) run_vm '\[kernel\]' ;;
+vm) run_vms ;;
+vmk) run_vms '\[kernel\]' ;;
 all)
 	run_unit build/unit unit
 	run_unit build/asan/unit unit-asan
 	run_host
-	run_vm '\[kernel\]'
+	run_vms '\[kernel\]'
 	;;
 esac
 

@@ -98,6 +98,15 @@ prom_start() { # PROM CMD...
 	return 1
 }
 
+# The running kernel is MAJOR.MINOR or newer (uname -r).
+kernel_at_least() { # MAJOR MINOR
+	local v maj min
+	v=$(uname -r)
+	maj=${v%%.*} v=${v#*.}
+	min=${v%%[!0-9]*}
+	[ "$maj" -gt "$1" ] || { [ "$maj" -eq "$1" ] && [ "$min" -ge "$2" ]; }
+}
+
 # The name of each fib_multipath_hash_policy number, as the hash_policy_ipv4/6 facts give it.
 policy_name() { # N
 	case $1 in 0) echo L3 ;; 1) echo L4 ;; 2) echo L3_inner ;; 3) echo custom ;; *) echo "$1" ;; esac
@@ -215,6 +224,8 @@ sinks_spread() { # "all" | "one"
 		[range(0; 4) as $i | [$snap.nexthops[] | select(.route == "10.99.0.0/24" and .gateway == "10.0.\($i + 1).2")][0]
 		 | [.selections, $s[$i].packets]]')
 	echo "mechanism: $(jq -r .mechanism <<<"$snap"); [selections, sink packets] per nexthop: $sel" >&2
+	# for the feature x kernel matrix (tests/README.md): what this kernel ran
+	echo "# IPv4: $(jq -r .mechanism <<<"$snap"); [selections, sink packets]: $sel" >&3
 	if has_feature fentry; then
 		ft_jq '.mechanism | test("fexit")' "$snap"
 		ft_jq 'all(.[]; .[0] == .[1])' "$sel"
@@ -230,6 +241,22 @@ sinks_spread() { # "all" | "one"
 	check_ecmp 6 "$snap" $((FLOWS * PKTS))
 	ft_jq --arg p "$(policy_name "$(ip netns exec "$FIB_R" sysctl -n net.ipv6.fib_multipath_hash_policy)")" \
 		'.hash_policy_ipv6 == $p' "$snap"
+	# IPv6 multipath selections (fexit on fib6_select_path): a forwarded packet is routed, so its path
+	# selected, once (ip6_pol_route), so they equal each sink's packets. fib6_select_path has 7
+	# arguments: x86 BPF trampolines take more than 6 from Linux 6.6 on; before, or without
+	# trampolines, the selections are unknown (null), never 0.
+	local sel
+	sel=$(jq -c -n --argjson snap "$snap" --argjson s "$(fib_sinks_json)" --arg route "$FIB_ROUTE6" '
+		[range(0; 4) as $i | [$snap.nexthops[] | select(.route == $route and .gateway == "2001:db8:\($i + 1)::2")][0]
+		 | [.selections, $s[$i].packets]]')
+	echo "mechanism: $(jq -r .mechanism <<<"$snap"); [selections, sink packets] per nexthop: $sel" >&2
+	echo "# IPv6: $(jq -r .mechanism <<<"$snap"); [selections, sink packets]: $sel" >&3
+	if has_feature fentry && kernel_at_least 6 6; then
+		ft_jq '.mechanism | test("fib6_select_path: fexit")' "$snap"
+		ft_jq 'all(.[]; .[0] == .[1])' "$sel"
+	else
+		ft_jq 'all(.[]; .[0] == null)' "$sel"
+	fi
 }
 
 @test "fibstat: policy 0 (L3): all flows of one address pair on one nexthop, the one whose sink got them (IPv4, IPv6)" {
@@ -525,6 +552,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		       unreachable: (map(.unreachable) | add), prohibit: (map(.prohibit) | add),
 		       blackhole: (map(.blackhole) | add), error: (map(.error) | add)})' <<<"$snap")
 	echo "fibstat, table 100: $sums" >&2
+	echo "# --tables: $(jq -r .mechanism <<<"$snap")" >&3
 	ft_jq '.[0] == {family: "ipv4", vrf: [null], lookups: 28, found: 12, miss: 0, unreachable: 10, prohibit: 6, blackhole: 0, error: 0}
 		and .[1] == {family: "ipv6", vrf: [null], lookups: 20, found: 9, miss: 0, unreachable: 4, prohibit: 7, blackhole: 0, error: 0}
 		and length == 2' "$sums"

@@ -92,6 +92,8 @@ check_counts() {
 @test "mapstat [kernel]: the hash family is counted with the kfunc where the kernel has it, else the element iterator" {
 	run "$B/mapstat" -o json -m "$(map_id ms_hash_big)" -m "$(map_id ms_lru)"
 	[ "$status" -eq 0 ]
+	# for the feature x kernel matrix (tests/README.md): what this kernel ran
+	jq -r '"# entries_method: \([.maps[].entries_method] | unique | join(",")); mechanism: \(.mechanism); memory accounting: \(.memory_accounting)"' <<<"$output" >&3
 	if has_feature kfunc:bpf_map_sum_elem_count; then
 		assert_jq '[.maps[].entries_method] == ["kfunc","kfunc"]'
 	else

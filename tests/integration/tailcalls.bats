@@ -166,6 +166,68 @@ wait_for() { # FILE PATTERN
 		".nodes[] | select(.id == \"prog:$stage\") | .flags == [\"tail_call_only\"] and .prog_type == \"sched_cls\""
 }
 
+# tcx (Linux 6.6+): the TC chain's root attached a second time, through a tcx
+# link on tca's ingress, held by tests/lib/tcx_attach for this test only.
+# Ground truth: the link as the kernel describes it to tcx_attach (link id,
+# program, ifindex), bpftool's link list, and ip's ifindex of tca.
+@test "tailcalls [kernel]: tcx root: the TC chain attached through a tcx link is drawn from it, with the link" {
+	local root stage chain orphan ino ifindex tcx pid
+	root=$(prog tc_root) stage=$(prog tc_stage) chain=$(map tc_chain) orphan=$(map orphan)
+	ino=$NETNS_INO
+	tcx=$TC_DIR/tcx.json
+	"$B/tests/tcx_attach" --netns "$NS" --dev tca --prog "$root" >"$tcx" 2>"$TC_DIR/tcx.err" &
+	pid=$!
+	echo "$pid" >"$TC_DIR/tcx.pid"
+	for _ in $(seq 1 600); do
+		grep -q '}$' "$tcx" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '}$' "$tcx"; then
+		local rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" -eq 4 ] && skip_because "no tcx on this kernel (Linux 6.6+): $(cat "$TC_DIR/tcx.err")"
+		echo "tcx_attach exited with status $rc: $(cat "$TC_DIR/tcx.err")" >&2
+		return 1
+	fi
+	local link
+	link=$(jq .link_id "$tcx")
+	ifindex=$(ip -n "$NS" -j link show tca | jq '.[0].ifindex')
+	jq -e --argjson p "$root" --argjson i "$ifindex" --argjson n "$ino" \
+		'.prog_id == $p and .ifindex == $i and .netns_ino == $n' "$tcx"
+	bpftool link show id "$link" -j | jq -e --argjson p "$root" '.prog_id == $p'
+	run "$B/tailcalls" -P "$root" -o json
+	[ "$status" -eq 0 ]
+	local att="tcx:$ino:$ifindex:ingress:$root" tc="tc:$ino:$TC_IFINDEX:ingress:$TC_PRIO:$TC_HANDLE"
+	assert_eq "$(jq -c '[.nodes[].id] | sort' <<<"$output")" \
+		"$(jq -nc --arg a "$att" --arg t "$tc" "[\$a, \$t, \"prog:$root\", \"prog:$stage\", \"map:$chain\", \"map:$orphan\"] | sort")" nodes
+	assert_eq "$(jq -c '[.edges[] | [.from, .to, .edge, .slot, .calls]] | sort' <<<"$output")" \
+		"$(jq -nc --arg a "$att" --arg t "$tc" "[[\$a, \"prog:$root\", \"attach\", null, null], [\$t, \"prog:$root\", \"attach\", null, null], [\"prog:$root\", \"map:$chain\", \"uses\", null, [0]], [\"map:$chain\", \"prog:$stage\", \"slot\", 0, null], [\"map:$orphan\", \"prog:$stage\", \"slot\", 0, null]] | sort")" edges
+	assert_jq_each \
+		".nodes[] | select(.id == \"$att\") | .hook == \"tcx\" and .target == \"tca\" and .netns == \"$NS\" and .ifindex == $ifindex and .link_id == $link and .detail == \"ingress #0\" and .prog_id == $root" \
+		".nodes[] | select(.id == \"prog:$root\") | .depth == 0 and .prog_type == \"sched_cls\"" \
+		".nodes[] | select(.id == \"prog:$stage\") | .depth == 1 and .flags == [\"tail_call_only\"]"
+	# the tree view draws the chain under the tcx attach point too
+	run "$B/tailcalls" -P "$root"
+	[ "$status" -eq 0 ]
+	grep -qx "tcx  tca  ingress #0  netns=$NS  link=$link" <<<"$output" || { echo "$output" >&2; false; }
+	grep -q "^\`-- prog $root  tc_root  (sched_cls)  depth=0" <<<"$output"
+	kill "$pid"
+	wait "$pid"
+	rm -f "$TC_DIR/tcx.pid"
+	# the link went with the helper: tailcalls no longer sees a tcx root
+	run "$B/tailcalls" -P "$root" -o json
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -c '[.nodes[] | select(.hook == "tcx")] | length' <<<"$output")" 0 "tcx attach points after the link is gone"
+}
+
+teardown() {
+	if [ -f "$TC_DIR/tcx.pid" ]; then
+		kill "$(cat "$TC_DIR/tcx.pid")" 2>/dev/null
+		rm -f "$TC_DIR/tcx.pid"
+	fi
+}
+
 @test "tailcalls [kernel]: two-program cycle flagged on both programs and all four edges; the kernel loops it 33 times" {
 	local a b arr
 	a=$(prog cyc_a) b=$(prog cyc_b) arr=$(map cyc_array)

@@ -259,6 +259,8 @@ accept_mech() {
 		jq -e '.owners | test("sys_exit") | not' <<<"$s"
 	done <"$TC_DIR/own.rec"
 	[ "$(wc -l <"$TC_DIR/own.rec")" -eq 5 ]
+	# for the feature x kernel matrix (tests/README.md): what this kernel ran
+	jq -r '"# default: \(.mechanism); \(.owners)"' <<<"$s" >&3
 	jq -e --arg m "$(accept_mech)" '.mechanism == "inet_sock_set_state: tp_btf, accept: \($m), task_file: iter" and
 		.transport == "ringbuf"' <<<"$s"
 }
@@ -648,6 +650,8 @@ ss_json() {
 	run_scenario hz --scenario slow --bytes 65536 --retry 3
 	stop_tool ev
 	local e; e=$(grep -m1 lport "$TC_DIR/ev.out")
+	# for the feature x kernel matrix (tests/README.md): what this kernel ran
+	jq -r '"# kernel_hz \(.kernel_hz) (\(.kernel_hz_source))"' <<<"$e" >&3
 	jq -e --arg hz "$(cat "$TC_DIR/hz")" '.kernel_hz == ($hz | tonumber) and (.kernel_hz_source | IN("kernel config", "measured"))' <<<"$e"
 	# every chronograph value is a whole number of jiffies of that HZ
 	jq -s -e --argjson j "$JIFFY_US" '[.[] | select(.lport) | .busy_seconds, .rwnd_limited_seconds,

@@ -121,6 +121,8 @@ prom_value() {
 @test "xdpverdict [kernel]: native mode, driver counters: every verdict equals the fixture's own count" {
 	xv_setup d1 xdpdrv
 	count_with --mechanism driver
+	# for the feature x kernel matrix (tests/README.md): what this kernel ran
+	echo "# --mechanism driver: tracepoints $(tail -1 "$XV_TMP/out.json" | jq -r .tracepoints)" >&3
 	xv_jq '.source == "driver" and .mode == "native" and .driver == "veth"' "$row"
 	assert_exact
 	# failed redirects (the empty devmap slot) are the fixture's slot 5
@@ -164,6 +166,7 @@ prom_value() {
 @test "xdpverdict [kernel]: auto picks the best mechanism (fexit where allowed, else driver counters)" {
 	xv_setup a1 xdpdrv
 	count_with
+	echo "# auto, native: source $(jq -r .source <<<"$row"), tracepoints $(tail -1 "$XV_TMP/out.json" | jq -r .tracepoints)" >&3
 	if has_fexit; then
 		xv_jq '.source == "fexit"' "$row"
 	else
@@ -176,6 +179,7 @@ prom_value() {
 	need_fexit
 	xv_setup g1 xdpgeneric
 	count_with
+	echo "# auto, generic: source $(jq -r .source <<<"$row")" >&3
 	xv_jq '.source == "fexit" and .mode == "generic"' "$row"
 	assert_exact
 }
@@ -251,6 +255,7 @@ events_truth() {
 	# the stream says which transport it used
 	local mech
 	mech=$(jq -r '.mechanism' "$out" | sort -u)
+	echo "# --events: $mech" >&3
 	[[ "$mech" == *" xdp tracepoints, $transport" ]] || { echo "mechanism: $mech" >&2; false; }
 }
 

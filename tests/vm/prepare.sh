@@ -1,19 +1,36 @@
 #!/bin/bash
-# Prepare the guest used by tests/vm/run.sh: Debian's stock kernel (linux-image-amd64) unpacked from its
-# .deb, an ELF vmlinux for fast PVH boot, and a tiny busybox initramfs with the 9p/virtio/overlay modules.
+# Prepare a guest kernel for tests/vm/run.sh: one of Debian's stock kernel series (6.1, the default, or
+# 6.12), unpacked from the archive's own package, an ELF vmlinux for fast PVH boot, and a tiny busybox
+# initramfs with the 9p/virtio/overlay modules.
 #
-# Usage: tests/vm/prepare.sh [CACHE_DIR]      (default: $BPFSCOPE_VM_CACHE, else <repo>/build/vm)
+# Usage: tests/vm/prepare.sh [--kernel SERIES] [CACHE_DIR]
+#   SERIES: 6.1 or 6.12 (default: $BPFSCOPE_VM_KERNEL, else 6.1). The package is the one the series'
+#   meta-package depends on: linux-image-SERIES-amd64 where the archive has it (6.12 on Debian 12),
+#   else linux-image-amd64 if that points into the series (6.1 on Debian 12). Never a fixed version.
+#   CACHE_DIR: default $BPFSCOPE_VM_CACHE, else <repo>/build/vm.
 #
 # On success prints the prepared kernel directory (CACHE_DIR/KVER) on stdout and exits 0; it holds
 # vmlinux, initramfs.cpio.gz and root/ (the unpacked package, root/lib/modules/KVER with modules.dep).
-# When everything is already in place it only checks stamps. On failure it prints one line
-# "vm: cannot prepare guest: REASON" on stderr and exits 77.
+# When everything is already in place it only checks stamps. Kernel directories that no series resolves
+# to any more (older package versions, about 440 MB each) are removed, unless a guest is using them.
+# On failure it prints one line "vm: cannot prepare guest: REASON" on stderr and exits 77.
 set -eu
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+series=${BPFSCOPE_VM_KERNEL:-6.1}
+case ${1:-} in
+--kernel)
+	[ $# -ge 2 ] || { echo 'vm: cannot prepare guest: --kernel needs a value' >&2; exit 77; }
+	series=$2
+	shift 2
+	;;
+--kernel=*)
+	series=${1#--kernel=}
+	shift
+	;;
+esac
 cache=${1:-${BPFSCOPE_VM_CACHE:-$repo/build/vm}}
-meta=linux-image-amd64
 apt_lists=/var/lib/apt/lists
 # Loaded in the initramfs, with their dependencies first (resolved from modules.dep).
 initramfs_modules="virtio_pci 9pnet_virtio 9p overlay"
@@ -58,32 +75,59 @@ need xz xz-utils
 need gzip gzip
 need od coreutils
 need timeout coreutils
+need flock util-linux
+
+# The series names files and directories of the cache: digits and one dot (6.1, 6.12).
+[[ $series =~ ^[0-9]+\.[0-9]+$ ]] || die "kernel series '$series' is not of the form 6.1 or 6.12"
 
 mkdir -p -- "$cache" 2>/dev/null || die "cannot create $cache"
 cache=$(cd "$cache" && pwd)
 
 # Serialise concurrent preparations (two run.sh started together on a cold cache).
-if command -v flock >/dev/null 2>&1; then
-	exec 9>"$cache/.lock"
-	flock 9
+exec 9>"$cache/.lock"
+flock 9
+
+# The layout before kernel series had one "kernel-package" (and a "current" link), always 6.1's.
+if [ -f "$cache/kernel-package" ]; then
+	case $(cat -- "$cache/kernel-package") in
+	linux-image-[0-9]*.[0-9]*-amd64)
+		old=$(sed -n '1s/^linux-image-\([0-9]*\.[0-9]*\).*/\1/p' -- "$cache/kernel-package")
+		[ -e "$cache/kernel-package-$old" ] || mv -f -- "$cache/kernel-package" "$cache/kernel-package-$old"
+		;;
+	esac
+	rm -f -- "$cache/kernel-package" "$cache/current"
 fi
 
-# Which versioned package linux-image-amd64 points to. apt-cache takes about a second here (no binary
-# cache), so the answer is remembered and asked again only after the package lists change.
-resolved=$cache/kernel-package
+# Which versioned package the series' meta-package points to. apt-cache takes about a second here (no
+# binary cache), so the answer is remembered per series and asked again only after the package lists
+# change.
+resolve_package() {
+	local meta pkg
+	for meta in "linux-image-$series-amd64" linux-image-amd64; do
+		pkg=$(apt-cache depends "$meta" 2>/dev/null |
+			sed -n 's/^[ |]*Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1) || true
+		case $pkg in
+		"linux-image-$series".*-amd64)
+			printf '%s\n' "$pkg"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+resolved=$cache/kernel-package-$series
 kpkg=
 if [ -s "$resolved" ] && { [ ! -d "$apt_lists" ] || [ "$resolved" -nt "$apt_lists" ]; }; then
 	kpkg=$(cat -- "$resolved")
 fi
 if [ -z "$kpkg" ]; then
-	kpkg=$(apt-cache depends "$meta" 2>/dev/null |
-		sed -n 's/^[ |]*Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1) || true
+	kpkg=$(resolve_package) || kpkg=
 	if [ -z "$kpkg" ]; then
 		# Offline or lists missing: keep using the kernel prepared earlier, if any.
 		if [ -s "$resolved" ]; then
 			kpkg=$(cat -- "$resolved")
 		else
-			die "apt does not know $meta (run apt-get update)"
+			die "apt knows no package of kernel series $series (neither linux-image-$series-amd64 nor linux-image-amd64 points to one; run apt-get update)"
 		fi
 	else
 		printf '%s\n' "$kpkg" >"$resolved.tmp"
@@ -110,7 +154,8 @@ le32_at() {
 
 # Decompress the bzImage payload to an ELF vmlinux: QEMU boots it through its PVH entry point and the
 # guest skips several seconds of decompression under emulation. The x86 boot header gives the offset:
-# (setup_sects + 1) * 512 + payload_offset (boot protocol 2.08+).
+# (setup_sects + 1) * 512 + payload_offset (boot protocol 2.08+). Debian compresses 6.1's payload with
+# xz and 6.12's with zstd.
 extract_vmlinux() {
 	local bz=$1 out=$2 setup_sects payload_off off magic
 	[ "$(od -An -c -j 514 -N4 -- "$bz" | tr -d ' ')" = HdrS ] || die "$bz is not a bzImage"
@@ -119,10 +164,21 @@ extract_vmlinux() {
 	payload_off=$(le32_at "$bz" $((0x248)))
 	off=$(((setup_sects + 1) * 512 + payload_off))
 	magic=$(od -An -tx1 -j "$off" -N6 -- "$bz" | tr -d ' ')
-	[ "$magic" = fd377a585a00 ] || die "kernel payload is not xz (magic $magic)"
-	# The size the kernel build appends after the stream is garbage to xz: --single-stream ignores it.
-	tail -c +$((off + 1)) -- "$bz" | xz -dc --single-stream >"$out" 2>/dev/null ||
-		die "cannot decompress the kernel payload"
+	case $magic in
+	fd377a585a00)
+		# The size the kernel build appends after the stream is garbage to xz: --single-stream ignores it.
+		tail -c +$((off + 1)) -- "$bz" | xz -dc --single-stream >"$out" 2>/dev/null ||
+			die "cannot decompress the kernel payload (xz)"
+		;;
+	28b52ffd*)
+		# zstd fails on what follows the frame: the payload (payload_length at 0x24c) ends with the
+		# 4-byte size the kernel build appends, which is left out.
+		need zstd zstd
+		tail -c +$((off + 1)) -- "$bz" | head -c $(($(le32_at "$bz" $((0x24c))) - 4)) | zstd -dcq >"$out" 2>/dev/null ||
+			die "cannot decompress the kernel payload (zstd)"
+		;;
+	*) die "kernel payload is neither xz nor zstd (magic $magic)" ;;
+	esac
 	[ "$(od -An -c -N4 -- "$out" | tr -d ' ')" = '177ELF' ] || die "decompressed kernel is not ELF"
 }
 
@@ -213,5 +269,25 @@ if [ ! -f "$kdir/initramfs.cpio.gz" ] || [ "$(cat -- "$kdir/.stamp-initramfs" 2>
 	tmp=
 fi
 
-ln -sfn -- "$kver" "$cache/current"
+ln -sfn -- "$kver" "$cache/current-$series"
+# --- keep only the kernels in use ---------------------------------------------------------------------
+
+# In use: the version each series resolves to now (kernel-package-SERIES). Any other kernel directory is
+# an older package version (about 440 MB) and is removed, unless a guest still runs on it: run.sh holds a
+# shared lock on KVER/.inuse while its guest is up, and that directory is left for a later preparation.
+keep=" $kver "
+for f in "$cache"/kernel-package-*; do
+	[ -s "$f" ] || continue
+	keep="$keep$(sed -n '1s/^linux-image-//p' -- "$f") "
+done
+for d in "$cache"/*/; do
+	d=${d%/}
+	name=${d##*/}
+	if [ -L "$d" ] || [ ! -f "$d/.stamp-kernel" ]; then continue; fi
+	case $keep in *" $name "*) continue ;; esac
+	if (exec 8>"$d/.inuse" && flock -xn 8 && rm -rf -- "$d"); then
+		printf 'vm: removed guest kernel %s (no series uses it any more)\n' "$name" >&2
+	fi
+done
+
 printf '%s\n' "$kdir"

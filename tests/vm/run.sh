@@ -1,6 +1,7 @@
 #!/bin/bash
-# Run one command as root in a QEMU guest (TCG, never KVM) booted on Debian's stock kernel, with the host's
-# root filesystem visible read-only (writable through a throw-away overlay) and the same working directory.
+# Run one command as root in a QEMU guest (TCG, never KVM) booted on one of Debian's stock kernel series
+# (6.1 or 6.12), with the host's root filesystem visible read-only (writable through a throw-away overlay)
+# and the same working directory.
 # See tests/vm/README.md.
 #
 # Exit status: the command's own status; 77 if the guest cannot be prepared; 125 if the guest failed
@@ -11,12 +12,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
 	cat <<'EOF'
-Usage: tests/vm/run.sh [--timeout SEC] [--mem MB] [--log FILE] [--] CMD [ARGS...]
+Usage: tests/vm/run.sh [--kernel SERIES] [--timeout SEC] [--mem MB] [--log FILE] [--] CMD [ARGS...]
 
-Boots Debian's stock kernel under QEMU (software emulation) and runs CMD as root in the caller's current
+Boots a Debian stock kernel under QEMU (software emulation) and runs CMD as root in the caller's current
 directory, the host's root filesystem shared read-only under a throw-away overlay. CMD's stdout and stderr
 are relayed to stdout; run.sh exits with CMD's status.
 
+  --kernel SERIES  the kernel series: 6.1 (the default, or $BPFSCOPE_VM_KERNEL) or 6.12; the newest
+                 package of that series in the archive
   --timeout SEC  stop the guest after SEC seconds (default 900)
   --mem MB       guest memory (default 2048)
   --log FILE     save the whole serial console and the guest's kernel log to FILE
@@ -37,14 +40,15 @@ bad_usage() {
 timeout_s=900
 mem=2048
 log=
+series=${BPFSCOPE_VM_KERNEL:-6.1}
 while [ $# -gt 0 ]; do
 	case $1 in
-	--timeout | --mem | --log)
+	--kernel | --timeout | --mem | --log)
 		[ $# -ge 2 ] || bad_usage "$1 needs a value"
 		opt=$1 val=$2
 		shift 2
 		;;
-	--timeout=* | --mem=* | --log=*)
+	--kernel=* | --timeout=* | --mem=* | --log=*)
 		opt=${1%%=*} val=${1#*=}
 		shift
 		;;
@@ -67,11 +71,20 @@ while [ $# -gt 0 ]; do
 		if [ "$opt" = --timeout ]; then timeout_s=$val; else mem=$val; fi
 		;;
 	--log) log=$val ;;
+	--kernel) series=$val ;;
 	esac
 done
 [ $# -gt 0 ] || bad_usage "no command given"
+[[ $series =~ ^[0-9]+\.[0-9]+$ ]] || bad_usage "--kernel wants a series such as 6.1 or 6.12, not '$series'"
 
-kdir=$("$here/prepare.sh") || exit $?
+# The guest's kernel directory stays while the guest is up: prepare.sh removes kernels no series uses
+# any more, but never one with a shared lock on its .inuse (held by this process and QEMU, fd 8).
+for try in 1 2; do
+	kdir=$("$here/prepare.sh" --kernel "$series") || exit $?
+	exec 8>>"$kdir/.inuse" && flock -s 8 && [ -f "$kdir/.stamp-kernel" ] && break
+	exec 8>&-
+	[ "$try" = 1 ] || bad_usage "the kernel directory $kdir went away while starting"
+done
 
 work=
 qemu_pid=
