@@ -141,7 +141,9 @@ run_vm() { # SERIES [FILTER]
 	fi
 	kver=${kdir##*/}
 	: >"$out/tap"
-	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --kernel "$series" --timeout "${BPFSCOPE_VM_TIMEOUT:-1800}" -- \
+	# [kernel] tests: about 12 minutes a guest; the whole suite: about 55
+	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --kernel "$series" \
+		--timeout "${BPFSCOPE_VM_TIMEOUT:-$([ -n "$filter" ] && echo 1800 || echo 7200)}" -- \
 		sh -c 'uname -r > "$BPFSCOPE_VM_OUT/kernel"; bats --tap --timing "$@" > "$BPFSCOPE_VM_OUT/tap" 2>&1' \
 		sh "${fargs[@]}" "${files[@]}" >>"$out/console" 2>&1 &
 	vm_pid=$!
