@@ -141,7 +141,9 @@ run_vm() { # SERIES [FILTER]
 	fi
 	kver=${kdir##*/}
 	: >"$out/tap"
-	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --kernel "$series" --timeout "${BPFSCOPE_VM_TIMEOUT:-1800}" -- \
+	# [kernel] tests: about 12 minutes a guest; the whole suite: about 55
+	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --kernel "$series" \
+		--timeout "${BPFSCOPE_VM_TIMEOUT:-$([ -n "$filter" ] && echo 1800 || echo 7200)}" -- \
 		sh -c 'uname -r > "$BPFSCOPE_VM_OUT/kernel"; bats --tap --timing "$@" > "$BPFSCOPE_VM_OUT/tap" 2>&1' \
 		sh "${fargs[@]}" "${files[@]}" >>"$out/console" 2>&1 &
 	vm_pid=$!
@@ -165,12 +167,18 @@ run_vm() { # SERIES [FILTER]
 		fail=$((fail + 1))
 		summary+=("guest $kver: FAILED to run (status $rc, $(took "$start"))")
 	else
+		summary[-1]+=" ($(took "$start"))"
 		if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out/tap"; then
 			echo "!!! guest $kver exited with status $rc although no test failed"
 			tail -5 "$out/console"
 			fail=$((fail + 1))
+			summary[-1]+="; then the guest failed (status $rc): $(grep -m1 'vm:' "$out/console" || tail -1 "$out/console")"
+		elif [ "$(grep -c '^\(not \)\?ok ' "$out/tap")" != "$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out/tap" | head -1)" ]; then
+			echo "!!! guest $kver stopped before its last test (status $rc)"
+			tail -5 "$out/console"
+			fail=$((fail + 1))
+			summary[-1]+="; stopped before its last test (status $rc): $(grep -m1 'vm:' "$out/console" || tail -1 "$out/console")"
 		fi
-		summary[-1]+=" ($(took "$start"))"
 	fi
 	rm -rf "$out"
 }

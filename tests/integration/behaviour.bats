@@ -149,9 +149,12 @@ interrupt_after() {
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); p=s.getsockname()[1]
 c=socket.create_connection(("127.0.0.1",p)); a,_=s.accept(); c.send(b"x"*100000)
 open("'"$BATS_TEST_TMPDIR"'/port","w").write(str(p)); time.sleep(8)' &
-	local py=$!
-	sleep 1
-	local port
+	local py=$! port
+	# python starts in a few seconds under emulation (the guests), not one
+	for _ in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/port" ] && break
+		sleep 0.1
+	done
 	port=$(cat "$BATS_TEST_TMPDIR/port")
 	ss -tn state established "( sport = :$port or dport = :$port )" | grep -q "$port"
 	run_caps_only cap_bpf,cap_perfmon $BPF_PERFMON_EFF "'$B/tcpchrono' -i 0.5 -c 1 -o json --port $port"

@@ -353,7 +353,8 @@ errno_to_name() {
 	grep -q '^bpfscope_xdpverdict_missed_updates_total{view="interfaces"} 0$' "$out"
 	grep -q '^bpfscope_xdpverdict_missed_events_total{view="interfaces"} [0-9][0-9]*$' "$out"
 	# static facts only in the _info labels; no verdict metric of the old shape, no rates
-	grep -q '^bpfscope_xdpverdict_info{version="[^"]*",tracepoints="[a-z_+]*",fexit="[a-z ]*",view="interfaces"} 1$' "$out"
+	# (tracepoints: one mechanism, or one per tracepoint where they differ, as on 6.1 and 6.12: xdpverdict(8))
+	grep -Eq '^bpfscope_xdpverdict_info\{version="[^"]*",tracepoints="(tp_btf|raw_tp|none|[a-z_]+: (tp_btf|raw_tp|none)(, [a-z_]+: (tp_btf|raw_tp|none))*)",fexit="[a-z ]*",view="interfaces"\} 1$' "$out"
 	assert_eq "$(grep -v '^#' "$out" | sed 's/[{ ].*//' | sort -u | grep -E '_(aborted|drop|pass|tx|redirect)_total$|_pps$|per_second' || true)" \
 		"" "metrics of the old shape"
 	assert_eq "$(grep -c '^# TYPE ' "$out")" "$(grep '^# TYPE ' "$out" | sort -u | wc -l)" "metric families written once"
