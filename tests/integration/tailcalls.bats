@@ -744,7 +744,7 @@ tcd_dump() { "$B/tests/tcdisc_dump" --netns "$NS" "$@"; }
 	run "$B/tailcalls" -o json
 	[ "$status" -eq 0 ]
 	assert_jq_each \
-		"[.nodes[] | select(.kind == \"attach\" and .hook == \"lwt\" and .netns_ino == $NETNS_INO) | [.target, .prog_id, .detail]] | sort == [[\"10.232.0.0/24 table main via bstda\", 0, \"xmit, ambiguous: 2 candidates for $name\"], [\"10.233.0.0/24 table main via bstdb\", 0, \"xmit, ambiguous: 2 candidates for $name\"]]" \
+		"[.nodes[] | select(.kind == \"attach\" and .hook == \"lwt\" and .netns_ino == $NETNS_INO) | [.target, .prog_id, .detail]] | sort == [[\"10.232.0.0/24 table main via bstda\", null, \"xmit, ambiguous: 2 candidates for $name\"], [\"10.233.0.0/24 table main via bstdb\", null, \"xmit, ambiguous: 2 candidates for $name\"]]" \
 		"[.edges[] | select(.from | startswith(\"lwt:$NETNS_INO:\"))] == []"
 	# one route gone: its program goes (the kernel frees it after a grace period)
 	ip -n "$NS" route del 10.233.0.0/24
