@@ -69,7 +69,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'P':
 		if (parse_u64(arg, &v) || !v || v > UINT32_MAX)
-			usage_error("invalid program ID '%s': expected a number from 1 (see bpftool prog)", arg);
+			usage_error("invalid program ID '%s': expected a number from 1, as bpftool prog lists them", arg);
 		to.prog_id = (uint32_t)v;
 		break;
 	default:
@@ -426,8 +426,10 @@ int main(int argc, char **argv)
 	if (to.prog_id) {
 		struct bpf_prog_info pi;
 		int fd = bpfobj_prog_open(to.prog_id, &pi);
+		if (fd == -ENOENT)
+			die(EXIT_NOTFOUND, "no BPF program %u (list them with: bpftool prog)", to.prog_id);
 		if (fd < 0)
-			die_errno(fd, "CAP_SYS_ADMIN", "no BPF program %u (list them with: bpftool prog)", to.prog_id);
+			die_errno(fd, "CAP_SYS_ADMIN", "cannot open BPF program %u", to.prog_id);
 		close(fd);
 	}
 
