@@ -141,17 +141,18 @@ tv_attach() { # KIND [DIR [PROG [DEV [NS]]]]
 
 tv_teardown() {
 	local p
+	# (bats runs this under errexit: nothing here may stop the clean-up)
 	for p in "${TV_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null || true
 	done
 	for p in "${TV_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
+		wait "$p" 2>/dev/null || true
 	done
 	TV_PIDS=()
-	[ -n "${TV_NSA:-}" ] && ip netns del "$TV_NSA" 2>/dev/null
-	[ -n "${TV_NSB:-}" ] && ip netns del "$TV_NSB" 2>/dev/null
-	[ -n "${TV_NSC:-}" ] && ip netns del "$TV_NSC" 2>/dev/null
-	[ -n "${TV_TMP:-}" ] && rm -rf "$TV_TMP"
+	[ -z "${TV_NSA:-}" ] || ip netns del "$TV_NSA" 2>/dev/null || true
+	[ -z "${TV_NSB:-}" ] || ip netns del "$TV_NSB" 2>/dev/null || true
+	[ -z "${TV_NSC:-}" ] || ip netns del "$TV_NSC" 2>/dev/null || true
+	[ -z "${TV_TMP:-}" ] || rm -rf "$TV_TMP"
 	TV_NSA= TV_NSB= TV_NSC= TV_TMP=
 	return 0
 }
@@ -249,7 +250,8 @@ tv_rx() { # NS DEV
 # actions' indexes, from tc).
 tv_mirred() {
 	local d=$TV_DEVB
-	tc -n "$TV_NSB" qdisc add dev "$d" clsact 2>/dev/null
+	# (the loader may have made it already)
+	tc -n "$TV_NSB" qdisc add dev "$d" clsact 2>/dev/null || true
 	tc -n "$TV_NSB" filter add dev "$d" ingress prio 10 protocol ip u32 \
 		match ip protocol 17 0xff match ip dport 9201 0xffff \
 		action mirred ingress redirect dev "$TV_DEVR" || return 1
