@@ -1,5 +1,5 @@
 # bpfscope: one build for every tool.  Adding a tool = one word in TOOLS.
-TOOLS := mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat
+TOOLS := mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat tcverdict
 
 ARCH ?= x86
 BUILD ?= build

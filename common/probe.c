@@ -263,6 +263,54 @@ bool probe_btf_struct(const char *name)
 	return find(name, BTF_KIND_STRUCT);
 }
 
+/* Each enumerator of enum type t: fn(name, value); stops when fn is true. */
+static bool enum_each(const struct btf *btf, const struct btf_type *t,
+		      bool (*fn)(const char *name, long long v, void *ctx), void *ctx)
+{
+	if (btf_is_enum(t)) {
+		const struct btf_enum *e = btf_enum(t);
+		for (int i = 0; i < btf_vlen(t); i++, e++)
+			if (fn(btf__name_by_offset(btf, e->name_off), e->val, ctx))
+				return true;
+	} else if (btf_is_enum64(t)) {
+		const struct btf_enum64 *e = btf_enum64(t);
+		for (int i = 0; i < btf_vlen(t); i++, e++)
+			if (fn(btf__name_by_offset(btf, e->name_off), (long long)btf_enum64_value(e), ctx))
+				return true;
+	}
+	return false;
+}
+
+struct enum_q {
+	const char *name;
+	long long val;
+};
+
+static bool by_name(const char *name, long long v, void *ctx)
+{
+	struct enum_q *q = ctx;
+	if (strcmp(name, q->name))
+		return false;
+	q->val = v;
+	return true;
+}
+
+
+bool probe_btf_enumerator(const char *name, long long *val)
+{
+	const struct btf *btf = probe_vmlinux_btf();
+	struct enum_q q = { name, 0 };
+	int n = btf ? (int)btf__type_cnt(btf) : 0;
+	for (int id = 1; id < n; id++) {
+		if (enum_each(btf, btf__type_by_id(btf, id), by_name, &q)) {
+			*val = q.val;
+			return true;
+		}
+	}
+	return false;
+}
+
+
 bool probe_btf_member(const char *strct, const char *member)
 {
 	const struct btf *btf = probe_vmlinux_btf();

@@ -25,6 +25,9 @@ bool probe_btf_func(const char *name);  /* kernel function or kfunc in BTF */
 const char *probe_btf_module(void);
 bool probe_btf_struct(const char *name);
 bool probe_btf_member(const char *strct, const char *member);
+/* The value of enumerator name in any enum of vmlinux's BTF (anonymous
+ * ones included): true and *val, or false. */
+bool probe_btf_enumerator(const char *name, long long *val);
 bool probe_iter(const char *target);    /* "bpf_map", "task_file", ... */
 bool probe_tp_btf(const char *tp);      /* tracepoint usable by tp_btf */
 bool probe_raw_tp(const char *tp);      /* tracepoint attachable as raw_tp */

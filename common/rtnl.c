@@ -37,13 +37,16 @@ static size_t header_len(int type)
 	case RTM_GETNEIGH: return sizeof(struct ndmsg);
 	case RTM_GETNEXTHOP: return sizeof(struct nhmsg);
 	case RTM_GETADDR: return sizeof(struct ifaddrmsg);
+	case RTM_GETQDISC:
+	case RTM_GETTCLASS:
+	case RTM_GETTFILTER: return sizeof(struct tcmsg);
+	case RTM_GETACTION: return sizeof(struct tcamsg);
 	default: return sizeof(struct rtgenmsg);
 	}
 }
 
 int rtnl_dump(int fd, int type, int family, rtnl_fn fn, void *ctx)
 {
-	static uint32_t seq;
 	struct {
 		struct nlmsghdr nh;
 		unsigned char body[64];
@@ -52,9 +55,31 @@ int rtnl_dump(int fd, int type, int family, rtnl_fn fn, void *ctx)
 	req.nh.nlmsg_len = NLMSG_LENGTH(header_len(type));
 	req.nh.nlmsg_type = type;
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_seq = ++seq;
 	req.body[0] = (unsigned char)family; /* every header starts with its family */
-	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
+	return rtnl_dump_req(fd, &req.nh, fn, ctx);
+}
+
+/* After a callback stopped early: read what is left of the answer so the
+ * socket stays usable (later answers are also told apart by sequence). */
+static void drain(int fd, char *buf, size_t cap)
+{
+	for (;;) {
+		ssize_t m = recv(fd, buf, cap, MSG_DONTWAIT);
+		if (m <= 0)
+			return;
+		for (struct nlmsghdr *d = (struct nlmsghdr *)buf; NLMSG_OK(d, (size_t)m); d = NLMSG_NEXT(d, m))
+			if (d->nlmsg_type == NLMSG_DONE || d->nlmsg_type == NLMSG_ERROR)
+				return;
+	}
+}
+
+int rtnl_dump_req(int fd, struct nlmsghdr *req, rtnl_fn fn, void *ctx)
+{
+	static uint32_t seq;
+	req->nlmsg_flags |= NLM_F_REQUEST;
+	req->nlmsg_seq = ++seq;
+	req->nlmsg_pid = 0;
+	if (send(fd, req, req->nlmsg_len, 0) < 0)
 		return -errno;
 
 	static char buf[1 << 16] __attribute__((aligned(8)));
@@ -70,33 +95,55 @@ int rtnl_dump(int fd, int type, int family, rtnl_fn fn, void *ctx)
 		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
 			if (nh->nlmsg_seq != seq)
 				continue; /* a late answer to an earlier request */
-			if (nh->nlmsg_type == NLMSG_DONE)
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				/* a dump that failed part way says so here */
+				if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+					int e;
+					memcpy(&e, NLMSG_DATA(nh), sizeof(e));
+					return e < 0 ? e : 0;
+				}
 				return 0;
+			}
 			if (nh->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(nh);
 				if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 					return -EIO;
 				return e->error ? e->error : 0;
 			}
-			int r = fn(nh, ctx);
+			int r = fn ? fn(nh, ctx) : 0;
 			if (r) {
-				/* drain the rest so the socket stays usable */
-				for (;;) {
-					ssize_t m = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-					if (m <= 0)
-						break;
-					bool done = false;
-					for (struct nlmsghdr *d = (struct nlmsghdr *)buf; NLMSG_OK(d, (size_t)m);
-					     d = NLMSG_NEXT(d, m))
-						if (d->nlmsg_type == NLMSG_DONE || d->nlmsg_type == NLMSG_ERROR)
-							done = true;
-					if (done)
-						break;
-				}
+				drain(fd, buf, sizeof(buf));
 				return r;
 			}
 		}
 	}
+}
+
+struct rtattr *rtnl_add_attr(struct nlmsghdr *nh, size_t cap, int type, const void *data, size_t len)
+{
+	size_t at = NLMSG_ALIGN(nh->nlmsg_len);
+	if (at + RTA_SPACE(len) > cap || RTA_LENGTH(len) > 0xffff)
+		return NULL;
+	struct rtattr *a = (struct rtattr *)((char *)nh + at);
+	a->rta_type = (unsigned short)type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	/* the padding too: requests are sent as built */
+	memset((char *)RTA_DATA(a) + len, 0, RTA_SPACE(len) - RTA_LENGTH(len));
+	nh->nlmsg_len = (uint32_t)(at + RTA_SPACE(len));
+	return a;
+}
+
+struct rtattr *rtnl_nest_begin(struct nlmsghdr *nh, size_t cap, int type)
+{
+	return rtnl_add_attr(nh, cap, type | NLA_F_NESTED, NULL, 0);
+}
+
+void rtnl_nest_end(struct nlmsghdr *nh, struct rtattr *nest)
+{
+	if (nest)
+		nest->rta_len = (unsigned short)((char *)nh + nh->nlmsg_len - (char *)nest);
 }
 
 void rtnl_attrs(struct rtattr **tb, int max, const struct rtattr *rta, int len)

@@ -222,10 +222,18 @@ wait_for() { # FILE PATTERN
 }
 
 teardown() {
-	if [ -f "$TC_DIR/tcx.pid" ]; then
-		kill "$(cat "$TC_DIR/tcx.pid")" 2>/dev/null
-		rm -f "$TC_DIR/tcx.pid"
-	fi
+	local f
+	# helpers a test holds (tcx_attach, tcdisc_lwt, tcdisc_netkit), if it stopped early
+	for f in "$TC_DIR/tcx.pid" "$TC_DIR/lwt.pid" "$TC_DIR/nk.pid"; do
+		if [ -f "$f" ]; then
+			kill "$(cat "$f")" 2>/dev/null
+			rm -f "$f"
+		fi
+	done
+	# the tcdisc tests' own interfaces and routes (with their LWT programs),
+	# and their mirred actions (the test namespace has no others)
+	ip -n "$NS" link del bstda 2>/dev/null || true
+	ip netns exec "$NS" tc actions flush action mirred 2>/dev/null || true
 }
 
 @test "tailcalls [kernel]: two-program cycle flagged on both programs and all four edges; the kernel loops it 33 times" {
@@ -612,4 +620,266 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	[ "$status" -ne 99 ] || { echo "$output" >&2; false; }
 	[ "$status" -eq 0 ]
 	assert_jq ".nodes | length == 6"
+}
+
+# ---- TC-family discovery (common/tcdisc): LWT routes and netkit devices as
+# roots, and what tcdisc itself reports (tests/lib/tcdisc_dump) against tc,
+# ip and bpftool.  Each test adds its own veth pair bstda/bstdb to the test
+# namespace and removes it (routes through it go with it).
+
+tcd_veth() {
+	ip -n "$NS" link add bstda type veth peer name bstdb
+	ip -n "$NS" link set bstda up
+	ip -n "$NS" link set bstdb up
+}
+# start a helper that prints one JSON line and holds what it made: NAME PIDFILE-TAG ARGS...
+tcd_hold() {
+	local out=$TC_DIR/$1.json tag=$1 pid
+	shift
+	"$@" >"$out" 2>"$TC_DIR/$tag.err" &
+	pid=$!
+	echo "$pid" >"$TC_DIR/$tag.pid"
+	for _ in $(seq 1 600); do
+		grep -q '}$' "$out" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	local rc=0
+	wait "$pid" || rc=$?
+	rm -f "$TC_DIR/$tag.pid"
+	echo "$rc" >"$TC_DIR/$tag.rc"
+	return 1
+}
+tcd_release() { # TAG: stop the helper and wait for it
+	local pid
+	pid=$(cat "$TC_DIR/$1.pid")
+	kill "$pid"
+	wait "$pid" || true
+	rm -f "$TC_DIR/$1.pid"
+}
+tcd_dump() { "$B/tests/tcdisc_dump" --netns "$NS" "$@"; }
+
+# A route whose LWT xmit program (tcd_lwt_root) tail-calls tcd_lwt_stage,
+# put there by tests/lib/tcdisc_lwt under the program's own name, as a libbpf
+# loader would.  Ground truth: bpftool's programs, prog array and a test run
+# of the root (the stage's counter moves), ip's route and device.
+@test "tailcalls: LWT root: an encap bpf xmit route is drawn as a root with its tail-call chain, matched to the program bpftool shows" {
+	tcd_veth
+	tcd_hold lwt "$B/tests/tcdisc_lwt" --netns "$NS" --dev bstda --route 10.231.0.0/24 ||
+		{ cat "$TC_DIR/lwt.err" >&2; false; }
+	local root stage jmp ifindex att
+	root=$(jq .root "$TC_DIR/lwt.json") stage=$(jq .stage "$TC_DIR/lwt.json") jmp=$(jq .map "$TC_DIR/lwt.json")
+	ifindex=$(ip -n "$NS" -j link show bstda | jq '.[0].ifindex')
+	# bpftool: exactly one loaded lwt_xmit program of the name the route carries, the root
+	local route
+	route=$(ip -n "$NS" -j route show table main 10.231.0.0/24)
+	assert_eq "$(jq -c '[.[] | [.dst, .encap, .dev]]' <<<"$route")" '[["10.231.0.0/24","bpf","bstda"]]' "ip route"
+	local name
+	name=$(jq -r '.[0].xmit' <<<"$route")
+	assert_eq "$(bpftool prog show -j | jq -c --arg n "$name" '[.[] | select(.type == "lwt_xmit" and .name == $n) | .id]')" \
+		"[$root]" "lwt_xmit programs named $name"
+	assert_eq "$(slots "$jmp")" "[[0,$stage]]" "prog array slots (bpftool)"
+	# the chain is real: a test run of the root runs the stage
+	local hits h0 h1
+	hits=$(bpftool prog show id "$root" -j | jq '.map_ids[]' | while read -r m; do
+		bpftool map show id "$m" -j | jq -r 'select(.name == "tcd_lwt_hits") | .id'; done)
+	h0=$(bpftool map dump id "$hits" -j | jq -c '[sort_by(.formatted.key)[] | .formatted.value]')
+	bpftool prog run id "$root" data_in "$PKT" repeat 1 >/dev/null
+	h1=$(bpftool map dump id "$hits" -j | jq -c '[sort_by(.formatted.key)[] | .formatted.value]')
+	assert_eq "$(jq -nc --argjson a "$h0" --argjson b "$h1" '[$b[0] - $a[0], $b[1] - $a[1]]')" "[1,1]" "root, stage runs"
+
+	# tcdisc: the route, its name, its device and the program
+	run tcd_dump progs
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -sc '[.[] | select(.kind == "lwt") | [.dir, .ifindex, .ifname, .route, .lwt_name, .prog_id, .prog_name, .candidates]]' <<<"$output")" \
+		"$(jq -nc --arg n "$name" "[[\"xmit\", $ifindex, \"bstda\", \"10.231.0.0/24 table main\", \$n, $root, \"tcd_lwt_root\", 1]]")" "tcdisc lwt rows"
+
+	run "$B/tailcalls" -P "$root" -o json
+	[ "$status" -eq 0 ]
+	att="lwt:$NETNS_INO:10.231.0.0/24 table main:$ifindex:xmit"
+	assert_eq "$(jq -c '[.nodes[].id] | sort' <<<"$output")" \
+		"$(jq -nc --arg a "$att" "[\$a, \"prog:$root\", \"prog:$stage\", \"map:$jmp\"] | sort")" nodes
+	assert_eq "$(jq -c '[.edges[] | [.from, .to, .edge, .slot, .calls]] | sort' <<<"$output")" \
+		"$(jq -nc --arg a "$att" "[[\$a, \"prog:$root\", \"attach\", null, null], [\"prog:$root\", \"map:$jmp\", \"uses\", null, [0]], [\"map:$jmp\", \"prog:$stage\", \"slot\", 0, null]] | sort")" edges
+	assert_jq_each \
+		".nodes[] | select(.id == \"$att\") | .hook == \"lwt\" and .target == \"10.231.0.0/24 table main via bstda\" and .detail == \"xmit\" and .netns == \"$NS\" and .ifindex == $ifindex and .prog_id == $root and .link_id == null" \
+		".nodes[] | select(.id == \"prog:$root\") | .depth == 0 and .prog_type == \"lwt_xmit\" and .prog_name == \"tcd_lwt_root\"" \
+		".nodes[] | select(.id == \"prog:$stage\") | .depth == 1 and .flags == [\"tail_call_only\"]"
+	run "$B/tailcalls" -P "$root"
+	[ "$status" -eq 0 ]
+	grep -qx "lwt  10.231.0.0/24 table main via bstda  xmit  netns=$NS" <<<"$output" || { echo "$output" >&2; false; }
+
+	# the route goes with the helper, and the root with it
+	tcd_release lwt
+	assert_eq "$(ip -n "$NS" -j route show table main 10.231.0.0/24)" "[]" "route after the helper"
+	run tcd_dump progs
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -sc '[.[] | select(.kind == "lwt")] | length' <<<"$output")" 0 "tcdisc lwt rows after"
+	ip -n "$NS" link del bstda
+}
+
+# Two routes loaded by iproute2 from the same object and section: two
+# programs of one type and name, and the name the routes carry
+# ("FILE:[SECTION]") does not say which is whose.  The routes go through two
+# devices: IPv4 routes whose nexthops are alike share one fib_info, and the
+# kernel tells LWT encaps apart by name only, so a second route through the
+# same device would share the first one's program.  Ground truth: bpftool's
+# lwt_xmit programs of that name, ip's routes.
+@test "tailcalls: LWT ambiguous: two routes whose programs share type and name get no program and the number of candidates; one route gone, the other is matched" {
+	tcd_veth
+	local obj=$B/fixtures/tcdisc_lwt.bpf.o
+	ip -n "$NS" route add 10.232.0.0/24 dev bstda encap bpf xmit obj "$obj" section tcd_lwt_amb_section
+	ip -n "$NS" route add 10.233.0.0/24 dev bstdb encap bpf xmit obj "$obj" section tcd_lwt_amb_section
+	local ids name ifa ifb
+	ids=$(bpftool prog show -j | jq -c '[.[] | select(.type == "lwt_xmit" and .name == "tcd_lwt_amb_sec") | .id] | sort')
+	assert_eq "$(jq length <<<"$ids")" 2 "lwt_xmit programs named tcd_lwt_amb_sec (bpftool)"
+	name=$(ip -n "$NS" -j route show table main 10.232.0.0/24 | jq -r '.[0].xmit')
+	assert_eq "$(ip -n "$NS" -j route show table main 10.233.0.0/24 | jq -r '.[0].xmit')" "$name" "both routes' names"
+	ifa=$(ip -n "$NS" -j link show bstda | jq '.[0].ifindex') ifb=$(ip -n "$NS" -j link show bstdb | jq '.[0].ifindex')
+	run tcd_dump progs
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -sc '[.[] | select(.kind == "lwt") | [.route, .ifindex, .lwt_name, .prog_id, .candidates]] | sort' <<<"$output")" \
+		"$(jq -nc --arg n "$name" --argjson c "$(jq length <<<"$ids")" "[[\"10.232.0.0/24 table main\", $ifa, \$n, 0, \$c], [\"10.233.0.0/24 table main\", $ifb, \$n, 0, \$c]]")" "tcdisc lwt rows"
+	# tailcalls: both routes are attach points, with no program and the note
+	run "$B/tailcalls" -o json
+	[ "$status" -eq 0 ]
+	assert_jq_each \
+		"[.nodes[] | select(.kind == \"attach\" and .hook == \"lwt\" and .netns_ino == $NETNS_INO) | [.target, .prog_id, .detail]] | sort == [[\"10.232.0.0/24 table main via bstda\", null, \"xmit, ambiguous: 2 candidates for $name\"], [\"10.233.0.0/24 table main via bstdb\", null, \"xmit, ambiguous: 2 candidates for $name\"]]" \
+		"[.edges[] | select(.from | startswith(\"lwt:$NETNS_INO:\"))] == []"
+	# one route gone: its program goes (the kernel frees it after a grace period)
+	ip -n "$NS" route del 10.233.0.0/24
+	local left
+	for _ in $(seq 1 100); do
+		left=$(bpftool prog show -j | jq -c '[.[] | select(.type == "lwt_xmit" and .name == "tcd_lwt_amb_sec") | .id]')
+		[ "$(jq length <<<"$left")" -eq 1 ] && break
+		sleep 0.1
+	done
+	assert_eq "$(jq length <<<"$left")" 1 "programs left (bpftool)"
+	run tcd_dump progs
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -sc '[.[] | select(.kind == "lwt") | [.route, .prog_id, .prog_name, .candidates]]' <<<"$output")" \
+		"[[\"10.232.0.0/24 table main\",$(jq '.[0]' <<<"$left"),\"tcd_lwt_amb_sec\",1]]" "tcdisc lwt rows, one route"
+	ip -n "$NS" link del bstda
+}
+
+# netkit (Linux 6.7+, CONFIG_NETKIT): the TC chain's root attached to a
+# netkit pair as primary and as peer through links held by
+# tests/lib/tcdisc_netkit.  Ground truth: the links as the kernel describes
+# them to the helper, bpftool's link list, ip's ifindex of the device.
+@test "tailcalls [kernel]: netkit roots: the TC chain attached to a netkit device as primary and peer is drawn from both, with their links" {
+	local root stage chain orphan
+	root=$(prog tc_root) stage=$(prog tc_stage) chain=$(map tc_chain) orphan=$(map orphan)
+	if ! tcd_hold nk "$B/tests/tcdisc_netkit" --netns "$NS" --dev bstnk0 --peer bstnk1 --prog "$root"; then
+		[ "$(cat "$TC_DIR/nk.rc")" -eq 4 ] && skip_because "no netkit: $(cat "$TC_DIR/nk.err")"
+		cat "$TC_DIR/nk.err" >&2
+		false
+	fi
+	local nk=$TC_DIR/nk.json ifindex plink qlink
+	ifindex=$(ip -n "$NS" -j link show bstnk0 | jq '.[0].ifindex')
+	plink=$(jq .primary_link "$nk") qlink=$(jq .peer_link "$nk")
+	jq -e --argjson p "$root" --argjson i "$ifindex" '.primary_prog == $p and .peer_prog == $p and .ifindex == $i' "$nk"
+	bpftool link show id "$plink" -j | jq -e --argjson p "$root" '.prog_id == $p'
+	bpftool link show id "$qlink" -j | jq -e --argjson p "$root" '.prog_id == $p'
+	run tcd_dump progs
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -sc '[.[] | select(.kind == "netkit") | [.dir, .ifindex, .ifname, .prog_id, .prog_name, .link_id, .others_on_hook]]' <<<"$output")" \
+		"[[\"primary\",$ifindex,\"bstnk0\",$root,\"tc_root\",$plink,0],[\"peer\",$ifindex,\"bstnk0\",$root,\"tc_root\",$qlink,0]]" "tcdisc netkit rows"
+	run "$B/tailcalls" -P "$root" -o json
+	[ "$status" -eq 0 ]
+	local p="netkit:$NETNS_INO:$ifindex:primary:$root" q="netkit:$NETNS_INO:$ifindex:peer:$root"
+	local t="tc:$NETNS_INO:$TC_IFINDEX:ingress:$TC_PRIO:$TC_HANDLE"
+	assert_eq "$(jq -c '[.nodes[].id] | sort' <<<"$output")" \
+		"$(jq -nc --arg p "$p" --arg q "$q" --arg t "$t" "[\$p, \$q, \$t, \"prog:$root\", \"prog:$stage\", \"map:$chain\", \"map:$orphan\"] | sort")" nodes
+	assert_jq_each \
+		".nodes[] | select(.id == \"$p\") | .hook == \"netkit\" and .target == \"bstnk0\" and .detail == \"primary #0\" and .ifindex == $ifindex and .link_id == $plink and .netns == \"$NS\"" \
+		".nodes[] | select(.id == \"$q\") | .hook == \"netkit\" and .target == \"bstnk0\" and .detail == \"peer #0\" and .ifindex == $ifindex and .link_id == $qlink" \
+		"[.edges[] | select(.edge == \"attach\") | .from] | sort == ([\"$p\", \"$q\", \"$t\"] | sort)" \
+		"[.nodes[] | select(.kind == \"attach\" and (.hook | IN(\"link\", \"netkit\")) and (.id | startswith(\"link:\")))] == []"
+	tcd_release nk
+	run "$B/tailcalls" -P "$root" -o json
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -c '[.nodes[] | select(.hook == "netkit")] | length' <<<"$output")" 0 "netkit attach points after the links are gone"
+}
+
+# What tcdisc reports of cls_bpf filters, the other filters on their hook,
+# tcx programs and act_mirred actions, against tc -j, tc -s -j actions and
+# the packets the test sent.
+@test "tailcalls [kernel]: tcdisc: cls_bpf filters with the filters sharing their hook (tc -j), tcx with its link, mirred actions with their statistics (tc -s -j actions)" {
+	tcd_veth
+	local cls=$B/fixtures/tcdisc_cls.bpf.o
+	ip netns exec "$NS" tc qdisc add dev bstda clsact
+	ip netns exec "$NS" tc filter add dev bstda ingress pref 3 bpf da obj "$B/fixtures/tailcalls_tc.bpf.o" sec tc
+	ip netns exec "$NS" tc filter add dev bstda ingress pref 4 bpf obj "$cls" sec tcd_match_all_cls action mirred ingress mirror dev bstdb
+	ip netns exec "$NS" tc filter add dev bstda egress pref 1 bpf obj "$cls" sec tcd_match_all_cls action mirred egress mirror dev bstdb
+	ip netns exec "$NS" tc actions add action mirred ingress redirect dev bstdb index 4242
+	local ifindex
+	ifindex=$(ip -n "$NS" -j link show bstda | jq '.[0].ifindex')
+	# 5 UDP packets out of bstda to a static neighbour: no ARP, nothing else
+	ip -n "$NS" addr add 10.230.0.1/24 dev bstda
+	ip -n "$NS" neigh add 10.230.0.3 lladdr 02:00:00:00:00:03 dev bstda
+	ip netns exec "$NS" bash -c 'for i in 1 2 3 4 5; do echo x >/dev/udp/10.230.0.3/9; done'
+
+	run tcd_dump
+	[ "$status" -eq 0 ]
+	local dump=$output
+	# cls_bpf rows as tc -j shows the filters (id, pref, handle, direct-action),
+	# others_on_hook from the filters tc lists on the same hook
+	local dir want
+	for dir in ingress egress; do
+		want=$(ip netns exec "$NS" tc -j filter show dev bstda "$dir" | jq -c --arg d "$dir" --argjson i "$ifindex" '
+			[.[] | select(.options != null and .options.ht_divisor == null)] as $f |
+			[$f[] | select(.kind == "bpf") | [$d, $i, .options.prog.id, .options.prog.name, .pref,
+			  (.options.handle | ltrimstr("0x") | tonumber), (.options["direct-action"] // false), ($f | length) - 1]]')
+		assert_eq "$(jq -sc --arg d "$dir" --argjson i "$ifindex" '[.[] | select(.kind == "cls_bpf" and .dir == $d and .ifindex == $i) | [.dir, .ifindex, .prog_id, .prog_name, .pref, .handle, .direct_action, .others_on_hook]]' <<<"$dump")" \
+			"$want" "cls_bpf rows, $dir"
+	done
+	assert_eq "$(jq -sc "[.[] | select(.kind == \"cls_bpf\" and .ifindex == $ifindex)] | length" <<<"$dump")" 3 "cls_bpf rows"
+	# mirred: every field tc -s -j prints, and the 5 packets sent
+	want=$(ip netns exec "$NS" tc -s -j actions ls action mirred | jq -c '
+		[.[1].actions[] | [.index,
+		  ({"redirect egress": 1, "mirror egress": 2, "redirect ingress": 3, "mirror ingress": 4}["\(.mirred_action) \(.direction)"]),
+		  .to_dev, ({"pass": 0, "drop": 2, "pipe": 3, "stolen": 4}[.control_action.type]), .ref, .bind,
+		  .stats.packets, .stats.bytes, .stats.drops, .stats.overlimits]] | sort')
+	assert_eq "$(jq -sc '[.[] | select(.what == "mirred") | [.index, .eaction, .target, .action, .refcnt, .bindcnt, .packets, .bytes, .drops, .overlimits]] | sort' <<<"$dump")" \
+		"$want" "mirred rows vs tc -s -j actions"
+	assert_eq "$(jq -c '[.[] | select(.what == "mirred" and .eaction == 2) | .packets]' <<<"$(jq -sc . <<<"$dump")")" "[5]" "egress mirror packets (sent 5)"
+	assert_eq "$(jq -sc '[.[] | select(.what == "mirred") | .ifindex] | unique' <<<"$dump")" \
+		"[$(ip -n "$NS" -j link show bstdb | jq '.[0].ifindex')]" "mirred target ifindex"
+
+	# tcx on the same ingress: its own row with its link; every program on
+	# that hook now has one more neighbour
+	local root
+	root=$(prog tc_plain)
+	if ! tcd_hold tcx "$B/tests/tcx_attach" --netns "$NS" --dev bstda --prog "$root"; then
+		[ "$(cat "$TC_DIR/tcx.rc")" -eq 4 ] && skip_because "no tcx: $(cat "$TC_DIR/tcx.err")"
+		cat "$TC_DIR/tcx.err" >&2
+		false
+	fi
+	local link
+	link=$(jq .link_id "$TC_DIR/tcx.json")
+	bpftool link show id "$link" -j | jq -e --argjson p "$root" '.prog_id == $p'
+	run tcd_dump progs
+	[ "$status" -eq 0 ]
+	assert_eq "$(jq -sc "[.[] | select(.ifindex == $ifindex and .dir == \"ingress\") | [.kind, .prog_id, .link_id, .others_on_hook]]" <<<"$output")" \
+		"$(jq -sc --argjson p "$root" --argjson l "$link" --argjson i "$ifindex" '[.[] | select(.kind == "cls_bpf" and .ifindex == $i and .dir == "ingress") | ["cls_bpf", .prog_id, 0, 2]] + [["tcx", $p, $l, 2]]' <<<"$dump")" "ingress rows with tcx"
+	tcd_release tcx
+	ip -n "$NS" link del bstda
+	ip netns exec "$NS" tc actions del action mirred index 4242
+}
+
+@test "tailcalls: valgrind: tcdisc with LWT routes, filters and mirred actions, no errors or leaks" {
+	tcd_veth
+	ip netns exec "$NS" tc qdisc add dev bstda clsact
+	ip netns exec "$NS" tc filter add dev bstda egress pref 1 bpf obj "$B/fixtures/tcdisc_cls.bpf.o" sec tcd_match_all_cls action mirred egress mirror dev bstdb
+	ip -n "$NS" route add 10.234.0.0/24 dev bstda encap bpf xmit obj "$B/fixtures/tcdisc_lwt.bpf.o" section tcd_lwt_amb_section
+	valgrind_clean "$B/tests/tcdisc_dump" --netns "$NS"
+	[ "$status" -eq 0 ]
+	local ifindex
+	ifindex=$(ip -n "$NS" -j link show bstda | jq '.[0].ifindex')
+	assert_eq "$(jq -sc "[.[] | select(.ifindex == $ifindex or .target == \"bstdb\") | [.what, .kind]] | sort" <<<"$output")" \
+		'[["mirred",null],["prog","cls_bpf"],["prog","lwt"]]' "rows"
+	valgrind_clean "$B/tailcalls" -o json
+	[ "$status" -eq 0 ]
+	assert_jq "[.nodes[] | select(.hook == \"lwt\" and .netns_ino == $NETNS_INO)] | length == 1"
+	ip -n "$NS" link del bstda
 }

@@ -24,11 +24,10 @@
 #include "maplist.h"
 #include "bpfobj.h"
 #include "probe.h"
+#include "tcdisc.h"
 #include "util.h"
 
 /* Newer than the uapi headers we build against (Linux 6.1). */
-#define AP_TCX_INGRESS 46
-#define AP_TCX_EGRESS 47
 #define AP_LINK_NETFILTER 10
 #define AP_LINK_TCX 11
 #define AP_LINK_UPROBE_MULTI 12
@@ -78,75 +77,6 @@ static const char *attach_type_name(uint32_t t)
 }
 
 
-/* ---- TC filters over rtnetlink ------------------------------------------ */
-
-struct nlreq {
-	struct nlmsghdr nh;
-	struct tcmsg t;
-};
-
-static void parse_rtattr(struct rtattr **tb, int max, struct rtattr *rta, int len)
-{
-	memset(tb, 0, sizeof(*tb) * (max + 1));
-	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
-		if (rta->rta_type <= max && !tb[rta->rta_type])
-			tb[rta->rta_type] = rta;
-}
-
-static void tc_dump(struct ap_list *l, int sock, const struct netns *ns, int ifindex,
-		    const char *ifname, bool ingress)
-{
-	static uint32_t seq;
-	struct nlreq req;
-	char buf[32768];
-
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg));
-	req.nh.nlmsg_type = RTM_GETTFILTER;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_seq = ++seq;
-	req.t.tcm_family = AF_UNSPEC;
-	req.t.tcm_ifindex = ifindex;
-	req.t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
-	if (send(sock, &req, req.nh.nlmsg_len, 0) < 0)
-		return;
-	for (;;) {
-		ssize_t len = recv(sock, buf, sizeof(buf), 0);
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			return;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)len);
-		     nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_seq != req.nh.nlmsg_seq)
-				continue;
-			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR)
-				return;
-			if (nh->nlmsg_type != RTM_NEWTFILTER)
-				continue;
-			struct tcmsg *t = NLMSG_DATA(nh);
-			struct rtattr *tb[TCA_MAX + 1], *opt[TCA_BPF_MAX + 1];
-			parse_rtattr(tb, TCA_MAX, TCA_RTA(t), (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*t))));
-			if (!tb[TCA_KIND] || strcmp(RTA_DATA(tb[TCA_KIND]), "bpf") || !tb[TCA_OPTIONS])
-				continue;
-			parse_rtattr(opt, TCA_BPF_MAX, RTA_DATA(tb[TCA_OPTIONS]), (int)RTA_PAYLOAD(tb[TCA_OPTIONS]));
-			if (!opt[TCA_BPF_ID])
-				continue;
-			uint32_t prio = TC_H_MAJ(t->tcm_info) >> 16;
-			struct attachpt *a = ap_add(l, "tc");
-			a->prog_id = *(uint32_t *)RTA_DATA(opt[TCA_BPF_ID]);
-			a->ifindex = ifindex;
-			a->netns_ino = ns->ino;
-			snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
-			snprintf(a->target, sizeof(a->target), "%s", ifname);
-			snprintf(a->detail, sizeof(a->detail), "%s prio %u handle 0x%x", ingress ? "ingress" : "egress",
-				 prio, t->tcm_handle);
-			snprintf(a->id, sizeof(a->id), "tc:%" PRIu64 ":%d:%s:%u:%u", ns->ino, ifindex,
-				 ingress ? "ingress" : "egress", prio, t->tcm_handle);
-		}
-	}
-}
-
 static void query_ids(int target, uint32_t type, uint32_t **ids, uint32_t *cnt)
 {
 	uint32_t cap = 64, flags = 0;
@@ -180,12 +110,78 @@ static int cmp_ifindex(const void *a, const void *b)
 	return (int)x->if_index - (int)y->if_index;
 }
 
+static struct attachpt *ap_netns(struct ap_list *l, const char *hook, const struct netns *ns, int ifindex,
+				 uint32_t prog)
+{
+	struct attachpt *a = ap_add(l, hook);
+	a->prog_id = prog;
+	a->ifindex = ifindex;
+	a->netns_ino = ns->ino;
+	snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
+	return a;
+}
+
+/* One program of the TC family (common/tcdisc): cls_bpf as "tc", tcx,
+ * netkit, and LWT programs on routes as "lwt". */
+static void add_tcprog(struct ap_list *l, const struct netns *ns, const struct tcprog *v, int i)
+{
+	const struct tcprog *p = &v[i];
+	const char *dir = tc_dir_name(p->dir);
+	struct attachpt *a;
+	unsigned pos = 0;
+	switch (p->kind) {
+	case TCK_CLS_BPF:
+		a = ap_netns(l, "tc", ns, p->ifindex, p->prog_id);
+		snprintf(a->target, sizeof(a->target), "%s", p->ifname);
+		snprintf(a->detail, sizeof(a->detail), "%s prio %u handle 0x%x", dir, p->pref, p->handle);
+		snprintf(a->id, sizeof(a->id), "tc:%" PRIu64 ":%d:%s:%u:%u", ns->ino, p->ifindex, dir, p->pref,
+			 p->handle);
+		break;
+	case TCK_TCX:
+	case TCK_NETKIT:
+		/* position on the hook: tcdisc keeps the order they run in */
+		for (int k = 0; k < i; k++)
+			pos += v[k].kind == p->kind && v[k].ifindex == p->ifindex && v[k].dir == p->dir;
+		a = ap_netns(l, tc_kind_name(p->kind), ns, p->ifindex, p->prog_id);
+		a->link_id = p->link_id;
+		snprintf(a->target, sizeof(a->target), "%s", p->ifname);
+		snprintf(a->detail, sizeof(a->detail), "%s #%u", dir, pos);
+		snprintf(a->id, sizeof(a->id), "%s:%" PRIu64 ":%d:%s:%u", tc_kind_name(p->kind), ns->ino, p->ifindex,
+			 dir, p->prog_id);
+		break;
+	case TCK_LWT:
+		a = ap_netns(l, "lwt", ns, p->ifindex, p->prog_id);
+		if (*p->ifname)
+			snprintf(a->target, sizeof(a->target), "%s via %s", p->route, p->ifname);
+		else
+			snprintf(a->target, sizeof(a->target), "%s", p->route);
+		/* the route names its program; no id: see tcdisc.h for the match */
+		if (p->prog_id)
+			snprintf(a->detail, sizeof(a->detail), "%s", dir);
+		else if (p->candidates > 1)
+			snprintf(a->detail, sizeof(a->detail), "%.8s, ambiguous: %d candidates for %.48s", dir,
+				 p->candidates, p->lwt_name);
+		else
+			snprintf(a->detail, sizeof(a->detail), "%.8s, no loaded program matches %.48s", dir, p->lwt_name);
+		snprintf(a->id, sizeof(a->id), "lwt:%" PRIu64 ":%.80s:%d:%s", ns->ino, p->route, p->ifindex, dir);
+		break;
+	}
+}
+
 static void walk_netns(struct ap_list *l, const struct netns *ns, int nsfd)
 {
 	struct if_nameindex *ifs = if_nameindex();
 	int nif = 0;
-	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct tcprog *tc = NULL;
+	int ntc = tcdisc_collect(&tc);
+	bool *done = NULL;
 
+	if (ntc < 0) {
+		note("TC, tcx, netkit and LWT programs of network namespace %s not read: %s", ns->name,
+		     errno_name(-ntc));
+		ntc = 0;
+	}
+	done = xcalloc(ntc ? ntc : 1, sizeof(bool));
 	for (; ifs && ifs[nif].if_index; nif++)
 		;
 	if (nif)
@@ -201,48 +197,32 @@ static void walk_netns(struct ap_list *l, const struct netns *ns, int nsfd)
 			for (int k = 0; k < 3; k++) {
 				if (!m[k].id)
 					continue;
-				struct attachpt *a = ap_add(l, "xdp");
-				a->prog_id = m[k].id;
-				a->ifindex = ifindex;
-				a->netns_ino = ns->ino;
-				snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
+				struct attachpt *a = ap_netns(l, "xdp", ns, ifindex, m[k].id);
 				snprintf(a->target, sizeof(a->target), "%s", ifname);
 				snprintf(a->detail, sizeof(a->detail), "%s", m[k].mode);
 				snprintf(a->id, sizeof(a->id), "xdp:%" PRIu64 ":%d:%s", ns->ino, ifindex, m[k].mode);
 			}
 		}
-		for (int dir = 0; dir < 2; dir++) {
-			uint32_t *ids, n;
-			if (sock >= 0)
-				tc_dump(l, sock, ns, ifindex, ifname, dir == 0);
-			query_ids(ifindex, dir == 0 ? AP_TCX_INGRESS : AP_TCX_EGRESS, &ids, &n);
-			for (uint32_t k = 0; k < n; k++) {
-				struct attachpt *a = ap_add(l, "tcx");
-				a->prog_id = ids[k];
-				a->ifindex = ifindex;
-				a->netns_ino = ns->ino;
-				snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
-				snprintf(a->target, sizeof(a->target), "%s", ifname);
-				snprintf(a->detail, sizeof(a->detail), "%s #%u", dir == 0 ? "ingress" : "egress", k);
-				snprintf(a->id, sizeof(a->id), "tcx:%" PRIu64 ":%d:%s:%u", ns->ino, ifindex,
-					 dir == 0 ? "ingress" : "egress", ids[k]);
+		for (int k = 0; k < ntc; k++)
+			if (tc[k].ifindex == ifindex) {
+				add_tcprog(l, ns, tc, k);
+				done[k] = true;
 			}
-			free(ids);
-		}
 	}
+	/* LWT routes without a device, and interfaces gone meanwhile */
+	for (int k = 0; k < ntc; k++)
+		if (!done[k])
+			add_tcprog(l, ns, tc, k);
+	free(done);
+	free(tc);
 	uint32_t *ids, n;
 	query_ids(nsfd, BPF_FLOW_DISSECTOR, &ids, &n);
 	for (uint32_t k = 0; k < n; k++) {
-		struct attachpt *a = ap_add(l, "flow_dissector");
-		a->prog_id = ids[k];
-		a->netns_ino = ns->ino;
-		snprintf(a->netns, sizeof(a->netns), "%s", ns->name);
+		struct attachpt *a = ap_netns(l, "flow_dissector", ns, 0, ids[k]);
 		snprintf(a->target, sizeof(a->target), "netns %s", ns->name);
 		snprintf(a->id, sizeof(a->id), "flow_dissector:%" PRIu64 ":%u", ns->ino, ids[k]);
 	}
 	free(ids);
-	if (sock >= 0)
-		close(sock);
 	if (ifs)
 		if_freenameindex(ifs);
 }
@@ -505,6 +485,12 @@ static void walk_links(struct ap_list *l, const struct netns *ns, int nns)
 
 		uint32_t type = li.info.type, prog = li.info.prog_id, id = li.info.id;
 		struct attachpt *a = NULL;
+		bool known = false;
+		/* tcx and netkit links come with their programs (BPF_PROG_QUERY) */
+		for (int k = 0; k < l->n && !known; k++)
+			known = l->a[k].link_id == id;
+		if (known)
+			continue;
 		const char *nsname;
 		switch (type) {
 		case BPF_LINK_TYPE_XDP:

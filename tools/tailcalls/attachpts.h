@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Every place a BPF program is attached that the kernel lets us find:
- *   - XDP (driver, generic, offload) and TC clsact filters (cls_bpf) on
- *     every interface of every network namespace we can enter: our own,
- *     those named under /run/netns and those of running processes;
- *     tcx (Linux 6.6+) the same way; the netns flow dissector;
+ *   - XDP (driver, generic, offload) on every interface of every network
+ *     namespace we can enter: our own, those named under /run/netns and
+ *     those of running processes; there too, from common/tcdisc, TC
+ *     filters (cls_bpf), tcx (Linux 6.6+) and netkit (6.7+) programs, and
+ *     LWT programs on routes (hook "lwt", target "ROUTE via DEV", prog_id 0
+ *     when the route's name matches no loaded program or several); the
+ *     netns flow dissector;
  *   - cgroup programs on every cgroup of the cgroup2 hierarchy;
  *   - programs attached to sockmaps and sockhashes;
  *   - every bpf_link (tracing, raw tracepoints, iterators, netns, XDP,
@@ -25,8 +28,8 @@
 
 struct attachpt {
 	char id[128];       /* unique: "xdp:NETNS_INO:IFINDEX:MODE", "link:ID", ... */
-	char hook[32];      /* xdp, tc, tcx, cgroup, tracepoint, kprobe, raw_tracepoint, tracing, ... */
-	char target[256];   /* interface, cgroup path, tracepoint or function */
+	char hook[32];      /* xdp, tc, tcx, netkit, lwt, cgroup, tracepoint, kprobe, raw_tracepoint, ... */
+	char target[256];   /* interface, route, cgroup path, tracepoint or function */
 	char detail[96];    /* xdp mode, tc direction/priority/handle, attach type */
 	char netns[64];     /* network namespace name; "" when not per netns */
 	uint64_t netns_ino;

@@ -309,7 +309,8 @@ static int emit(const struct model *m, const struct profile *pf, const struct mo
 		}
 		if (ap->ifindex)
 			rec_u64(n, A_IFINDEX, (uint64_t)ap->ifindex);
-		rec_u64(n, A_PROG, ap->prog_id);
+		if (ap->prog_id) /* 0: an LWT route whose program is unknown or ambiguous */
+			rec_u64(n, A_PROG, ap->prog_id);
 		if (ap->link_id)
 			rec_u64(n, A_LINK, ap->link_id);
 		if (ap->pid)

@@ -6,7 +6,7 @@
  *
  * Per interface, the best exact mechanism this kernel offers (xvrows.c):
  *   fexit       a trampoline on the XDP program itself (every driver, every
- *               mode; one copy of the BPF object per program, xvwatch.c)
+ *               mode; one copy of the BPF object per program, common/progwatch)
  *   driver      the driver's ethtool counters (native mode; xdpmap.c), with
  *               the xdp tracepoints for what the driver folds together
  *   tracepoint  xdp_exception / xdp_redirect(_err) alone: ABORTED and
@@ -29,7 +29,7 @@
 #include "xvevents.h"
 #include "xvns.h"
 #include "xvrows.h"
-#include "xvwatch.h"
+#include "progwatch.h"
 #include "xdpverdict.skel.h"
 
 /* ---- options -------------------------------------------------------- */
@@ -123,7 +123,7 @@ static bool btf_redirect_ok(const struct hook_alt *a, const char **why)
 	{ .mech = MECH_RAW_TP, .prog = "raw_" name_, .target = tp_ }
 
 struct hook hooks[H_N] = {
-	/* aimed at each XDP program by xvwatch (bpfclone_load): never
+	/* aimed at each XDP program by common/progwatch (bpfclone_load): never
 	 * loaded in the main object */
 	[H_FEXIT] = { "xdp_program_return", HOOK_OPTIONAL, "exact counts of every verdict (driver counters or "
 		      "tracepoints instead)", .alt = { { .mech = MECH_FEXIT, .prog = "xdp_exit", .clone = true } } },
@@ -144,6 +144,22 @@ struct hook hooks[H_N] = {
 };
 
 struct xdpverdict_bpf *skel;
+
+/* fexit copies, one per XDP program (rows choose them, xvrows.c) */
+static void *xv_open(void) { return xdpverdict_bpf__open(); }
+static struct bpf_object *xv_obj(void *s) { return ((struct xdpverdict_bpf *)s)->obj; }
+static struct bpf_link **xv_link(void *s) { return &((struct xdpverdict_bpf *)s)->links.xdp_exit; }
+static void xv_destroy(void *s) { xdpverdict_bpf__destroy(s); }
+static void xv_prepare(void *s, uint32_t prog_id, const struct bpf_prog_info *info)
+{
+	(void)info;
+	((struct xdpverdict_bpf *)s)->rodata->target_prog_id = prog_id;
+}
+static const struct progwatch_ops watch_ops = {
+	.prog = "xdp_exit", .open = xv_open, .obj = xv_obj, .link = xv_link, .prepare = xv_prepare,
+	.destroy = xv_destroy,
+};
+struct progwatch *watch;
 
 const char *source_name(enum source s)
 {
@@ -303,7 +319,7 @@ void snapshot_facts(struct snapshot *sn)
 uint64_t recursion_misses(void *ctx)
 {
 	(void)ctx;
-	return bpfobj_recursion_misses(skel->obj) + xvwatch_misses();
+	return bpfobj_recursion_misses(skel->obj) + progwatch_misses(watch);
 }
 
 /* ---- main ----------------------------------------------------------- */
@@ -396,6 +412,7 @@ int main(int argc, char **argv)
 		hooks[H_EXCEPTION].policy = HOOK_REQUIRED;
 	load(hookm);
 	hooks_attach(hooks, H_N);
+	watch = progwatch_new(&watch_ops, skel->obj);
 	loop_init();
 
 	int err = copts.events ? run_events() : run_snapshots();
@@ -403,7 +420,7 @@ int main(int argc, char **argv)
 		die_errno(err, NULL, "cannot write output");
 
 	/* clean exit: every link and program goes with its skeleton */
-	xvwatch_free();
+	progwatch_free(watch);
 	hooks_detach(hooks, H_N);
 	xdpverdict_bpf__destroy(skel);
 	rows_free();

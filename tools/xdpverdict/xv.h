@@ -27,7 +27,7 @@ struct xv_opts {
 extern struct xv_opts xo;
 
 /* The hook table: fexit on the XDP programs (attached per program by
- * xvwatch), then the xdp tracepoints. */
+ * common/progwatch), then the xdp tracepoints. */
 enum { H_FEXIT, H_EXCEPTION, H_REDIRECT, H_REDIRECT_ERR, H_BULK_TX, H_DEVMAP_XMIT, H_N };
 #define H_TP_FIRST H_EXCEPTION
 #define H_TP_N (H_N - H_TP_FIRST)
@@ -35,6 +35,8 @@ extern struct hook hooks[H_N];
 
 struct xdpverdict_bpf;
 extern struct xdpverdict_bpf *skel;
+/* The fexit copies, one per XDP program (common/progwatch). */
+extern struct progwatch *watch;
 
 /* Records (the schemas are in xdpverdict.c). */
 enum {

@@ -4,64 +4,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netns.h"
+#include "nsset.h"
 #include "util.h"
 #include "xvns.h"
 
 struct xv_ns *nss;
 int nns;
 
-static void ns_add(const char *name, int fd)
-{
-	uint32_t ino;
-	if (fd >= 0 ? netns_inode(fd, &ino) : netns_self_inode(&ino))
-		die(EXIT_FAIL, "cannot identify network namespace %s", *name ? name : "(own)");
-	for (int i = 0; i < nns; i++) {
-		if (nss[i].ino == ino) { /* the same namespace under two names */
-			if (fd >= 0)
-				close(fd);
-			return;
-		}
-	}
-	if (fd >= 0)
-		netns_enter_or_die(fd, name);
-	int sock = ethtool_socket();
-	if (fd >= 0)
-		netns_return_or_die();
-	if (sock < 0)
-		die_errno(sock, "CAP_NET_ADMIN", "cannot open a socket in network namespace %s", *name ? name : "(own)");
-	nss = xrealloc(nss, (nns + 1) * sizeof(*nss));
-	nss[nns++] = (struct xv_ns){ .name = xstrdup(name), .fd = fd, .ino = ino, .sock = sock };
-}
+/* The namespaces (common/nsset); each gets its ethtool socket here. */
+static struct nsset set;
 
 void xvns_setup(const char *netns, bool all)
 {
-	if (netns) {
-		struct netns ns;
-		int fd = netns_require("--netns", netns, &ns);
-		ns_add(ns.name, fd);
-		return;
+	nsset_setup(&set, netns, all);
+	nss = xcalloc(set.n, sizeof(*nss));
+	for (int i = 0; i < set.n; i++) {
+		nsset_enter(&set, i);
+		int sock = ethtool_socket();
+		nsset_leave(&set, i);
+		if (sock < 0)
+			die_errno(sock, "CAP_NET_ADMIN", "cannot open a socket in network namespace %s",
+				  set.v[i].name[0] ? set.v[i].name : "(own)");
+		nss[i] = (struct xv_ns){ .name = set.v[i].name, .fd = set.v[i].fd, .ino = set.v[i].ino, .sock = sock };
 	}
-	ns_add("", -1);
-	if (!all)
-		return;
-	struct netns *v;
-	int n = netns_list(&v);
-	for (int i = 1; i < n; i++) { /* [0] is the tool's own */
-		int fd = netns_open(v[i].path);
-		if (fd >= 0) /* a process may have gone meanwhile */
-			ns_add(v[i].name, fd);
-	}
-	free(v);
+	nns = set.n;
 }
 
 const char *xvns_display(uint32_t ino, char *buf, size_t len)
 {
-	for (int i = 0; i < nns; i++)
-		if (nss[i].ino == ino)
-			return nss[i].name[0] ? nss[i].name : "-";
-	snprintf(buf, len, "ns:%u", ino);
-	return buf;
+	return nsset_display(&set, ino, buf, len);
 }
 
 void xvns_refresh(void)
@@ -71,11 +42,9 @@ void xvns_refresh(void)
 		free(n->devs);
 		n->devs = NULL;
 		n->ndevs = 0;
-		if (n->fd >= 0)
-			netns_enter_or_die(n->fd, n->name);
+		nsset_enter(&set, i);
 		int cnt = netdev_list(&n->devs);
-		if (n->fd >= 0)
-			netns_return_or_die();
+		nsset_leave(&set, i);
 		if (cnt < 0)
 			die_errno(cnt, NULL, "cannot list interfaces in %s", n->name[0] ? n->name : "this namespace");
 		n->ndevs = cnt;
@@ -102,22 +71,17 @@ bool xvns_has_iface(const char *name)
 
 bool xvns_watched(uint32_t ino)
 {
-	for (int i = 0; i < nns; i++)
-		if (nss[i].ino == ino)
-			return true;
-	return false;
+	return nsset_find(&set, ino) >= 0;
 }
 
 void xvns_free(void)
 {
 	for (int i = 0; i < nns; i++) {
-		free(nss[i].name);
 		free(nss[i].devs);
 		close(nss[i].sock);
-		if (nss[i].fd >= 0)
-			close(nss[i].fd);
 	}
 	free(nss);
 	nss = NULL;
 	nns = 0;
+	nsset_free(&set);
 }

@@ -10,7 +10,7 @@
 #include "netdev.h"
 
 struct xv_ns {
-	char *name;       /* as the user knows it; "" for the tool's own namespace */
+	const char *name; /* as the user knows it; "" for the tool's own namespace (common/nsset) */
 	int fd;           /* -1: the tool's own */
 	uint32_t ino;
 	int sock;         /* ethtool socket inside it */

@@ -16,7 +16,7 @@
 #include "xvns.h"
 #include "mapread.h"
 #include "xvrows.h"
-#include "xvwatch.h"
+#include "progwatch.h"
 #include "xdpverdict.skel.h"
 
 struct stat_ctr {
@@ -106,7 +106,7 @@ static void choose_source(struct row *r, const struct xv_ns *n, bool strict)
 			why = hooks[H_FEXIT].why[0] ? hooks[H_FEXIT].why : "not requested";
 		} else if (r->mode == XDPM_OFFLOAD) {
 			why = "the program is offloaded to the NIC";
-		} else if (!xvwatch_add(skel, r->prog_id, &why)) {
+		} else if (!progwatch_add(watch, r->prog_id, &why)) {
 			r->src = SRC_FEXIT;
 			return;
 		}
@@ -240,8 +240,8 @@ void rows_discover(const char *iface, bool strict)
 	nrows = j;
 	for (int i = 0; i < nrows; i++)
 		if (rows[i].src == SRC_FEXIT)
-			xvwatch_use(rows[i].prog_id);
-	xvwatch_sweep();
+			progwatch_use(watch, rows[i].prog_id);
+	progwatch_sweep(watch);
 }
 
 void rows_free(void)
