@@ -139,7 +139,7 @@ verdicts_case() { # KIND TAG
 		'all($w.b | to_entries[]; $b[.key] == .value) and all($w.c | to_entries[]; $c[.key] == .value)' '{}'
 	assert_eq "$rx" "${TV_SENT[9003]}" "packets $TV_DEVC received"
 
-	local row exp v
+	local row exp
 	row=$(prog_row "$out" "$TV_PROG")
 	echo "row: $row" >&2
 	echo "# $kind: source $(jq -r .source <<<"$row")" >&3
@@ -151,9 +151,8 @@ verdicts_case() { # KIND TAG
 	redirects=$(last_snap "$out" | jq -c --argjson p "$TV_PROG" '[.redirects[]? | select(.prog_id == $p)]')
 	if has_fexit; then
 		tv_jq '.source == "fexit"' "$row"
-		for v in $TV_VERDICTS packets; do
-			tv_jq --arg v "$v" --argjson e "$exp" '.[$v] == $e[$v]' "$row"
-		done
+		# every verdict (0 for those the fixture never returns) and the total
+		tv_jq --argjson e "$exp" '. as $r | all($e | keys[]; $r[.] == $e[.])' "$row"
 		# one row per target and direction: out of DEVR (C's counter and
 		# sink), into DEVR's ingress (the socket bound to DEVR)
 		tv_jq --arg t "$TV_DEVR" --argjson l "$TV_LOADED" --argjson rx "$rx" --argjson c "$(tv_sink c)" \
@@ -170,12 +169,16 @@ verdicts_case() { # KIND TAG
 		# SHOT from skb:kfree_skb (reason TC_INGRESS), the only program on the hook
 		tv_jq --argjson e "$exp" '.shot == $e.shot' "$row"
 		# everything else is unknown here: null, never 0
-		for v in $TV_VERDICTS packets; do
-			[ "$v" = shot ] && continue
-			tv_jq --arg v "$v" 'has($v) and .[$v] == null' "$row"
-		done
+		tv_jq --argjson e "$exp" '. as $r | all($e | keys[] | select(. != "shot"); . as $k | ($r | has($k)) and $r[$k] == null)' "$row"
 		assert_eq "$redirects" "[]" "redirect rows without fexit"
 	fi
+	# rate x interval, summed over the snapshots, is the count: the first
+	# snapshot came before any traffic, each later one covers the time since
+	# the one before (ts), the last one the partial interval up to SIGINT
+	assert_eq "$(jq -s --argjson p "$TV_PROG" '
+		[.[] | {ts, r: ([.programs[] | select(.prog_id == $p)][0].shot_packets_per_second)}] as $s
+		| [range(1; $s | length) | $s[.].r * ($s[.].ts - $s[. - 1].ts)] | add | round' "$out")" \
+		"$(jq .shot <<<"$exp")" "shot_packets_per_second integrated"
 	strict_json "$out"
 }
 
@@ -254,15 +257,11 @@ verdicts_case() { # KIND TAG
 	tv_jq --arg ns "$TV_NSA" --arg dev "$TV_DEVA" --arg r "$route" --argjson p "$TV_LWT_PROG" \
 		'.netns == $ns and .interface == $dev and .direction == "xmit" and .route == $r and .prog_id == $p
 		 and .prog_name == "tcv_lwt_xmit"' "$row"
-	local v
 	if has_fexit; then
 		tv_jq --argjson p "$n_pass" --argjson d "$n_drop" \
 			'.source == "fexit" and .ok == $p and .shot == $d and .packets == $p + $d and .redirect == 0 and .reroute == 0 and .other == 0' "$row"
 	else
-		tv_jq '.source == "none"' "$row"
-		for v in $TV_VERDICTS packets; do
-			tv_jq --arg v "$v" 'has($v) and .[$v] == null' "$row"
-		done
+		tv_jq --arg all "$TV_VERDICTS packets" '.source == "none" and (. as $r | all($all | split(" ")[]; . as $k | ($r | has($k)) and $r[$k] == null))' "$row"
 	fi
 	strict_json "$out"
 }
