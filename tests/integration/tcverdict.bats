@@ -208,12 +208,16 @@ verdicts_case() { # KIND TAG
 
 @test "tcverdict: act_mirred: each action's row equals tc -s actions and what its target received" {
 	tv_setup m1
+	# the fixture after the mirred filters on B's ingress (they take 9201
+	# and 9202, it sees the rest): a hook with more than one filter
+	tv_attach cls_bpf
 	tv_mirred
-	local out=$TV_TMP/out.json rx0 rx n_red=12 n_mir=7
+	local out=$TV_TMP/out.json rx0 rx n_red=12 n_mir=7 n_shot=5
 	rx0=$(tv_rx "$TV_NSC" "$TV_DEVC")
 	tv_tool_start "$out" "$B/tcverdict" -N "$TV_NSB" -o json -i 1
 	tv_send 9201 "$n_red"
 	tv_send 9202 "$n_mir"
+	tv_send 9002 "$n_shot"
 	tv_wait_sinks "{\"b\":{\"9201@$TV_DEVR\":$n_red,\"9202\":$n_mir},\"c\":{\"9202\":$n_mir}}"
 	tv_tool_stop
 	rx=$(( $(tv_rx "$TV_NSC" "$TV_DEVC") - rx0 ))
@@ -243,6 +247,17 @@ verdicts_case() { # KIND TAG
 	assert_eq "$(jq -c '[.[].index] | sort' <<<"$rows")" \
 		"$(tc -n "$TV_NSB" -j actions ls action mirred | jq -c '[.. | objects | select(.kind? == "mirred") | .index] | sort')" \
 		"mirred actions listed"
+	# the program saw only its own packets; without fexit a TC_INGRESS drop on
+	# a hook with other filters is nobody's for certain: unknown, not counted
+	assert_eq "$(tv_seen)" "{\"9002\":$n_shot}" "fixture's per-port counts"
+	local row
+	row=$(prog_row "$out" "$TV_PROG")
+	echo "# cls_bpf sharing its hook with u32 filters: source $(jq -r .source <<<"$row")" >&3
+	if has_fexit; then
+		tv_jq --argjson n "$n_shot" '.source == "fexit" and .shot == $n and .packets == $n' "$row"
+	else
+		tv_jq '.source == "none" and .shot == null and .packets == null' "$row"
+	fi
 	strict_json "$out"
 }
 
@@ -457,22 +472,37 @@ verdicts_case() { # KIND TAG
 	return $rc
 }
 
+# tcverdict -N B -o prom --file FILE in the background; returns once the
+# first exposition is there.
+prom_start() { # FILE
+	local f=$1 i
+	rm -f "$f"
+	"$B/tcverdict" -N "$TV_NSB" -o prom -i 0.3 -c 100000 --file "$f" 2>"$f.err" 3>&- &
+	TV_TOOL_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$f" ] && return 0
+		kill -0 "$TV_TOOL_PID" 2>/dev/null || { cat "$f.err" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "tcverdict wrote no exposition in 60 s" >&2
+	return 1
+}
+
+# Every family once, every series once, and promtool has nothing to say.
+prom_clean() { # FILE
+	assert_eq "$(grep -c '^# TYPE ' "$1")" "$(grep '^# TYPE ' "$1" | sort -u | wc -l)" "metric families written once"
+	assert_eq "$(grep -v '^#' "$1" | sed 's/ [^ ]*$//' | sort | uniq -d)" "" "duplicate series"
+	lint_clean "$1"
+}
+
 @test "tcverdict: prom: one sample per verdict it can count, mirred counters equal tc's, lint-clean" {
 	tv_setup p1
 	tv_attach cls_bpf
-	tv_mirred
-	local f=$TV_TMP/out.prom i
-	"$B/tcverdict" -N "$TV_NSB" -o prom -i 0.3 -c 100000 --file "$f" 2>"$TV_TMP/prom.err" 3>&- &
-	TV_TOOL_PID=$!
-	for ((i = 0; i < 600; i++)); do
-		[ -s "$f" ] && break
-		kill -0 "$TV_TOOL_PID" 2>/dev/null || { cat "$TV_TMP/prom.err" >&2; false; }
-		sleep 0.1
-	done
+	# 1. the program alone on B's ingress: the verdicts (and, with fexit, the redirects)
+	local f=$TV_TMP/verdicts.prom
+	prom_start "$f"
 	tv_send_mix
-	tv_send 9201 4
-	tv_send 9202 3
-	tv_wait_sinks "$(tv_expect_sinks cls_bpf | jq -c --arg r "9201@$TV_DEVR" '.b[$r] = 4 | .b["9202"] = 3 | .c["9202"] = 3')"
+	tv_wait_sinks "$(tv_expect_sinks cls_bpf)"
 	tv_tool_stop
 	cat "$f" >&2
 	local exp v n
@@ -497,6 +527,21 @@ verdicts_case() { # KIND TAG
 		assert_eq "$(grep -E '^bpfscope_tcverdict_(redirect_packets_total\{|packets_total\{.*view="redirects")' "$f" | grep -c . || true)" \
 			0 "redirect samples"
 	fi
+	prom_clean "$f"
+
+	# 2. act_mirred filters join the program on B's ingress: the mirred
+	# counters; a SHOT on that hook is no longer the program's for certain
+	tv_mirred
+	local n_shot=5
+	f=$TV_TMP/mirred.prom
+	prom_start "$f"
+	tv_send 9201 4
+	tv_send 9202 3
+	tv_send 9002 "$n_shot"
+	tv_wait_sinks "{\"b\":{\"9201@$TV_DEVR\":4,\"9202\":3},\"c\":{\"9202\":3}}"
+	tv_tool_stop
+	cat "$f" >&2
+	assert_eq "$(tv_seen | jq '.["9002"]')" "$(( ${TV_SENT[9002]} + n_shot ))" "fixture's count of 9002"
 	local s
 	for i in "$TV_MIRRED_REDIRECT" "$TV_MIRRED_MIRROR"; do
 		s=$(tv_mirred_stats "$i")
@@ -505,20 +550,22 @@ verdicts_case() { # KIND TAG
 		assert_eq "$(prom_view_value "$f" mirred mirred drops_total "index=\"$i\"")" "$(jq .stats.drops <<<"$s")" "mirred $i drops"
 	done
 	assert_eq "$(prom_view_value "$f" mirred mirred packets_total "index=\"$TV_MIRRED_REDIRECT\"")" 4 "mirred redirect packets sent"
-	assert_eq "$(grep -c '^# TYPE ' "$f")" "$(grep '^# TYPE ' "$f" | sort -u | wc -l)" "metric families written once"
-	assert_eq "$(grep -v '^#' "$f" | sed 's/ [^ ]*$//' | sort | uniq -d)" "" "duplicate series"
-	lint_clean "$f"
+	if has_fexit; then
+		assert_eq "$(prom_value "$f" packets_total "prog_id=\"$TV_PROG\"" 'verdict="shot"' 'source="fexit"')" "$n_shot" "prom shot"
+	else
+		n=$(grep "^bpfscope_tcverdict_packets_total{.*prog_id=\"$TV_PROG\"" "$f" | grep -c 'verdict=' || true)
+		assert_eq "$n" 0 "samples of the program's verdicts while it shares its hook (drop reasons)"
+	fi
+	prom_clean "$f"
 }
 
 @test "tcverdict [kernel]: clean under ASan/UBSan, counts and events" {
 	[ -x "$BA/tcverdict" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	tv_setup s1
 	tv_attach cls_bpf
-	tv_mirred
 	local out=$TV_TMP/asan.json rc=0
 	tv_tool_start "$out" "$BA/tcverdict" -N "$TV_NSB" -o json -i 0.3
 	tv_send_mix
-	tv_send 9201 2
 	tv_wait_sinks "$(tv_expect_sinks cls_bpf)"
 	tv_tool_stop || rc=$?
 	[ "$rc" -ne 99 ] || { cat "$out.err" >&2; false; }
