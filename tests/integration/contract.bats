@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The output contract (bpfscope-output(7)) across all six tools: schemas
+# The output contract (bpfscope-output(7)) across all seven tools: schemas
 # against the man pages and the golden files, hostile names in every format,
 # one exposition per output, and the fleet path for real: node_exporter's
 # textfile collector and a Prometheus server on 127.0.0.1, asked with PromQL
@@ -8,7 +8,7 @@
 load ../lib/helpers
 load ../lib/xdpverdict_env
 
-TOOLS="xdpverdict tailcalls mapstat tcpchrono wbtstat fibstat"
+TOOLS="xdpverdict tailcalls mapstat tcpchrono wbtstat fibstat tcverdict"
 # b " \ newline 0xff 0xfe: a quote, a backslash, a control byte, invalid UTF-8
 BAD_HEX=62225c0afffe
 # the decoded text every format must carry for it (bpfscope-output(7))
@@ -28,6 +28,7 @@ teardown() {
 	xv_teardown
 	[ -n "${NE_PID:-}" ] && kill "$NE_PID" 2>/dev/null
 	[ -n "${PR_PID:-}" ] && kill "$PR_PID" 2>/dev/null
+	[ -z "${TV_LOADER:-}" ] || kill "$TV_LOADER" 2>/dev/null || true
 	[ -n "${BAD_NS:-}" ] && ip netns del "$BAD_NS" 2>/dev/null
 	wait 2>/dev/null || true
 }
@@ -139,6 +140,45 @@ lint_clean() {
 	curl -s "http://127.0.0.1:$NE_PORT/metrics" | grep -q '^node_textfile_scrape_error 0$'
 }
 
+# The same interface name carrying a cls_bpf program (the tcverdict fixture,
+# held by tests/lib/tcverdict_load) and an act_mirred action that mirrors to
+# it: tcverdict names it in every format, in program and mirred rows.
+@test "contract: a hostile interface name stays parseable (tcverdict)" {
+	BAD_NS=bsbadtv$$
+	ip netns add "$BAD_NS"
+	local ifn=$'q"\\\xff'
+	ip -n "$BAD_NS" link add name "$ifn" type veth peer name bsbadpeer
+	ip -n "$BAD_NS" link set dev "$ifn" up
+	ip -n "$BAD_NS" link set dev bsbadpeer up
+	"$B/tests/tcverdict_load" --netns "$BAD_NS" cls_bpf "$ifn" ingress tcv_cls >"$CT_DIR/tvload.json" 2>&1 &
+	TV_LOADER=$!
+	for _ in $(seq 1 100); do
+		grep -q '}$' "$CT_DIR/tvload.json" && break
+		sleep 0.1
+	done
+	local prog
+	prog=$(jq .prog_id "$CT_DIR/tvload.json")
+	[ "$prog" -gt 0 ] || { cat "$CT_DIR/tvload.json" >&2; false; }
+	tc -n "$BAD_NS" qdisc add dev bsbadpeer clsact
+	tc -n "$BAD_NS" filter add dev bsbadpeer ingress prio 1 protocol ip u32 match u32 0 0 \
+		action mirred egress mirror dev "$ifn"
+	local want='q"\\\xff'
+	"$B/tcverdict" -N "$BAD_NS" -o json -c 1 -i 0.2 >"$CT_DIR/tv.json"
+	strict_json "$CT_DIR/tv.json"
+	jq -e --arg w "$want" --argjson p "$prog" \
+		'[.programs[] | select(.prog_id == $p) | .interface] == [$w] and ([.mirred[].target] | index($w)) != null' \
+		"$CT_DIR/tv.json" >/dev/null || { cat "$CT_DIR/tv.json" >&2; false; }
+	mkdir -p "$CT_DIR/tf3"
+	"$B/tcverdict" -N "$BAD_NS" -o prom -c 1 -i 0.2 --file "$CT_DIR/tf3/tcverdict.prom"
+	lint_clean "$CT_DIR/tf3/tcverdict.prom"
+	grep -qF 'q\"\\\\\\xff' "$CT_DIR/tf3/tcverdict.prom"
+	"$B/tcverdict" -N "$BAD_NS" -c 1 -i 0.2 >"$CT_DIR/tv.txt"
+	grep -qF "$want" "$CT_DIR/tv.txt"
+	if LC_ALL=C grep -q $'\xff' "$CT_DIR/tv.txt"; then echo "tcverdict: raw 0xff in the table" >&2; return 1; fi
+	start_node_exporter "$CT_DIR/tf3"
+	curl -s "http://127.0.0.1:$NE_PORT/metrics" | grep -q '^node_textfile_scrape_error 0$'
+}
+
 # node_exporter's textfile collector on DIR (NE_PORT, NE_PID, log in NE_LOG).
 start_node_exporter() {
 	ip link set lo up 2>/dev/null || true
@@ -228,6 +268,7 @@ xv_cron_run() {
 	"$B/wbtstat" -o prom -i 0.2 -c 1 --file "$CT_DIR/fleet/wbtstat.prom"
 	"$B/fibstat" -o prom -i 0.2 -c 1 --file "$CT_DIR/fleet/fibstat.prom"
 	"$B/fibstat" --flows -o prom -i 0.2 -c 1 --file "$CT_DIR/fleet/fibstat-flows.prom"
+	"$B/tcverdict" --all-netns -o prom -i 0.2 -c 1 --file "$CT_DIR/fleet/tcverdict.prom"
 	local f
 	for f in "$CT_DIR"/fleet/*.prom; do lint_clean "$f"; done
 	# three cron runs of instance a (30, 50, 70 packets), one of instance b (40)
@@ -254,6 +295,7 @@ xv_cron_run() {
 	promql_wait 'node_textfile_scrape_error' 0
 	promql_wait 'count(bpfscope_mapstat_info)' 1
 	promql_wait 'count(bpfscope_fibstat_info)' 2
+	promql_wait 'count(bpfscope_tcverdict_info)' 1
 	promql_wait 'count(bpfscope_xdpverdict_info)' 2
 	if grep -q 'collected before' "$NE_LOG"; then cat "$NE_LOG" >&2; return 1; fi
 }

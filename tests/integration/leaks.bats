@@ -16,12 +16,14 @@ load ../lib/helpers
 source "$ROOT/tests/lib/leakcheck.bash"
 source "$ROOT/tests/lib/xdpverdict_env.bash"
 source "$ROOT/tests/lib/fibstat_env.bash"
+source "$ROOT/tests/lib/tcverdict_env.bash"
 
 setup() {
 	mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 	LK_TMP=$BATS_TEST_TMPDIR
 	LK_PIDS=()
 	LK_LOOP= LK_NS= XV_NSA= XV_NSB= FIB_C=
+	TV_NSA= TV_NSB= TV_NSC= TV_TMP= TV_PIDS=()
 	LK_NETNS=()
 	lk_names_for_tests
 	# before anything of the scenario exists: the loaders' objects must go too
@@ -35,6 +37,7 @@ teardown() {
 		wait "$p" 2>/dev/null || true
 	done
 	xv_teardown
+	tv_teardown
 	[ -n "$FIB_C" ] && fib_teardown
 	[ -n "$LK_NS" ] && ip netns del "$LK_NS" 2>/dev/null
 	[ -n "$LK_LOOP" ] && losetup -d "$LK_LOOP" 2>/dev/null
@@ -72,6 +75,7 @@ finish() { # RC of the exercise
 	lk_check "$LK_TMP/s1" || rc=1
 	stop_bg
 	xv_teardown; XV_NSA= XV_NSB=
+	tv_teardown
 	[ -n "$FIB_C" ] && { fib_teardown; FIB_C=; }
 	[ -n "$LK_NS" ] && { ip netns del "$LK_NS"; LK_NS=; }
 	LK_NETNS=()
@@ -225,6 +229,33 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	finish $rc
 }
 
+@test "leaks: tcverdict (snapshots, --all-netns, prom, --events, -P) with cls_bpf, tcx, act_mirred and an LWT route leaves nothing behind" {
+	tv_setup "$(uniq_name t)"
+	# the loaders' fixtures count as ours too: they must go with the scenario
+	lk_names "$B"/*.bpf.o "$B"/fixtures/tailcalls_*.bpf.o "$B/fixtures/mapstat_ringbuf.bpf.o" "$B"/fixtures/tcverdict_*.bpf.o
+	tv_attach cls_bpf
+	local prog=$TV_PROG
+	tv_attach tcx egress tcv_egress "$TV_DEVA" "$TV_NSA" || [ $? -eq 4 ]
+	tv_mirred
+	tv_lwt_route
+	LK_NETNS=("$TV_NSA" "$TV_NSB" "$TV_NSC")
+	# dropped, redirected and mirrored packets keep coming: counters move, --events has drops to stream
+	bg sh -c "while :; do for p in 9002 9003 9006 9202; do ip netns exec $TV_NSA $TV_SEND $TV_IPB \$p 2 200; done >/dev/null 2>&1; sleep 0.1; done"
+	scenario_ready
+	local rc=0
+	short_runs 10 "$B/tcverdict" -N "$TV_NSB" -o json -i 0.1 -c 2 || rc=1
+	short_runs 5 "$B/tcverdict" --all-netns -o prom --file "$LK_TMP/lk.prom" -i 0.1 -c 2 || rc=1
+	short_runs 5 "$B/tcverdict" -N "$TV_NSB" -P "$prog" -o json -i 0.1 -c 1 || rc=1
+	short_runs 5 "$B/tcverdict" -N "$TV_NSB" -e -c 2 -o json || rc=1
+	exercise "$B/tcverdict" -N "$TV_NSB" -o json -i 0.1 || rc=1
+	local sig
+	for sig in INT TERM KILL; do
+		lk_signal "$sig" 0.3 "$B/tcverdict" --events -N "$TV_NSB" || rc=1
+	done
+	lk_signal INT 0.3 "$B/tcverdict" -e --perf-buffer -N "$TV_NSB" || rc=1
+	finish $rc
+}
+
 # ---- issue 12's reproducers, sharp (also in the guest) -------------------------
 
 @test "leaks [kernel]: tailcalls -i back to back, and tailcalls -i / mapstat -i while tailcalls_load --cycle exits, leave no prog array" {
@@ -256,6 +287,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 		"$B/wbtstat -d $LK_DISK -i 0.1 -o json"
 		"$B/tailcalls -i 0.1 -o json"
 		"$B/fibstat -N $XV_NSA -i 0.1 -o json"
+		"$B/tcverdict -N $XV_NSA -i 0.1 -o json"
 	)
 	for i in "${!cmds[@]}"; do
 		# shellcheck disable=SC2086

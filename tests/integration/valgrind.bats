@@ -7,6 +7,7 @@
 load ../lib/helpers
 source "$ROOT/tests/lib/xdpverdict_env.bash"
 source "$ROOT/tests/lib/fibstat_env.bash"
+source "$ROOT/tests/lib/tcverdict_env.bash"
 
 setup() {
 	command -v valgrind >/dev/null || skip_because "valgrind not installed"
@@ -14,6 +15,7 @@ setup() {
 	mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 	VG_PIDS=()
 	VG_LOOP= VG_NS= XV_NSA= XV_NSB= FIB_C=
+	TV_NSA= TV_NSB= TV_NSC= TV_TMP= TV_PIDS=()
 }
 
 teardown() {
@@ -23,6 +25,7 @@ teardown() {
 		wait "$p" 2>/dev/null || true
 	done
 	xv_teardown
+	tv_teardown
 	[ -n "$FIB_C" ] && fib_teardown
 	[ -n "$VG_NS" ] && ip netns del "$VG_NS" 2>/dev/null
 	[ -n "$VG_LOOP" ] && losetup -d "$VG_LOOP" 2>/dev/null
@@ -150,4 +153,21 @@ mkmaps_env() {
 	vg "$B/fibstat" -N "$FIB_R" -e -c 2 -o json
 	json_ok
 	fib_sinks_stop
+}
+
+@test "valgrind: tcverdict all netns (table), cls_bpf, tcx, mirred and LWT (json, prom), --events (json)" {
+	tv_setup "$(uniq_name v)"
+	tv_attach cls_bpf
+	tv_attach tcx egress tcv_egress "$TV_DEVA" "$TV_NSA" || [ $? -eq 4 ]
+	tv_mirred
+	tv_lwt_route
+	# drops, redirects, mirrored and LWT packets keep coming: counters move, --events has drops to stream
+	bg sh -c "while :; do for p in 9002 9003 9006 9202 9012; do ip netns exec $TV_NSA $TV_SEND $TV_IPB \$p 2 200; done; ip netns exec $TV_NSA $TV_UDPFLOWS send --dst $TV_LWT_DST --dport 9102 --packets 2; sleep 0.2; done >/dev/null 2>&1"
+	vg "$B/tcverdict" --all-netns -i 0.3 -c 2
+	vg "$B/tcverdict" -N "$TV_NSB" -o json -i 0.3 -c 2
+	json_ok
+	vg "$B/tcverdict" -N "$TV_NSA" -o prom -i 0.3 -c 1
+	prom_ok
+	vg "$B/tcverdict" -N "$TV_NSB" --events -o json -c 2
+	json_ok
 }
