@@ -87,18 +87,13 @@ prom_value() { # FILE METRIC LABEL="V"...
 	awk '{print $NF}' <<<"$sel"
 }
 
-# The same for a view's own counter: bpfscope_tcverdict_VIEW_NAME (as the
-# spec names them: redirect_packets_total, mirred_bytes_total), or NAME in
-# one family with a view label (as xdpverdict's); the names themselves are
-# the golden schema's business (contract.bats).
-prom_view_value() { # FILE VIEW PREFIX NAME LABEL="V"...
-	local f=$1 view=$2 pfx=$3 name=$4
-	shift 4
-	if grep -q "^bpfscope_tcverdict_${pfx}_$name{" "$f"; then
-		prom_value "$f" "${pfx}_$name" "$@"
-	else
-		prom_value "$f" "$name" "view=\"$view\"" "$@"
-	fi
+# A view's own counter, bpfscope_tcverdict_NAME_total (redirected_packets of
+# redirects, mirred_* of mirred): one exposition, whose view label is the
+# snapshot's (programs).
+prom_view_value() { # FILE VIEW NAME LABEL="V"...
+	local f=$1 name=$3
+	shift 3
+	prom_value "$f" "$name" 'view="programs"' "$@"
 }
 
 # Wait until PID holds a BPF link (it attached), and its number of links
@@ -175,9 +170,9 @@ verdicts_case() { # KIND TAG
 			and all(.[]; .netns == $ns and .interface == $dev and .direction == "ingress" and .kind == $kind
 			             and .prog_name == $l.prog and .target == $t and .via == "redirect")
 			and ([.[] | select(.target_direction == "egress")] | length == 1 and .[0].target_ifindex == $l.egress_target
-			     and .[0].packets == $rx and .[0].packets == $c["9003"])
+			     and .[0].redirected_packets == $rx and .[0].redirected_packets == $c["9003"])
 			and ([.[] | select(.target_direction == "ingress")] | length == 1 and .[0].target_ifindex == $l.ingress_target
-			     and .[0].packets == $b[$k9006])' "$redirects"
+			     and .[0].redirected_packets == $b[$k9006])' "$redirects"
 	else
 		tv_jq '.source == "drop_reason"' "$row"
 		# SHOT from skb:kfree_skb (reason TC_INGRESS), the only program on the hook
@@ -237,12 +232,13 @@ verdicts_case() { # KIND TAG
 	tv_jq --argjson i "$TV_MIRRED_REDIRECT" --argjson s "$red" --arg t "$TV_DEVR" --argjson ifr "$ifr" --arg ns "$TV_NSB" '
 		[.[] | select(.index == $i)] | length == 1 and (.[0] | .netns == $ns and .action == "redirect"
 		and .target_direction == "ingress" and .target == $t and .target_ifindex == $ifr
-		and .packets == $s.stats.packets and .bytes == $s.stats.bytes and .drops == $s.stats.drops
-		and .overlimits == $s.stats.overlimits)' "$rows"
+		and .mirred_packets == $s.stats.packets and .mirred_bytes == $s.stats.bytes
+		and .mirred_drops == $s.stats.drops and .mirred_overlimits == $s.stats.overlimits)' "$rows"
 	tv_jq --argjson i "$TV_MIRRED_MIRROR" --argjson s "$mir" --arg t "$TV_DEVR" --argjson ifr "$ifr" --argjson rx "$rx" '
 		[.[] | select(.index == $i)] | length == 1 and (.[0] | .action == "mirror"
 		and .target_direction == "egress" and .target == $t and .target_ifindex == $ifr
-		and .packets == $s.stats.packets and .packets == $rx and .bytes == $s.stats.bytes and .drops == $s.stats.drops)' "$rows"
+		and .mirred_packets == $s.stats.packets and .mirred_packets == $rx and .mirred_bytes == $s.stats.bytes
+		and .mirred_drops == $s.stats.drops)' "$rows"
 	# every mirred action of the namespace, and only those
 	assert_eq "$(jq -c '[.[].index] | sort' <<<"$rows")" \
 		"$(tc -n "$TV_NSB" -j actions ls action mirred | jq -c '[.. | objects | select(.kind? == "mirred") | .index] | sort')" \
@@ -285,7 +281,7 @@ verdicts_case() { # KIND TAG
 	echo "# lwt: source $(jq -r .source <<<"$row")" >&3
 	tv_jq --arg ns "$TV_NSA" --arg dev "$TV_DEVA" --arg r "$route" --argjson p "$TV_LWT_PROG" \
 		'.netns == $ns and .interface == $dev and .direction == "xmit" and .route == $r and .prog_id == $p
-		 and .prog_name == "tcv_lwt_xmit"' "$row"
+		 and .prog_name == "tcv_lwt_dropper"' "$row"
 	if has_fexit; then
 		tv_jq --argjson p "$n_pass" --argjson d "$n_drop" \
 			'.source == "fexit" and .ok == $p and .shot == $d and .packets == $p + $d and .redirect == 0 and .reroute == 0 and .other == 0' "$row"
@@ -513,9 +509,9 @@ prom_clean() { # FILE
 			assert_eq "$(prom_value "$f" packets_total "prog_id=\"$TV_PROG\"" "verdict=\"$v\"" 'source="fexit"')" \
 				"$(jq --arg v "$v" '.[$v]' <<<"$exp")" "prom $v"
 		done
-		assert_eq "$(prom_view_value "$f" redirects redirect packets_total "prog_id=\"$TV_PROG\"" 'target_direction="egress"')" \
+		assert_eq "$(prom_view_value "$f" redirects redirected_packets_total "prog_id=\"$TV_PROG\"" 'target_direction="egress"')" \
 			"${TV_SENT[9003]}" "prom redirects out of $TV_DEVR"
-		assert_eq "$(prom_view_value "$f" redirects redirect packets_total "prog_id=\"$TV_PROG\"" 'target_direction="ingress"')" \
+		assert_eq "$(prom_view_value "$f" redirects redirected_packets_total "prog_id=\"$TV_PROG\"" 'target_direction="ingress"')" \
 			"${TV_SENT[9006]}" "prom redirects into $TV_DEVR"
 	else
 		assert_eq "$(prom_value "$f" packets_total "prog_id=\"$TV_PROG\"" 'verdict="shot"' 'source="drop_reason"')" \
@@ -524,7 +520,7 @@ prom_clean() { # FILE
 		n=$(grep "^bpfscope_tcverdict_packets_total{.*prog_id=\"$TV_PROG\"" "$f" | grep -c 'verdict=' || true)
 		assert_eq "$n" 1 "samples of the program's verdicts"
 		# no redirect rows, so no redirect samples
-		assert_eq "$(grep -E '^bpfscope_tcverdict_(redirect_packets_total\{|packets_total\{.*view="redirects")' "$f" | grep -c . || true)" \
+		assert_eq "$(grep -E '^bpfscope_tcverdict_redirected_packets_total\{' "$f" | grep -c . || true)" \
 			0 "redirect samples"
 	fi
 	prom_clean "$f"
@@ -545,11 +541,11 @@ prom_clean() { # FILE
 	local s
 	for i in "$TV_MIRRED_REDIRECT" "$TV_MIRRED_MIRROR"; do
 		s=$(tv_mirred_stats "$i")
-		assert_eq "$(prom_view_value "$f" mirred mirred packets_total "index=\"$i\"")" "$(jq .stats.packets <<<"$s")" "mirred $i packets"
-		assert_eq "$(prom_view_value "$f" mirred mirred bytes_total "index=\"$i\"")" "$(jq .stats.bytes <<<"$s")" "mirred $i bytes"
-		assert_eq "$(prom_view_value "$f" mirred mirred drops_total "index=\"$i\"")" "$(jq .stats.drops <<<"$s")" "mirred $i drops"
+		assert_eq "$(prom_view_value "$f" mirred mirred_packets_total "index=\"$i\"")" "$(jq .stats.packets <<<"$s")" "mirred $i packets"
+		assert_eq "$(prom_view_value "$f" mirred mirred_bytes_total "index=\"$i\"")" "$(jq .stats.bytes <<<"$s")" "mirred $i bytes"
+		assert_eq "$(prom_view_value "$f" mirred mirred_drops_total "index=\"$i\"")" "$(jq .stats.drops <<<"$s")" "mirred $i drops"
 	done
-	assert_eq "$(prom_view_value "$f" mirred mirred packets_total "index=\"$TV_MIRRED_REDIRECT\"")" 4 "mirred redirect packets sent"
+	assert_eq "$(prom_view_value "$f" mirred mirred_packets_total "index=\"$TV_MIRRED_REDIRECT\"")" 4 "mirred redirect packets sent"
 	if has_fexit; then
 		assert_eq "$(prom_value "$f" packets_total "prog_id=\"$TV_PROG\"" 'verdict="shot"' 'source="fexit"')" "$n_shot" "prom shot"
 	else

@@ -274,14 +274,14 @@ tv_mirred_stats() { # INDEX
 
 # The LWT route in A: 10.79.N.0/24 out of TV_DEVA through the fixture's
 # lwt_xmit program (iproute2 loads it).  Sets TV_LWT_PROG (its id, the one
-# lwt_xmit program named tcv_lwt_xmit that appeared), TV_LWT_SEEN (its
+# lwt_xmit program named tcv_lwt_dropper that appeared), TV_LWT_SEEN (its
 # per-port map), TV_LWT_ROUTE (ip -j's view of the route).
 tv_lwt_route() {
 	local before
 	before=$(bpftool prog show -j | jq -c '[.[] | select(.type == "lwt_xmit") | .id]')
-	ip -n "$TV_NSA" route add "$TV_LWT_NET" dev "$TV_DEVA" encap bpf xmit obj "$TV_LWT_OBJ" section lwt_xmit || return 1
+	ip -n "$TV_NSA" route add "$TV_LWT_NET" dev "$TV_DEVA" encap bpf xmit obj "$TV_LWT_OBJ" section tcv_lwt_dropper_xmit || return 1
 	TV_LWT_PROG=$(bpftool prog show -j | jq --argjson b "$before" \
-		'[.[] | select(.type == "lwt_xmit" and .name == "tcv_lwt_xmit" and (.id as $i | $b | index($i) | not)) | .id]
+		'[.[] | select(.type == "lwt_xmit" and .name == "tcv_lwt_dropper" and (.id as $i | $b | index($i) | not)) | .id]
 		 | if length == 1 then .[0] else error("lwt_xmit programs: \(.)") end') || return 1
 	TV_LWT_SEEN=$(bpftool prog show id "$TV_LWT_PROG" -j | jq '.map_ids[0]')
 	TV_LWT_ROUTE=$(ip -n "$TV_NSA" -j -d route show "$TV_LWT_NET" | jq -c '.[0]')
