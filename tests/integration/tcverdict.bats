@@ -363,6 +363,44 @@ verdicts_case() { # KIND TAG
 
 # ---- options, exit statuses, leftovers, formats -----------------------------------
 
+@test "tcverdict [kernel]: a redirect to an interface that does not exist: counted as a redirect and a redirect error, streamed with its errno and target" {
+	has_fexit || skip_because "failed redirects are seen by fexit on skb_do_redirect: no BPF trampolines on this kernel"
+	tv_setup f1
+	# port 9003 redirects to ifindex 4242, which B does not have: skb_do_redirect fails (EINVAL)
+	local out=$TV_TMP/load.bad n=6
+	"$TV_LOAD" --netns "$TV_NSB" --obj "$TV_OBJ" cls_bpf "$TV_DEVB" ingress tcv_cls "#4242" - >"$out" 2>"$out.err" 3>&- &
+	TV_PIDS+=("$!")
+	local i
+	for ((i = 0; i < 600; i++)); do grep -q '}$' "$out" 2>/dev/null && break; sleep 0.02; done
+	local prog
+	prog=$(jq .prog_id "$out")
+	[ -z "$(ip -n "$TV_NSB" -j link show | jq '.[] | select(.ifindex == 4242)')" ]
+	local snap=$TV_TMP/bad.json ev=$TV_TMP/bad_ev.json
+	"$B/tcverdict" -N "$TV_NSB" --events -o json >"$ev" 2>"$ev.err" 3>&- &
+	local evpid=$!
+	tv_tool_start "$snap" "$B/tcverdict" -N "$TV_NSB" -o json -i 0.3
+	wait_attached "$evpid" || { cat "$ev.err" >&2; false; }
+	tv_send 9003 "$n"
+	# witness: the program saw every packet
+	for ((i = 0; i < 100; i++)); do
+		[ "$(tv_seen "$(jq .seen_map_id "$out")" | jq '.["9003"]')" = "$n" ] && break
+		sleep 0.1
+	done
+	sleep 1
+	tv_tool_stop
+	kill -INT "$evpid"
+	wait "$evpid"
+	local row
+	row=$(prog_row "$snap" "$prog")
+	echo "# redirect to no interface: $(jq -c '{redirect, redirect_errors}' <<<"$row")" >&3
+	tv_jq --argjson n "$n" '.source == "fexit" and .redirect == $n and .redirect_errors == $n and .packets == $n' "$row"
+	tv_jq --argjson n "$n" '[.redirects[] | select(.target_ifindex == 4242 and .target_direction == "egress")
+		| .redirected_packets] == [$n]' "$(last_snap "$snap")"
+	assert_eq "$(jq -s --argjson p "$prog" '[.[] | select(.type == "redirect_error" and .prog_id == $p
+		and .errno_name == "EINVAL" and (.target | test("ifindex 4242 egress")))] | length' "$ev")" "$n" "redirect_error events"
+	strict_json "$ev"
+}
+
 @test "tcverdict [kernel]: --mechanism: fexit where trampolines are allowed, else exit 4 naming them; nonsense exits 2" {
 	tv_setup f1
 	tv_attach cls_bpf

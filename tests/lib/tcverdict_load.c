@@ -59,7 +59,7 @@ static void fail(int status, const char *what, int err)
 static void usage(void)
 {
 	fprintf(stderr, "usage: tcverdict_load [--netns NAME] [--obj PATH] cls_bpf|tcx DEV ingress|egress PROG "
-			"[EGRESS_TARGET [INGRESS_TARGET]]\n");
+			"[EGRESS_TARGET [INGRESS_TARGET]]\n(a target is an interface name, #INDEX, or - for none)\n");
 	exit(2);
 }
 
@@ -69,6 +69,8 @@ static unsigned int ifindex_of(const char *name)
 
 	if (!name || !strcmp(name, "-"))
 		return 0;
+	if (name[0] == '#') /* a raw index, e.g. of no interface: the redirect fails */
+		return (unsigned int)strtoul(name + 1, NULL, 10);
 	i = if_nametoindex(name);
 	if (!i)
 		fail(1, name, errno);
