@@ -58,7 +58,8 @@ $(BUILD)/common/maplist.o: $(BUILD)/maplist.skel.h
 
 # A tool is tools/TOOL.c, or tools/TOOL/*.c when it has modules of its own
 # (compiled with -Itools/TOOL).  Every tool object may include any skeleton.
-SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
+# (tcverdict_pcpu: tcverdict's fexit copies for kernels before 6.11)
+SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS) tcverdict_pcpu)
 tool_objs = $(patsubst tools/%.c,$(BUILD)/tools/%.o,$(wildcard tools/$(1).c tools/$(1)/*.c))
 
 $(BUILD)/tools/%.o: tools/%.c | $(SKELS)

@@ -32,7 +32,7 @@ SECS=${OBS_SECS:-1}
 DD_COUNT=${OBS_DD_COUNT:-1500000}
 WBT_MB=${OBS_WBT_MB:-256}
 IDLE_SECS=${OBS_IDLE_SECS:-1}
-read -r -a TOOLS <<<"${OBS_TOOLS:-mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat}"
+read -r -a TOOLS <<<"${OBS_TOOLS:-mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat tcverdict}"
 read -r -a WORKLOADS <<<"${OBS_WORKLOADS:-dd tcp fwd wbt xdp}"
 
 [ "$(id -u)" -eq 0 ] || { echo "observer bench: needs root" >&2; exit 3; }
@@ -262,6 +262,7 @@ tool_cmd() {
 	wbtstat) echo "$B/wbtstat -d ${DEV:-loop0} -i 1" ;;
 	tailcalls) echo "$B/tailcalls -i 1" ;;
 	fibstat) echo "$B/fibstat -N $NS_R -i 1" ;;
+	tcverdict) echo "$B/tcverdict --all-netns -i 1" ;;
 	esac
 }
 

@@ -32,8 +32,13 @@ const volatile __u32 target_lwt_dir = 0; /* and for an LWT program, its directio
 const volatile bool emit_events = false;
 const volatile struct tv_rflags rflags = {};
 
-/* per-CPU redirect info before Linux 6.11 (later: in the task's bpf_net_context) */
+#ifdef TV_PCPU_REDIRECT_INFO
+/* per-CPU redirect info before Linux 6.11 (later: in the task's
+ * bpf_net_context).  Only in the copy built for those kernels
+ * (tcverdict_pcpu.bpf.c): resolving even a weak kernel variable that the
+ * kernel lacks makes libbpf search module BTF, which needs CAP_SYS_ADMIN. */
 extern struct bpf_redirect_info bpf_redirect_info __ksym __weak;
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -128,11 +133,14 @@ static __always_inline void redirect_target(__u32 *tgt, __u32 *flags)
 			*tgt = BPF_CORE_READ(nc, ri.tgt_index);
 			f = BPF_CORE_READ(nc, ri.flags);
 		}
-	} else if (&bpf_redirect_info) {
+	}
+#ifdef TV_PCPU_REDIRECT_INFO
+	else if (&bpf_redirect_info) {
 		struct bpf_redirect_info *ri = bpf_this_cpu_ptr(&bpf_redirect_info);
 		*tgt = BPF_CORE_READ(ri, tgt_index);
 		f = BPF_CORE_READ(ri, flags);
 	}
+#endif
 	*flags = (f & BPF_F_INGRESS ? TV_RF_INGRESS : 0) | (rflags.peer && (f & rflags.peer) ? TV_RF_PEER : 0) |
 		 (rflags.neigh && (f & rflags.neigh) ? TV_RF_NEIGH : 0);
 }

@@ -32,6 +32,7 @@
 #include "tv.h"
 #include "tvrows.h"
 #include "tcverdict.skel.h"
+#include "tcverdict_pcpu.skel.h"
 
 /* ---- options -------------------------------------------------------- */
 
@@ -153,25 +154,34 @@ bool drop_reasons_on(void)
 	return true;
 }
 
-/* fexit copies, one per TC or LWT program */
-static void *tv_open(void) { return tcverdict_bpf__open(); }
-static struct bpf_object *tv_obj(void *s) { return ((struct tcverdict_bpf *)s)->obj; }
-static struct bpf_link **tv_link(void *s) { return &((struct tcverdict_bpf *)s)->links.tc_exit; }
-static void tv_destroy(void *s) { tcverdict_bpf__destroy(s); }
-static void tv_prepare(void *s, uint32_t prog_id, const struct bpf_prog_info *info)
+/* fexit copies, one per TC or LWT program; before Linux 6.11 from the
+ * object that reads the per-CPU redirect info (tcverdict_pcpu). */
+static uint32_t lwt_dir(const struct bpf_prog_info *info)
 {
-	struct tcverdict_bpf *c = s;
-	c->rodata->target_prog_id = prog_id;
-	c->rodata->target_lwt_dir = info->type == BPF_PROG_TYPE_LWT_IN ? TVD_LWT_IN
-				    : info->type == BPF_PROG_TYPE_LWT_OUT ? TVD_LWT_OUT
-				    : info->type == BPF_PROG_TYPE_LWT_XMIT ? TVD_LWT_XMIT : 0;
-	c->rodata->rflags = skel->rodata->rflags;
-	c->rodata->emit_events = skel->rodata->emit_events;
+	return info->type == BPF_PROG_TYPE_LWT_IN ? TVD_LWT_IN : info->type == BPF_PROG_TYPE_LWT_OUT ? TVD_LWT_OUT
+	       : info->type == BPF_PROG_TYPE_LWT_XMIT ? TVD_LWT_XMIT : 0;
 }
-static const struct progwatch_ops watch_ops = {
-	.prog = "tc_exit", .open = tv_open, .obj = tv_obj, .link = tv_link, .prepare = tv_prepare,
-	.destroy = tv_destroy,
-};
+
+#define TV_WATCH_OPS(name, T)                                                                              \
+	static void *name##_open(void) { return T##__open(); }                                           \
+	static struct bpf_object *name##_obj(void *s) { return ((struct T *)s)->obj; }                   \
+	static struct bpf_link **name##_link(void *s) { return &((struct T *)s)->links.tc_exit; }        \
+	static void name##_destroy(void *s) { T##__destroy(s); }                                         \
+	static void name##_prepare(void *s, uint32_t prog_id, const struct bpf_prog_info *info)          \
+	{                                                                                                 \
+		struct T *c = s;                                                                          \
+		c->rodata->target_prog_id = prog_id;                                                      \
+		c->rodata->target_lwt_dir = lwt_dir(info);                                                \
+		c->rodata->rflags.peer = skel->rodata->rflags.peer;                                       \
+		c->rodata->rflags.neigh = skel->rodata->rflags.neigh;                                     \
+		c->rodata->emit_events = skel->rodata->emit_events;                                       \
+	}                                                                                                 \
+	static const struct progwatch_ops name##_ops = {                                                  \
+		.prog = "tc_exit", .open = name##_open, .obj = name##_obj, .link = name##_link,           \
+		.prepare = name##_prepare, .destroy = name##_destroy,                                     \
+	}
+TV_WATCH_OPS(tv, tcverdict_bpf);
+TV_WATCH_OPS(tvpcpu, tcverdict_pcpu_bpf);
 
 /* ---- fields: described once ---------------------------------------- */
 
@@ -438,9 +448,10 @@ int main(int argc, char **argv)
 	hooks[H_REDIR_ERR].off = to.forced == SRC_DROP_REASON;
 	if (to.forced == SRC_DROP_REASON)
 		hooks[H_KFREE].policy = HOOK_REQUIRED;
+	bool net_context = probe_btf_member("task_struct", "bpf_net_context"); /* 6.11+ */
 	load(hookm);
 	hooks_attach(hooks, H_N);
-	watch = progwatch_new(&watch_ops, skel->obj);
+	watch = progwatch_new(net_context ? &tv_ops : &tvpcpu_ops, skel->obj);
 	loop_init();
 
 	int err = copts.events ? run_events() : run_snapshots();
