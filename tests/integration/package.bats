@@ -297,12 +297,14 @@ tool_bin() { # installed or built
 @test "package: each unit's ExecStart, run by hand with the unit's capabilities, writes a textfile promtool and node_exporter accept" {
 	need_installed
 	command -v promtool >/dev/null || skip_because "promtool not installed"
-	local t port
+	local t port rc
 	write_defaults "$PK_DIR/defaults"
 	for t in $TOOLS; do
+		rc=0
 		BPFSCOPE_DEFAULTS="$PK_DIR/defaults" setpriv --bounding-set "-all,$(unit_caps "$t")" --inh-caps=-all -- \
-			$(unit_exec "$t") 2>"$PK_DIR/$t.err" ||
-			{ echo "$t: $(unit_exec "$t") exited $? with the capabilities $(unit_caps "$t"): $(cat "$PK_DIR/$t.err")" >&2; return 1; }
+			$(unit_exec "$t") 2>"$PK_DIR/$t.err" || rc=$?
+		[ "$rc" -eq 0 ] ||
+			{ echo "$t: $(unit_exec "$t") exited $rc with the capabilities $(unit_caps "$t"): $(cat "$PK_DIR/$t.err")" >&2; return 1; }
 		lint_clean "$PK_DIR/tf/$t.prom"
 		grep -q "^bpfscope_${t}_snapshot_timestamp_seconds" "$PK_DIR/tf/$t.prom"
 		assert_eq "$(stat -c %a "$PK_DIR/tf/$t.prom")" 644 "$t.prom mode (node_exporter runs as prometheus)"
