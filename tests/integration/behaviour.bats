@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
 # The same behaviour from every tool (one engine): help, --file checked at
-# start, missing capabilities.  Each case runs against all six tools.
+# start, missing capabilities.  Each case runs against all seven tools.
 
 load ../lib/helpers
 
-TOOLS="xdpverdict tailcalls mapstat tcpchrono wbtstat fibstat"
+TOOLS="xdpverdict tailcalls mapstat tcpchrono wbtstat fibstat tcverdict"
 
 @test "behaviour: -h prints the help and exits 0, as --help does, in every tool" {
 	local t
@@ -72,7 +72,7 @@ interrupt_after() {
 
 @test "behaviour: Ctrl-C after the first interval prints the interval in progress too" {
 	local t n
-	for t in wbtstat tcpchrono fibstat xdpverdict; do
+	for t in wbtstat tcpchrono fibstat xdpverdict tcverdict; do
 		interrupt_after 3 "$t" -i 1 -o json
 		[ "$ST" -eq 0 ] || { echo "$t: status $ST" >&2; return 1; }
 		n=$(wc -l <"$BATS_TEST_TMPDIR/$t.out")
@@ -92,7 +92,7 @@ interrupt_after() {
 	done
 	# event streams have no snapshots to write to a file (xdpverdict and
 	# fibstat ignored --file there)
-	for t in "xdpverdict -e" "xdpverdict --events" "fibstat -e" "wbtstat -e"; do
+	for t in "xdpverdict -e" "xdpverdict --events" "fibstat -e" "wbtstat -e" "tcverdict -e"; do
 		run $B/$t --file "$BATS_TEST_TMPDIR/x"
 		[ "$status" -eq 2 ]; assert_one_line_error "--file writes snapshots and cannot be used with"
 		run $B/$t -o prom
@@ -104,6 +104,10 @@ interrupt_after() {
 	[ "$status" -eq 2 ]; assert_one_line_error "--long-pause applies to --events"
 	run "$B/fibstat" --flow dst=10.0.0.1,dst=10.0.0.2
 	[ "$status" -eq 2 ]; assert_one_line_error "dst= is given twice"
+	run "$B/tcverdict" -e --state "$BATS_TEST_TMPDIR/s"
+	[ "$status" -eq 2 ]; assert_one_line_error "--state keeps snapshot counters and cannot be used with --events"
+	run "$B/tcverdict" -e -i 5
+	[ "$status" -eq 2 ]; assert_one_line_error "an interval is for snapshots"
 }
 
 @test "behaviour: tcpchrono --top 3 means three rows (as --top=3), not a 3 s interval" {
@@ -208,4 +212,174 @@ open("'"$BATS_TEST_TMPDIR"'/port","w").write(str(p)); time.sleep(8)' &
 	[ "$status" -eq 2 ]
 	run "$B/mapstat" --mechanism nosuch -c 1
 	[ "$status" -eq 2 ]
+	run "$B/tcverdict" --mechanism kprobe -c 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "invalid --mechanism 'kprobe'"
+	run "$B/tcverdict" --mechanism tp_btf,raw_tp -c 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "two ways to hook"
+	run "$B/tcverdict" --mechanism fexit,drop_reason -c 1
+	[ "$status" -eq 2 ]
+	assert_one_line_error "exclude each other"
+}
+
+# tcverdict's capability scenario.  Namespace TCV_NS holds veth TCV_VA
+# (TCV_NET.2) whose peer TCV_VB (TCV_NET.1) is in this namespace, and a veth
+# TCV_DOWN that stays down.  On TCV_VA's ingress, for IPv4 only, a cls_bpf
+# filter (tcdisc_cls: its program matches every packet) whose action
+# redirects to TCV_DOWN: act_mirred cannot send there, so the hook drops each
+# packet (drop reason TC_INGRESS) and the kernel counts an overlimit of the
+# action.  Packets sent from here to TCV_NET.2 are the count to find.
+tcv_setup() {
+	local o="$B/fixtures/tcdisc_cls.bpf.o"
+	[ -f "$o" ] || skip_because "$o not built (make testbins)"
+	TCV_NS=$(uniq_name tn) TCV_VA=$(uniq_name ta) TCV_VB=$(uniq_name tb) TCV_DOWN=$(uniq_name td)
+	TCV_NET=10.251.$(($$ % 250))
+	ip netns add "$TCV_NS"
+	ip link add "$TCV_VB" type veth peer name "$TCV_VA" netns "$TCV_NS"
+	ip -n "$TCV_NS" link add "$TCV_DOWN" type veth peer name "${TCV_DOWN}p"
+	ip addr add "$TCV_NET.1/30" dev "$TCV_VB"
+	ip link set "$TCV_VB" up
+	ip -n "$TCV_NS" addr add "$TCV_NET.2/30" dev "$TCV_VA"
+	ip -n "$TCV_NS" link set "$TCV_VA" up
+	tc -n "$TCV_NS" qdisc add dev "$TCV_VA" clsact
+	tc -n "$TCV_NS" filter add dev "$TCV_VA" ingress protocol ip pref 1 bpf obj "$o" sec tcd_match_all_cls \
+		action mirred egress redirect dev "$TCV_DOWN" 2>"$BATS_TEST_TMPDIR/tc.err" ||
+		skip_because "cls_bpf with act_mirred: $(cat "$BATS_TEST_TMPDIR/tc.err")"
+	# the truth: the program tc attached, as bpftool names it
+	TCV_PROG=$(tc -n "$TCV_NS" -j filter show dev "$TCV_VA" ingress | jq '[.[] | .options.prog.id // empty] | first')
+	TCV_PROG_NAME=$(bpftool -j prog show id "$TCV_PROG" | jq -r .name)
+	[ -n "$TCV_PROG_NAME" ] && [ "$TCV_PROG_NAME" != null ]
+}
+
+teardown() {
+	[ -n "${TCV_PID:-}" ] && kill "$TCV_PID" 2>/dev/null && wait "$TCV_PID" 2>/dev/null
+	[ -n "${TCV_NS:-}" ] || return 0
+	ip link del "$TCV_VB" 2>/dev/null
+	ip netns del "$TCV_NS" 2>/dev/null
+	return 0
+}
+
+# the kernel's own count of packets the filter's action could not send
+tcv_overlimits() {
+	tc -n "$TCV_NS" -s -j filter show dev "$TCV_VA" ingress | jq '[.[] | .options.actions[]? | .stats.overlimits] | add'
+}
+
+# tcv_drop KEEP: the capabilities capsh --drop must take away to leave KEEP
+tcv_drop() {
+	capsh --print | sed -n 's/^Bounding set =//p' | tr , '\n' | grep -vxF "$(tr , '\n' <<<"$1")" | paste -sd, -
+}
+
+# tcv_mask CAP_A CAP_B ...: the CapEff mask of exactly these (numbers from
+# the kernel's uapi header)
+tcv_mask() {
+	local c n m=0
+	for c in "$@"; do
+		n=$(sed -n "s/^#define $c[[:space:]]\{1,\}\([0-9]\{1,\}\)$/\1/p" /usr/include/linux/capability.h)
+		[ -n "$n" ] || { echo "tcv_mask: no $c in linux/capability.h" >&2; return 1; }
+		m=$((m | (1 << n)))
+	done
+	printf '%016x\n' "$m"
+}
+
+# tcv_count KEEP EFF WHERE N ARGS...: tcverdict ARGS -o json with only the
+# capabilities KEEP (CapEff must read EFF), started in TCV_NS (WHERE=ns) or
+# here (WHERE=here); once it printed its first snapshot, send N packets, wait
+# for the kernel to count them, stop it with SIGINT.  TCV_OUT: its last
+# snapshot.
+tcv_count() {
+	local keep=$1 eff=$2 where=$3 n=$4 out="$BATS_TEST_TMPDIR/tcv.out" before i pre=()
+	shift 4
+	[ "$where" = ns ] && pre=(ip netns exec "$TCV_NS")
+	# a previous run's output would pass for this one's first snapshot
+	rm -f "$out" "$out.err"
+	before=$(tcv_overlimits)
+	"${pre[@]}" capsh --drop="$(tcv_drop "$keep")" -- -c \
+		"grep -qx 'CapEff:[[:space:]]*$eff' /proc/self/status || { grep CapEff /proc/self/status >&2; exit 99; }; exec '$B/tcverdict' $* -i 0.2 -o json" \
+		>"$out" 2>"$out.err" &
+	TCV_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		[ -s "$out" ] && break
+		kill -0 "$TCV_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -s "$out" ]; then
+		wait "$TCV_PID"
+		echo "tcverdict $* with $keep: status $?, $(cat "$out.err")" >&2
+		TCV_PID=
+		return 1
+	fi
+	"$B/tests/xdpverdict_send" "$TCV_NET.2" 9000 "$n"
+	for ((i = 0; i < 100; i++)); do
+		[ $(($(tcv_overlimits) - before)) -ge "$n" ] && break
+		sleep 0.1
+	done
+	assert_eq "$(($(tcv_overlimits) - before))" "$n" "packets the kernel's mirred action could not send (tc -s)"
+	sleep 0.5
+	kill -INT "$TCV_PID"
+	wait "$TCV_PID" || { echo "tcverdict $* with $keep: status $?, $(cat "$out.err")" >&2; TCV_PID=; return 1; }
+	TCV_PID=
+	TCV_OUT=$(tail -1 "$out")
+}
+
+# tcv_assert_row N: TCV_OUT's row of the filter counts the N packets the
+# hook dropped (drop reasons: shot; fexit: the program ran N times and
+# returned no SHOT, the action dropped them), names the program as bpftool
+# does, and the mirred row has the kernel's own overlimits
+tcv_assert_row() {
+	local n=$1 row
+	row=$(jq -c --arg i "$TCV_VA" '[.programs[] | select(.interface == $i and .kind == "cls_bpf" and .direction == "ingress")]' <<<"$TCV_OUT")
+	assert_jq 'length == 1' "$row"
+	assert_jq ".[0].prog_id == $TCV_PROG and .[0].prog_name == \"$TCV_PROG_NAME\"" "$row"
+	case $(jq -r '.[0].source' <<<"$row") in
+	drop_reason) assert_jq ".[0].shot == $n and .[0].ok == null and .[0].packets == null" "$row" ;;
+	fexit) assert_jq ".[0].packets == $n and .[0].shot == 0" "$row" ;;
+	*) echo "source: $row" >&2; return 1 ;;
+	esac
+	assert_jq "[.mirred[] | select(.target == \"$TCV_DOWN\")] | length == 1 and .[0].overlimits == $(tcv_overlimits)" "$TCV_OUT"
+}
+
+@test "behaviour: tcverdict with its unit's capabilities counts a cls_bpf hook's drops as tc -s does, names the program as bpftool does, here and with -N" {
+	command -v capsh >/dev/null || skip_because "capsh not installed"
+	local conf="$ROOT/systemd/bpfscope@tcverdict.service.d/capabilities.conf" caps keep eff
+	caps=$(sed -n 's/^CapabilityBoundingSet=\(..*\)/\1/p' "$conf")
+	[ -n "$caps" ]
+	keep=$(tr ' ' '\n' <<<"$caps" | tr 'A-Z' 'a-z' | paste -sd,)
+	# shellcheck disable=SC2086
+	eff=$(tcv_mask $caps)
+	tcv_setup
+	echo "# $caps; $(tc -n "$TCV_NS" -j filter show dev "$TCV_VA" ingress | jq -c '[.[] | .options.actions[]? | {kind, to_dev, direction}]')" >&3
+	# in its own namespace
+	tcv_count "$keep" "$eff" ns 25
+	tcv_assert_row 25
+	assert_jq '.programs[0].netns == "-"' "$TCV_OUT"
+	# from here with -N (setns)
+	tcv_count "$keep" "$eff" here 17 -N "$TCV_NS"
+	tcv_assert_row 17
+	echo "# -N: $(jq -c '{fexit, drop_reasons, row: .programs[0] | {netns, prog_name, source, shot}}' <<<"$TCV_OUT")" >&3
+}
+
+@test "behaviour: tcverdict with the capabilities tcverdict(8) REQUIREMENTS names, or CAP_BPF and CAP_PERFMON alone, counts or exits 3 naming what it lacks" {
+	command -v capsh >/dev/null || skip_because "capsh not installed"
+	local keep caps bad=""
+	# the man page's minimal set
+	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/tcverdict.8" | tr '\n' ' ' | grep -q 'CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN'
+	tcv_setup
+	for caps in "CAP_BPF CAP_PERFMON CAP_NET_ADMIN" "CAP_BPF CAP_PERFMON"; do
+		keep=$(tr ' ' '\n' <<<"$caps" | tr 'A-Z' 'a-z' | paste -sd,)
+		# shellcheck disable=SC2086
+		run ip netns exec "$TCV_NS" capsh --drop="$(tcv_drop "$keep")" -- -c \
+			"grep -qx 'CapEff:[[:space:]]*$(tcv_mask $caps)' /proc/self/status || exit 99; '$B/tcverdict' -c 1 -i 0.3 -o json"
+		case $status in
+		0)
+			# the program is found as tc has it; its name is bpftool's or unknown, never another
+			TCV_OUT=$(tail -1 <<<"$output")
+			assert_jq "[.programs[] | select(.prog_id == $TCV_PROG and (.prog_name == \"$TCV_PROG_NAME\" or .prog_name == null))] | length == 1" "$TCV_OUT"
+			;;
+		3) assert_one_line_error "needs CAP_" ;;
+		*) bad+="tcverdict with $caps: status $status (0, or 3 naming the capability it lacks, expected): $output"$'\n' ;;
+		esac
+		echo "# $caps: status $status" >&3
+	done
+	[ -z "$bad" ] || { printf '%s' "$bad" >&2; return 1; }
 }

@@ -12,7 +12,7 @@
 
 load ../lib/helpers
 
-TOOLS="mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat"
+TOOLS="mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat tcverdict"
 UNITDIR=/lib/systemd/system
 
 setup_file() {
@@ -90,6 +90,7 @@ write_defaults() { # FILE
 	WBTSTAT_OPTS="-i 1 -c 1"
 	TAILCALLS_OPTS=""
 	FIBSTAT_OPTS="${FS_OPTS:--i 1 -c 1}"
+	TCVERDICT_OPTS="${TV_OPTS:--i 1 -c 1}"
 	MAPSTAT_JSON=yes
 	EOF
 }
@@ -296,12 +297,14 @@ tool_bin() { # installed or built
 @test "package: each unit's ExecStart, run by hand with the unit's capabilities, writes a textfile promtool and node_exporter accept" {
 	need_installed
 	command -v promtool >/dev/null || skip_because "promtool not installed"
-	local t port
+	local t port rc
 	write_defaults "$PK_DIR/defaults"
 	for t in $TOOLS; do
+		rc=0
 		BPFSCOPE_DEFAULTS="$PK_DIR/defaults" setpriv --bounding-set "-all,$(unit_caps "$t")" --inh-caps=-all -- \
-			$(unit_exec "$t") 2>"$PK_DIR/$t.err" ||
-			{ echo "$t: $(unit_exec "$t") exited $? with the capabilities $(unit_caps "$t"): $(cat "$PK_DIR/$t.err")" >&2; return 1; }
+			$(unit_exec "$t") 2>"$PK_DIR/$t.err" || rc=$?
+		[ "$rc" -eq 0 ] ||
+			{ echo "$t: $(unit_exec "$t") exited $rc with the capabilities $(unit_caps "$t"): $(cat "$PK_DIR/$t.err")" >&2; return 1; }
 		lint_clean "$PK_DIR/tf/$t.prom"
 		grep -q "^bpfscope_${t}_snapshot_timestamp_seconds" "$PK_DIR/tf/$t.prom"
 		assert_eq "$(stat -c %a "$PK_DIR/tf/$t.prom")" 644 "$t.prom mode (node_exporter runs as prometheus)"
@@ -317,7 +320,7 @@ tool_bin() { # installed or built
 	# an unknown instance is refused
 	run /usr/libexec/bpfscope/bpfscope-snapshot bash
 	[ "$status" -eq 2 ]
-	# node_exporter serves all six with no scrape error
+	# node_exporter serves every tool with no scrape error
 	command -v prometheus-node-exporter >/dev/null || skip_because "prometheus-node-exporter not installed"
 	ip link set lo up 2>/dev/null || true
 	port=$((19100 + RANDOM % 800))
@@ -350,7 +353,8 @@ tool_bin() { # installed or built
 	allowed=$(expand_filter $filter | sort -u)
 	[ "$(wc -l <<<"$allowed")" -gt 200 ]
 	# namespaces entered too (RestrictNamespaces=net)
-	XV_OPTS="--all-netns -i 1 -c 1" FS_OPTS="-N $ns -i 1 -c 1" write_defaults "$PK_DIR/defaults"
+	XV_OPTS="--all-netns -i 1 -c 1" FS_OPTS="-N $ns -i 1 -c 1" TV_OPTS="--all-netns -i 1 -c 1" \
+		write_defaults "$PK_DIR/defaults"
 	for t in $TOOLS; do
 		BPFSCOPE_DEFAULTS="$PK_DIR/defaults" strace -f -qq -o "$PK_DIR/$t.strace" $(unit_exec "$t") 2>/dev/null ||
 			{ echo "$t failed under strace" >&2; return 1; }
@@ -366,19 +370,20 @@ tool_bin() { # installed or built
 		! grep 'setns(' "$PK_DIR/$t.strace" | grep -v 'CLONE_NEWNET' || return 1
 	done
 	grep -q 'setns(.*CLONE_NEWNET' "$PK_DIR/fibstat.strace"
+	grep -q 'setns(.*CLONE_NEWNET' "$PK_DIR/tcverdict.strace"
 }
 
-@test "package: in the 6.1 guest, systemd 252 as PID 1 runs all six units (sandbox and capabilities as shipped)" {
+@test "package: in the 6.1 guest, systemd 252 as PID 1 runs every tool's unit (sandbox and capabilities as shipped)" {
 	need_installed
 	[ -x "$ROOT/tests/vm/run.sh" ] || skip_because "no tests/vm"
 	local out="$PK_DIR/vm" t rc
 	mkdir -p "$out"
 	# in the guest (the host's root read-only, with a tmpfs overlay): short
-	# intervals, a target that starts the six services, then powers off
+	# intervals, a target that starts every tool's service, then powers off
 	cat >"$out/guest.sh" <<-'EOF'
 	#!/bin/bash
 	out=$BPFSCOPE_VM_OUT
-	tools="mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat"
+	tools="mapstat xdpverdict tcpchrono wbtstat tailcalls fibstat tcverdict"
 	units=$(for t in $tools; do printf 'bpfscope@%s.service ' "$t"; done)
 	cat >/etc/default/bpfscope <<-EOD
 	MAPSTAT_OPTS="-i 1 -c 2"
@@ -386,6 +391,7 @@ tool_bin() { # installed or built
 	TCPCHRONO_OPTS="-i 1 -c 1"
 	WBTSTAT_OPTS="-i 1 -c 1"
 	FIBSTAT_OPTS="-i 1 -c 1"
+	TCVERDICT_OPTS="-i 1 -c 1"
 	MAPSTAT_JSON=yes
 	EOD
 	mkdir -p /etc/systemd/system
@@ -410,6 +416,8 @@ tool_bin() { # installed or built
 	echo "systemd exited with status $?" >>$out/systemd.log
 	EOF
 	chmod +x "$out/guest.sh"
+	# the guest's tools are these
+	grep -qx "tools=\"$TOOLS\"" "$out/guest.sh" || { echo "guest.sh runs other tools than: $TOOLS" >&2; return 1; }
 	rc=0
 	BPFSCOPE_VM_OUT="$out" "$ROOT/tests/vm/run.sh" --timeout 500 -- "$out/guest.sh" >"$out/console" 2>&1 || rc=$?
 	[ $rc -eq 77 ] && skip_because "the guest cannot be prepared: $(grep -m1 'vm:' "$out/console")"
@@ -418,8 +426,9 @@ tool_bin() { # installed or built
 		assert_eq "$(cat "$out/$t.result")" "Result=success ExecMainStatus=0 " "bpfscope@$t.service under systemd: $(cat "$out/$t.journal")"
 		lint_clean "$out/tf/$t.prom"
 	done
-	echo "# guest $(cat "$out/kernel"), $(cut -d' ' -f1-2 "$out/systemd") as PID 1: all six units succeeded (xdpverdict $(grep -h '_info{' "$out/tf/xdpverdict.prom" | grep -o 'fexit="[^"]*"'))" >&3
-	assert_eq "$(sort "$out/state" | tr '\n' ' ')" "fibstat.state mapstat.state tailcalls.state wbtstat.state xdpverdict.state "
+	echo "# guest $(cat "$out/kernel"), $(cut -d' ' -f1-2 "$out/systemd") as PID 1: all $(wc -w <<<"$TOOLS") units succeeded (xdpverdict $(grep -h '_info{' "$out/tf/xdpverdict.prom" | grep -o 'fexit="[^"]*"'))" >&3
+	# a state file per tool but tcpchrono (its counters are the kernel's)
+	assert_eq "$(sort "$out/state" | tr '\n' ' ')" "$(for t in $TOOLS; do [ "$t" = tcpchrono ] || echo "$t.state"; done | sort | tr '\n' ' ')"
 	[ -s "$out/mapstat.jsonl" ]
 }
 
@@ -429,7 +438,7 @@ tool_bin() { # installed or built
 	[ "$PK_INSTALLED" = 1 ] && ex=/usr/share/doc/bpfscope/examples
 	run promtool check rules "$ex/bpfscope-alerts.yml"
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	[[ $output == *"SUCCESS: 8 rules found"* ]]
+	[[ $output == *"SUCCESS: $(grep -c '^ *- alert: ' "$ex/bpfscope-alerts.yml") rules found"* ]]
 	run bash -c "cd '$ex' && promtool test rules bpfscope-alerts.test.yml"
 	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
 	# every alert has a test, with an evaluation where it must not fire
@@ -507,7 +516,7 @@ tool_bin() { # installed or built
 	complete_words "$(tool_bin mapstat)" --mechanism '' | grep -qx walk
 	# every name offered is one the tool accepts: its --mechanism error lists them
 	local t n
-	for t in mapstat xdpverdict tcpchrono wbtstat fibstat; do
+	for t in mapstat xdpverdict tcpchrono wbtstat fibstat tcverdict; do
 		for n in $(complete_words "$(tool_bin "$t")" --mechanism ''); do
 			run "$(tool_bin "$t")" --mechanism "$n" -c 1 -i 0.1 -o json
 			[ "$status" -ne 2 ] || { echo "$t --mechanism $n: $output" >&2; return 1; }
@@ -515,6 +524,21 @@ tool_bin() { # installed or built
 	done
 	# fibstat --flow keys
 	complete_words "$(tool_bin fibstat)" --flow proto=udp,d | grep -qx 'proto=udp,dst='
+	# tcverdict: every --mechanism name its error message lists, no other;
+	# -P offers the program of a cls_bpf filter in -N's namespace (tc's id),
+	# and not without -N; -I the interfaces within -N
+	run "$(tool_bin tcverdict)" --mechanism nosuch -c 1
+	[ "$status" -eq 2 ]
+	assert_eq "$(complete_words "$(tool_bin tcverdict)" --mechanism '' | sort | tr '\n' ' ')" \
+		"$(sed -n 's/.*expected \([a-z_, ]*\) or \([a-z_]*\).*/\1, \2/p' <<<"$output" | tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' ')"
+	complete_words "$(tool_bin tcverdict)" --mechanism drop_reason,r | grep -qx 'drop_reason,raw_tp'
+	tc -n "$ns" qdisc add dev "$va" clsact
+	tc -n "$ns" filter add dev "$va" ingress bpf da obj "$B/fixtures/tcdisc_cls.bpf.o" sec tcd_match_all_cls
+	id=$(tc -n "$ns" -j filter show dev "$va" ingress | jq '[.[] | .options.prog.id // empty] | first')
+	[ -n "$id" ] && [ "$id" != null ]
+	assert_eq "$(complete_words "$(tool_bin tcverdict)" -N "$ns" -P '')" "$id" "tcverdict -N $ns -P"
+	! complete_words "$(tool_bin tcverdict)" -P '' | grep -qx "$id" || return 1
+	complete_words "$(tool_bin tcverdict)" --netns="$ns" -I "${va:0:3}" | grep -qx "$va"
 }
 
 @test "package: one textfile directory everywhere: --help, man pages, README, units and settings name /var/lib/prometheus/node-exporter" {

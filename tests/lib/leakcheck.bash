@@ -143,7 +143,7 @@ _lk_leftovers() {
 		name=$( { bpftool map show pinned "$p" -j || bpftool prog show pinned "$p" -j || bpftool link show pinned "$p" -j; } 2>/dev/null | jq -r '.name // .prog_id // ""')
 		if jq -e --arg n "$name" --arg pfx "$LK_PFX" --argjson names "$LK_NAMES" \
 			'($names | index($n)) != null or ($n | test($pfx))' <<<null >/dev/null ||
-			[[ $p == *bpfscope* || $p =~ (mapstat|xdpverdict|tcpchrono|wbtstat|tailcalls|fibstat) ]]; then
+			[[ $p == *bpfscope* || $p =~ (mapstat|xdpverdict|tcpchrono|wbtstat|tailcalls|fibstat|tcverdict) ]]; then
 			echo "pin $p ($name)"
 		fi
 	done
