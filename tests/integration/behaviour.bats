@@ -336,7 +336,7 @@ tcv_assert_row() {
 	fexit) assert_jq ".[0].packets == $n and .[0].shot == 0" "$row" ;;
 	*) echo "source: $row" >&2; return 1 ;;
 	esac
-	assert_jq "[.mirred[] | select(.target == \"$TCV_DOWN\")] | length == 1 and .[0].overlimits == $(tcv_overlimits)" "$TCV_OUT"
+	assert_jq "[.mirred[] | select(.target == \"$TCV_DOWN\")] | length == 1 and .[0].mirred_overlimits == $(tcv_overlimits)" "$TCV_OUT"
 }
 
 @test "behaviour: tcverdict with its unit's capabilities counts a cls_bpf hook's drops as tc -s does, names the program as bpftool does, here and with -N" {
