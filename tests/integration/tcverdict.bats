@@ -401,6 +401,74 @@ verdicts_case() { # KIND TAG
 	strict_json "$ev"
 }
 
+# netkit (Linux 6.7+): one program attached as primary runs on what the
+# primary device (in A) sends, another as peer on what its peer (moved to C)
+# sends.  Truth: the packets each side sent per port, and each program's own
+# count of what it saw (ICMP errors for closed ports ride along: ok).
+@test "tcverdict [kernel]: netkit: the primary and the peer program each count what their side sent, every verdict" {
+	tv_setup k1
+	local l1=$TV_TMP/nk1.json l2=$TV_TMP/nk2.json nk=$TV_TMP/nk.json i
+	"$TV_LOAD" --obj "$TV_OBJ" none - ingress tcv_nk >"$l1" 2>&1 3>&- &
+	TV_PIDS+=("$!")
+	"$TV_LOAD" --obj "$TV_OBJ" none - ingress tcv_nk >"$l2" 2>&1 3>&- &
+	TV_PIDS+=("$!")
+	for ((i = 0; i < 300; i++)); do grep -q '}$' "$l1" && grep -q '}$' "$l2" && break; sleep 0.05; done
+	local p1 p2
+	p1=$(jq .prog_id "$l1") p2=$(jq .prog_id "$l2")
+	local dev=tvnp$$ peer=tvnq$$
+	"$B/tests/tcdisc_netkit" --netns "$TV_NSA" --dev "$dev" --peer "$peer" --prog "$p1" --peer-prog "$p2" >"$nk" 2>"$nk.err" 3>&- &
+	local nkpid=$!
+	TV_PIDS=("$nkpid" "${TV_PIDS[@]}")
+	for ((i = 0; i < 300; i++)); do grep -q '}$' "$nk" 2>/dev/null && break; kill -0 "$nkpid" 2>/dev/null || break; sleep 0.05; done
+	if ! grep -q '}$' "$nk"; then
+		local rc=0
+		wait "$nkpid" || rc=$?
+		[ "$rc" -eq 4 ] && skip_because "no netkit: $(cat "$nk.err")"
+		cat "$nk.err" >&2
+		false
+	fi
+	jq -e --argjson a "$p1" --argjson b "$p2" '.primary_prog == $a and .peer_prog == $b' "$nk"
+	ip -n "$TV_NSA" link set "$peer" netns "$TV_NSC"
+	ip -n "$TV_NSA" addr add 10.88.0.1/24 dev "$dev"
+	ip -n "$TV_NSC" addr add 10.88.0.2/24 dev "$peer"
+	ip -n "$TV_NSA" link set "$dev" up
+	ip -n "$TV_NSC" link set "$peer" up
+	local out=$TV_TMP/nk_out.json
+	tv_tool_start "$out" "$B/tcverdict" -N "$TV_NSA" -o json -i 0.3
+	wait_attached "$TV_TOOL_PID"
+	local p
+	declare -A a2c=([9001]=3 [9002]=4 [9004]=5 [9008]=6) c2a=([9001]=7 [9002]=2)
+	for p in "${!a2c[@]}"; do ip netns exec "$TV_NSA" "$TV_SEND" 10.88.0.2 "$p" "${a2c[$p]}" 200; done
+	for p in "${!c2a[@]}"; do ip netns exec "$TV_NSC" "$TV_SEND" 10.88.0.1 "$p" "${c2a[$p]}" 200; done
+	sleep 1
+	tv_tool_stop
+	local s1 s2
+	s1=$(tv_seen "$(jq .seen_map_id "$l1")") s2=$(tv_seen "$(jq .seen_map_id "$l2")")
+	echo "# netkit: primary saw $s1, peer saw $s2" >&3
+	# the programs saw what each side sent
+	tv_jq '.["9001"] == 3 and .["9002"] == 4 and .["9004"] == 5 and .["9008"] == 6' "$s1"
+	tv_jq '.["9001"] == 7 and .["9002"] == 2 and .["9004"] == null' "$s2"
+	local r1 r2
+	r1=$(last_snap "$out" | jq -c --argjson p "$p1" '.programs[] | select(.prog_id == $p)')
+	r2=$(last_snap "$out" | jq -c --argjson p "$p2" '.programs[] | select(.prog_id == $p)')
+	local idx
+	idx=$(jq .ifindex "$nk")
+	tv_jq --arg d "$dev" --arg ns "$TV_NSA" --argjson i "$idx" \
+		'.kind == "netkit" and .direction == "primary" and .interface == $d and .ifindex == $i and .netns == $ns' "$r1"
+	tv_jq --arg d "$dev" '.kind == "netkit" and .direction == "peer" and .interface == $d' "$r2"
+	if has_fexit; then
+		# NETKIT_DROP 9002, NETKIT_NEXT 9004, 42 for 9008, NETKIT_PASS the rest
+		# (what the program saw besides the test's ports is ICMP: pass)
+		tv_jq --argjson s "$s1" '.source == "fexit" and .shot == 4 and .unspec == 5 and .other == 6
+			and .ok == 3 + ($s.other // 0) and .packets == ([$s[]] | add) and .redirect == 0' "$r1"
+		tv_jq --argjson s "$s2" '.source == "fexit" and .shot == 2 and .unspec == 0 and .other == 0
+			and .ok == 7 + ($s.other // 0) and .packets == ([$s[]] | add)' "$r2"
+	else
+		tv_jq '.source == "none" and .shot == null and .packets == null' "$r1"
+	fi
+	strict_json "$out"
+}
+
 @test "tcverdict [kernel]: --mechanism: fexit where trampolines are allowed, else exit 4 naming them; nonsense exits 2" {
 	tv_setup f1
 	tv_attach cls_bpf

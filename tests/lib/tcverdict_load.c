@@ -58,7 +58,7 @@ static void fail(int status, const char *what, int err)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tcverdict_load [--netns NAME] [--obj PATH] cls_bpf|tcx DEV ingress|egress PROG "
+	fprintf(stderr, "usage: tcverdict_load [--netns NAME] [--obj PATH] cls_bpf|tcx|none DEV ingress|egress PROG "
 			"[EGRESS_TARGET [INGRESS_TARGET]]\n(a target is an interface name, #INDEX, or - for none)\n");
 	exit(2);
 }
@@ -103,8 +103,9 @@ int main(int argc, char **argv)
 	if (npos < 4)
 		usage();
 	const char *kind = pos[0], *dev = pos[1], *dir = pos[2], *prog_name = pos[3];
-	bool tcx = !strcmp(kind, "tcx"), egress = !strcmp(dir, "egress");
-	if ((!tcx && strcmp(kind, "cls_bpf")) || (!egress && strcmp(dir, "ingress")))
+	/* none: load and hold the program, attached nowhere (netkit tests attach it) */
+	bool tcx = !strcmp(kind, "tcx"), none = !strcmp(kind, "none"), egress = !strcmp(dir, "egress");
+	if ((!tcx && !none && strcmp(kind, "cls_bpf")) || (!egress && strcmp(dir, "ingress")))
 		usage();
 	if (!obj_path) {
 		char self[PATH_MAX];
@@ -177,7 +178,9 @@ int main(int argc, char **argv)
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
-	if (tcx) {
+	if (none) {
+		/* attached by someone else */
+	} else if (tcx) {
 		link_fd = bpf_link_create(prog_fd, ifindex, (enum bpf_attach_type)(egress ? TCX_EGRESS : TCX_INGRESS),
 					  NULL);
 		if (link_fd < 0) {
@@ -219,7 +222,7 @@ int main(int argc, char **argv)
 		pause();
 	if (tcx) {
 		close(link_fd);
-	} else {
+	} else if (!none) {
 		/* bpf_tc_detach wants only the filter's address, not the program */
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, del, .handle = opts.handle, .priority = opts.priority);
 		int err = bpf_tc_detach(&hook, &del);
