@@ -20,6 +20,7 @@
 #include "xdpverdict.h"
 #include "events.bpf.h"
 #include "hooks.bpf.h"
+#include "counting.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -43,37 +44,9 @@ struct {
 	__type(value, struct xv_tval);
 } tp_counts SEC(".maps");
 
-/* Updates that failed because a counting map was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} missed SEC(".maps");
-
-static __always_inline void count_missed(void)
-{
-	__u32 zero = 0;
-	__u64 *m = bpf_map_lookup_elem(&missed, &zero);
-	if (m)
-		(*m)++;
-}
-
 static __always_inline __u32 dev_netns(const struct net_device *dev)
 {
 	return BPF_CORE_READ(dev, nd_net.net, ns.inum);
-}
-
-static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero)
-{
-	void *v = bpf_map_lookup_elem(map, key);
-	if (v)
-		return v;
-	if (bpf_map_update_elem(map, key, zero, BPF_NOEXIST) && bpf_map_lookup_elem(map, key) == NULL) {
-		count_missed();
-		return NULL;
-	}
-	return bpf_map_lookup_elem(map, key);
 }
 
 /* ---- fexit on the XDP program -------------------------------------- */

@@ -155,3 +155,35 @@ double counter_rate(uint64_t cur, uint64_t prev, double dt)
 {
 	return dt > 0 ? (double)counter_delta(cur, prev) / dt : 0;
 }
+
+struct sums_ctx {
+	size_t rec_size, val_off, key_size, val_size;
+	char *recs;
+	int n;
+};
+
+static void sum_entry(const void *key, const void *val, void *ctx)
+{
+	struct sums_ctx *c = ctx;
+	c->recs = xrealloc(c->recs, (size_t)(c->n + 1) * c->rec_size);
+	char *r = c->recs + (size_t)c->n++ * c->rec_size;
+	memset(r, 0, c->rec_size);
+	memcpy(r, key, c->key_size);
+	percpu_sum_fields(val, c->val_size, r + c->val_off);
+}
+
+int map_read_percpu_sums(int fd, size_t rec_size, size_t val_off, void **recs)
+{
+	struct bpf_map_info info;
+	uint32_t ilen = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return -errno;
+	if (info.key_size > val_off || val_off + info.value_size > rec_size)
+		return -EINVAL;
+	struct sums_ctx c = { rec_size, val_off, info.key_size, info.value_size, *recs, 0 };
+	int err = map_read_all(fd, false, sum_entry, &c);
+	*recs = c.recs;
+	return err < 0 ? err : c.n;
+}

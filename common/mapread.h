@@ -18,6 +18,12 @@ int map_ncpus(void);
 typedef void (*map_entry_fn)(const void *key, const void *value, void *ctx);
 int map_read_all(int fd, bool del, map_entry_fn fn, void *ctx);
 
+/* Every entry of a per-CPU map whose value is all u64 fields, as records
+ * of rec_size bytes: the key at offset 0, the value summed over the CPUs at
+ * val_off.  *recs (malloc'd, or reused when non-NULL: it is realloc'd) gets
+ * one record per entry.  Returns the count, or -errno. */
+int map_read_percpu_sums(int fd, size_t rec_size, size_t val_off, void **recs);
+
 /* Walk a map's keys without reading values: fn(key, ctx) for each (may be
  * NULL to count).  Returns the number of keys, or -errno. */
 int map_walk_keys(int fd, size_t key_size, void (*fn)(const void *key, void *ctx), void *ctx);

@@ -131,6 +131,41 @@ static void test_percpu_sum(void **state)
 	close(fd);
 }
 
+/* map_read_percpu_sums: 40 keys of a per-CPU hash, each CPU's copy
+ * different; every record has its key and the per-CPU sums. */
+static void test_percpu_sums(void **state)
+{
+	(void)state;
+	int ncpu = map_ncpus();
+	int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "ut_psums", 4, 16, 64, NULL);
+	if (fd < 0)
+		skip();
+	uint64_t *vals = calloc(ncpu, 16);
+	for (uint32_t k = 0; k < 40; k++) {
+		for (int c = 0; c < ncpu; c++) {
+			vals[2 * c] = k * 100 + c;
+			vals[2 * c + 1] = 1;
+		}
+		assert_int_equal(bpf_map_update_elem(fd, &k, vals, BPF_ANY), 0);
+	}
+	struct rec { uint32_t key, pad; uint64_t a, b; } *recs = NULL;
+	int n = map_read_percpu_sums(fd, sizeof(*recs), offsetof(struct rec, a), (void **)&recs);
+	assert_int_equal(n, 40);
+	uint64_t seen = 0;
+	for (int i = 0; i < n; i++) {
+		assert_true(recs[i].key < 40);
+		seen |= 1ull << recs[i].key;
+		assert_int_equal(recs[i].a, (uint64_t)ncpu * recs[i].key * 100 + (uint64_t)ncpu * (ncpu - 1) / 2);
+		assert_int_equal(recs[i].b, (uint64_t)ncpu);
+	}
+	assert_int_equal(seen, (1ull << 40) - 1);
+	/* a record too small for the value is refused */
+	assert_int_equal(map_read_percpu_sums(fd, 16, 8, (void **)&recs), -EINVAL);
+	free(recs);
+	free(vals);
+	close(fd);
+}
+
 static void test_rates(void **state)
 {
 	(void)state;
@@ -220,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_map_read_array),
 		cmocka_unit_test(test_map_read_walk),
 		cmocka_unit_test(test_percpu_sum),
+		cmocka_unit_test(test_percpu_sums),
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_netns),
 		cmocka_unit_test(test_hz),

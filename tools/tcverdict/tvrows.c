@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,14 @@ void rows_discover(bool strict)
 	progwatch_sweep(watch);
 }
 
+/* The counting maps as last read, summed over the CPUs. */
+struct csum { struct tv_key k; struct tv_val v; };
+struct rsum { struct tv_rkey k; uint64_t n; };
+static struct csum *csums;
+static int ncsums;
+static struct rsum *rsums;
+static int nrsums;
+
 void rows_free(void)
 {
 	for (int i = 0; ifn && i < nss.n; i++)
@@ -237,6 +246,10 @@ void rows_free(void)
 	free(rows);
 	free(mrows);
 	free(rprevs);
+	free(csums);
+	free(rsums);
+	csums = NULL;
+	rsums = NULL;
 	ifn = NULL;
 	rows = NULL;
 	mrows = NULL;
@@ -246,30 +259,6 @@ void rows_free(void)
 
 /* ---- reading -------------------------------------------------------- */
 
-struct csum { struct tv_key k; struct tv_val v; };
-struct rsum { struct tv_rkey k; uint64_t n; };
-static struct csum *csums;
-static int ncsums;
-static struct rsum *rsums;
-static int nrsums;
-
-static void on_count(const void *key, const void *val, void *ctx)
-{
-	(void)ctx;
-	csums = xrealloc(csums, (ncsums + 1) * sizeof(*csums));
-	struct csum *s = &csums[ncsums++];
-	memcpy(&s->k, key, sizeof(s->k));
-	percpu_sum_fields(val, sizeof(s->v), &s->v);
-}
-
-static void on_redirect(const void *key, const void *val, void *ctx)
-{
-	(void)ctx;
-	rsums = xrealloc(rsums, (nrsums + 1) * sizeof(*rsums));
-	struct rsum *s = &rsums[nrsums++];
-	memcpy(&s->k, key, sizeof(s->k));
-	s->n = percpu_sum_u64(val, sizeof(uint64_t), 0);
-}
 
 /* Does map key k belong to row r?  fexit keys carry the program; drop
  * reason keys (prog_id 0) the hook. */
@@ -438,13 +427,13 @@ int rows_snapshot(bool print)
 	struct snapshot *msn = print ? snap_begin(&mirred_schema) : NULL;
 	double now = now_mono();
 	bool partial = false, none = false, shared = false;
-	int err;
 
 	vsn = print ? snap_begin(&verdict_schema) : NULL;
-	ncsums = nrsums = 0;
-	if ((err = map_read_all(bpf_map__fd(skel->maps.counts), false, on_count, NULL)) < 0 ||
-	    (err = map_read_all(bpf_map__fd(skel->maps.redirects), false, on_redirect, NULL)) < 0)
-		die_errno(err, NULL, "cannot read the verdict counters");
+	if ((ncsums = map_read_percpu_sums(bpf_map__fd(skel->maps.counts), sizeof(*csums), offsetof(struct csum, v),
+					   (void **)&csums)) < 0 ||
+	    (nrsums = map_read_percpu_sums(bpf_map__fd(skel->maps.redirects), sizeof(*rsums), offsetof(struct rsum, n),
+					   (void **)&rsums)) < 0)
+		die_errno(ncsums < 0 ? ncsums : nrsums, NULL, "cannot read the verdict counters");
 	if (sn)
 		snapshot_facts(sn);
 	for (int i = 0; i < nrows; i++) {

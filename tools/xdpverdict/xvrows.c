@@ -263,32 +263,13 @@ static int nfsums;
 static struct tsum *tsums;
 static int ntsums;
 
-static void on_fexit(const void *key, const void *val, void *ctx)
-{
-	(void)ctx;
-	fsums = xrealloc(fsums, (nfsums + 1) * sizeof(*fsums));
-	struct fsum *s = &fsums[nfsums++];
-	memcpy(&s->k, key, sizeof(s->k));
-	percpu_sum_fields(val, sizeof(s->v), &s->v);
-}
-
-static void on_tp(const void *key, const void *val, void *ctx)
-{
-	(void)ctx;
-	tsums = xrealloc(tsums, (ntsums + 1) * sizeof(*tsums));
-	struct tsum *s = &tsums[ntsums++];
-	memcpy(&s->k, key, sizeof(s->k));
-	percpu_sum_fields(val, sizeof(s->v), &s->v);
-}
-
 static void read_maps(void)
 {
-	int err;
-
-	nfsums = ntsums = 0;
-	if ((err = map_read_all(bpf_map__fd(skel->maps.fexit_counts), false, on_fexit, NULL)) < 0 ||
-	    (err = map_read_all(bpf_map__fd(skel->maps.tp_counts), false, on_tp, NULL)) < 0)
-		die_errno(err, NULL, "cannot read the verdict counters");
+	if ((nfsums = map_read_percpu_sums(bpf_map__fd(skel->maps.fexit_counts), sizeof(*fsums),
+					   offsetof(struct fsum, v), (void **)&fsums)) < 0 ||
+	    (ntsums = map_read_percpu_sums(bpf_map__fd(skel->maps.tp_counts), sizeof(*tsums), offsetof(struct tsum, v),
+					   (void **)&tsums)) < 0)
+		die_errno(nfsums < 0 ? nfsums : ntsums, NULL, "cannot read the verdict counters");
 }
 
 uint64_t rows_missed_updates(void)
