@@ -363,7 +363,7 @@ tcv_assert_row() {
 	command -v capsh >/dev/null || skip_because "capsh not installed"
 	local keep caps bad=""
 	# the man page's minimal set
-	grep -A12 '^\.SH REQUIREMENTS' "$ROOT/man/man8/tcverdict.8" | tr '\n' ' ' | grep -q 'CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN'
+	grep -A4 '^\.SH REQUIREMENTS' "$ROOT/man/man8/tcverdict.8" | tr '\n' ' ' | grep -q 'Root, or CAP_BPF and CAP_PERFMON: enough for drop'
 	tcv_setup
 	for caps in "CAP_BPF CAP_PERFMON CAP_NET_ADMIN" "CAP_BPF CAP_PERFMON"; do
 		keep=$(tr ' ' '\n' <<<"$caps" | tr 'A-Z' 'a-z' | paste -sd,)
@@ -375,6 +375,11 @@ tcv_assert_row() {
 			# the program is found as tc has it; its name is bpftool's or unknown, never another
 			TCV_OUT=$(tail -1 <<<"$output")
 			assert_jq "[.programs[] | select(.prog_id == $TCV_PROG and (.prog_name == \"$TCV_PROG_NAME\" or .prog_name == null))] | length == 1" "$TCV_OUT"
+			# and it counts: without CAP_SYS_ADMIN no program is opened by id, so no
+			# fexit: the drop reasons give the hook's drops, equal to tc's count
+			tcv_count "$keep" "$(tcv_mask $caps)" ns 7
+			assert_jq "[.programs[] | select(.prog_id == $TCV_PROG)] | length == 1 and .[0].source == \"drop_reason\"
+				and .[0].shot == 7" "$TCV_OUT"
 			;;
 		3) assert_one_line_error "needs CAP_" ;;
 		*) bad+="tcverdict with $caps: status $status (0, or 3 naming the capability it lacks, expected): $output"$'\n' ;;
