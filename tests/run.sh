@@ -116,7 +116,7 @@ took() {
 # The guests are emulated (about 20 times slower): `make test` runs there the
 # tests whose outcome depends on the kernel (named "[kernel]"), `make vmtest`
 # (--vm-only) runs every test.  One guest per kernel series, one after the
-# other.  The TAP comes back in a file on the guest's 9p share (BPFSCOPE_VM_OUT),
+# other or side by side (run_vms).  The TAP comes back in a file on the guest's 9p share (BPFSCOPE_VM_OUT),
 # not over the serial console (about 200 KB/s); the console keeps the guest's
 # own messages for a post-mortem.
 run_vm() { # SERIES [FILTER]
@@ -183,11 +183,44 @@ run_vm() { # SERIES [FILTER]
 	rm -rf "$out"
 }
 
+# The guests side by side (BPFSCOPE_VM_PARALLEL=0: one after the other).  A
+# TCG guest keeps about one host core busy, most of its time being the tests'
+# own waits, so on this 2-core machine two guests at once take little longer
+# than one.  Each guest's results go to a file of their own: the first
+# guest's are shown as they come, the others' when it is over; the counts and
+# summary lines are added up at the end.
 run_vms() { # [FILTER]
-	local k
-	for k in "${kernels[@]}"; do
-		run_vm "$k" "$@"
+	local k i dir pids=() p f s line
+	if [ "${BPFSCOPE_VM_PARALLEL:-1}" = 0 ] || [ ${#kernels[@]} -lt 2 ]; then
+		for k in "${kernels[@]}"; do
+			run_vm "$k" "$@"
+		done
+		return
+	fi
+	dir=$(mktemp -d /tmp/bpfscope-vms.XXXXXX)
+	for i in "${!kernels[@]}"; do
+		(
+			pass=0 fail=0 skipped=0 summary=()
+			run_vm "${kernels[$i]}" "$@"
+			echo "$pass $fail $skipped" >"$dir/$i.counts"
+			printf '%s\n' "${summary[@]}" >"$dir/$i.summary"
+		) >"$dir/$i.out" 2>&1 &
+		pids+=($!)
 	done
+	tail -n +1 -F --pid="${pids[0]}" "$dir/0.out" 2>/dev/null
+	for i in "${!kernels[@]}"; do
+		wait "${pids[$i]}"
+		[ "$i" = 0 ] || cat "$dir/$i.out"
+		if read -r p f s <"$dir/$i.counts" 2>/dev/null; then
+			pass=$((pass + p)) fail=$((fail + f)) skipped=$((skipped + s))
+			while IFS= read -r line; do summary+=("$line"); done <"$dir/$i.summary"
+		else
+			echo "!!! guest ${kernels[$i]}: its runner ended without results"
+			fail=$((fail + 1))
+			summary+=("guest ${kernels[$i]}: FAILED (no results)")
+		fi
+	done
+	rm -rf "$dir"
 }
 
 case $mode in
