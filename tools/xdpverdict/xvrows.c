@@ -265,7 +265,7 @@ static void crow_new(const struct row *r, const struct xvd_dispatcher *d, const 
 		c->src = SRC_FEXIT;
 	}
 	note("%s: dispatcher %u slot %d: component %u (%s), priority %s%u, chain-call mask 0x%x: counting with %s%s%s",
-	     c->ifname, c->disp_id, k->slot, k->prog_id, k->name, c->conf_known ? "" : "unknown ", c->prio, c->mask,
+	     c->ifname, c->disp_id, k->slot, k->prog_id, c->c.name, c->conf_known ? "" : "unknown ", c->prio, c->mask,
 	     source_name(c->src), c->src == SRC_NONE ? ": " : "", c->src == SRC_NONE ? c->why : "");
 }
 
