@@ -279,6 +279,8 @@ bool xvdisp_lookup(uint32_t prog_id, const char *name, struct xvd_dispatcher *d)
 		if (fn && sscanf(fn, "prog%d%c", &slot, &extra) == 1 && slot >= 0 && slot < XVD_SLOTS)
 			k->slot = slot;
 	}
+	if (!d->ncomp && d->conf_known && d->enabled)
+		d->why = "no BPF link names it as its target (older kernels do not name the targets of links)";
 	/* slot order: the order the dispatcher calls them in */
 	for (int i = 1; i < d->ncomp; i++)
 		for (int j = i; j > 0 && (unsigned)d->comp[j].slot < (unsigned)d->comp[j - 1].slot; j--) {
