@@ -6,7 +6,8 @@ pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config
       libcmocka-dev bats jq iproute2 ethtool mandoc valgrind strace
       prometheus prometheus-node-exporter bpftrace curl
       qemu-system-x86 busybox-static kmod xz-utils zstd graphviz libcap2-bin
-      dpkg-dev debhelper lintian bash-completion man-db)
+      dpkg-dev debhelper lintian bash-completion man-db
+      xdp-tools)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

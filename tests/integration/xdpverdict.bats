@@ -24,6 +24,7 @@ teardown() {
 		echo 0 >"$XV_TRACE/events/xdp/xdp_exception/enable"
 		rmdir "$XV_TRACE"
 	}
+	xd_unload
 	xv_teardown
 	rm -rf "$XV_TMP"
 }
@@ -581,4 +582,202 @@ errno_to_name() {
 	[ "$status" -ne 99 ] || { echo "$output" >&2; false; }
 	[ "$status" -eq 0 ]
 	xv_jq '.type == "exception" and .action == "ABORTED"' "$(grep '^{' <<<"$output" | tail -1)"
+}
+
+# ---- libxdp's dispatcher: components loaded by xdp-loader ------------------
+# Two components (tests/fixtures/xdpverdict_comp1.bpf.c, _comp2.bpf.c) on the
+# fixture's interface, through xdp-loader (xdp-tools): comp1 (priority 10,
+# chain-call actions PASS) drops UDP port 7101 and passes the rest on; comp2
+# (priority 20, chain-call actions PASS and DROP) "drops" port 7102 but, both
+# verdicts continuing after the last component, the dispatcher returns
+# XDP_PASS for everything comp2 sees.  Each component counts its own
+# verdicts (c1_verdicts, c2_verdicts: the ground truth, read by id).
+XD_COMP1="$B/fixtures/xdpverdict_comp1.bpf.o"
+XD_COMP2="$B/fixtures/xdpverdict_comp2.bpf.o"
+XD_LOADED=
+
+# xdp-loader wants bpffs at /sys/fs/bpf, which `ip netns exec` hides (it
+# mounts a fresh /sys): nsenter --net keeps this mount namespace.
+xd_loader() { nsenter --net="/run/netns/$XV_NSA" xdp-loader "$@"; }
+
+# Replace the fixture on XV_DEVA by the components (FILES), native mode.
+# Returns xdp-loader's status; its messages are in $XV_TMP/loader.err.
+xd_load() {
+	command -v xdp-loader >/dev/null || skip_because "xdp-tools not installed (make deps)"
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	ip -n "$XV_NSA" link set dev "$XV_DEVA" xdp off || return 1
+	XD_LOADED=1
+	xd_loader load -m native "$XV_DEVA" "$@" >"$XV_TMP/loader.err" 2>&1
+}
+
+xd_unload() {
+	[ -n "$XD_LOADED" ] || return 0
+	XD_LOADED=
+	xd_loader unload --all "$XV_DEVA" >/dev/null 2>&1
+	return 0
+}
+
+# After a load of both: XD_DISP (the interface's program), XD_C1/XD_C2 (the
+# components, as xdp-loader status lists them), XD_M1/XD_M2 (their counts).
+xd_ids() {
+	XD_DISP=$(ip -n "$XV_NSA" -j link show dev "$XV_DEVA" | jq '.[0].xdp.prog.id')
+	xd_loader status >"$XV_TMP/status"
+	XD_C1=$(awk '$1 == "=>" && $3 == "xdpverdict_comp1" {print $4}' "$XV_TMP/status")
+	XD_C2=$(awk '$1 == "=>" && $3 == "xdpverdict_comp2" {print $4}' "$XV_TMP/status")
+	[ -n "$XD_C1" ] && [ -n "$XD_C2" ] || { cat "$XV_TMP/status" >&2; return 1; }
+	XD_M1=$(xd_map "$XD_C1" c1_verdicts) XD_M2=$(xd_map "$XD_C2" c2_verdicts)
+	[ -n "$XD_M1" ] && [ -n "$XD_M2" ]
+}
+xd_map() {
+	local id
+	for id in $(bpftool prog show id "$1" -j | jq -r '.map_ids[]'); do
+		[ "$(bpftool map show id "$id" -j | jq -r .name)" = "$2" ] && echo "$id"
+	done
+}
+
+# The traffic: 4 packets to 7101 (comp1 drops), 5 to 7102 (comp2 drops,
+# the dispatcher passes), 3 to 7100 (passed by both).
+XD_C1_EXPECT='[0,4,8,0,0,0]' XD_C2_EXPECT='[0,5,3,0,0,0]'
+xd_send() {
+	xv_send 7101 4 && xv_send 7102 5 && xv_send 7100 3 || return 1
+	local i
+	for ((i = 0; i < 150; i++)); do
+		[ "$("$XV_COUNTS" "$XD_M1")" = "$XD_C1_EXPECT" ] && [ "$("$XV_COUNTS" "$XD_M2")" = "$XD_C2_EXPECT" ] && break
+		sleep 0.2
+	done
+	assert_eq "$("$XV_COUNTS" "$XD_M1")" "$XD_C1_EXPECT" "comp1's own counts vs packets sent"
+	assert_eq "$("$XV_COUNTS" "$XD_M2")" "$XD_C2_EXPECT" "comp2's own counts vs packets sent"
+	sleep 0.5
+}
+
+# The component record of program $2 in JSON snapshot $1.
+xd_comp() { jq -c --argjson p "$2" '.components[]? | select(.prog_id == $p)' <<<"$1"; }
+
+@test "xdpverdict [kernel]: libxdp dispatcher: each component's verdicts and the dispatcher's chain decisions, exact (fexit)" {
+	need_fexit
+	xv_setup x1 xdpdrv
+	xd_load "$XD_COMP1" "$XD_COMP2" || { cat "$XV_TMP/loader.err" >&2; false; }
+	xd_ids
+	echo "# dispatcher $XD_DISP, components $XD_C1 $XD_C2" >&3
+	local links_before out=$XV_TMP/out.json last c1 c2 d
+	links_before=$(bpftool link show -j | jq -c '[.[].id]')
+	xv_tool_start "$out" "$B/xdpverdict" -N "$XV_NSA" -o json -i 0.3
+	xd_send
+	kill -INT "$XV_TOOL_PID"
+	wait "$XV_TOOL_PID"
+	XV_TOOL_PID=
+	strict_json "$out"
+	last=$(tail -1 "$out")
+	c1=$(xd_comp "$last" "$XD_C1") c2=$(xd_comp "$last" "$XD_C2")
+	d=$(jq -c --argjson p "$XD_DISP" '.interfaces[] | select(.prog_id == $p)' <<<"$last")
+	echo "comp1: $c1" >&2
+	echo "comp2: $c2" >&2
+	echo "dispatcher: $d" >&2
+	# what libxdp configured: slots in priority order, chain-call actions
+	xv_jq --argjson d "$XD_DISP" '.slot == 0 and .run_priority == 10 and .chain_call_actions == ["pass"]
+		and .dispatcher_prog_id == $d and .prog_name == "xdpverdict_comp1" and .source == "fexit" and .note == null' "$c1"
+	xv_jq --argjson d "$XD_DISP" '.slot == 1 and .run_priority == 20 and .chain_call_actions == ["drop","pass"]
+		and .dispatcher_prog_id == $d and .prog_name == "xdpverdict_comp2" and .source == "fexit"' "$c2"
+	# each component's verdicts equal its own counts; comp2 saw only what comp1 passed on
+	xv_jq --argjson f "$("$XV_COUNTS" "$XD_M1")" '.aborted == $f[0] and .drop == $f[1] and .pass == $f[2]
+		and .tx == $f[3] and .redirect == $f[4] and .packets == 12' "$c1"
+	xv_jq --argjson f "$("$XV_COUNTS" "$XD_M2")" '.aborted == $f[0] and .drop == $f[1] and .pass == $f[2]
+		and .tx == $f[3] and .redirect == $f[4] and .packets == 8' "$c2"
+	# chain decisions: comp1 returned its 4 DROPs and passed 8 on; comp2's
+	# DROP and PASS both continue (after the last component: XDP_PASS)
+	xv_jq '.chain_continued == 8 and .chain_returned == 4' "$c1"
+	xv_jq '.chain_continued == 8 and .chain_returned == 0' "$c2"
+	# the dispatcher itself: what the sender's traffic makes of it
+	xv_jq '.source == "fexit" and .prog_name == "xdp_dispatcher" and .drop == 4 and .pass == 8 and .packets == 12' "$d"
+	# the tool's trampolines are gone with it; xdp-loader's links stay
+	local left
+	for _ in $(seq 1 50); do
+		left=$(bpftool link show -j | jq -c '[.[].id]')
+		[ "$left" = "$links_before" ] && break
+		sleep 0.2
+	done
+	assert_eq "$left" "$links_before" "BPF links after xdpverdict exited"
+	# prom: one exposition, lint-clean, a series per component and verdict
+	run "$B/xdpverdict" -N "$XV_NSA" -o prom -i 0.3
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$XV_TMP/out.prom"
+	lint_clean "$XV_TMP/out.prom"
+	assert_eq "$(grep -c "^bpfscope_xdpverdict_component_packets_total{.*dispatcher_prog_id=\"$XD_DISP\",slot=\"[01]\"" "$XV_TMP/out.prom")" 10 \
+		"component_packets samples (2 components x 5 verdicts)"
+	grep -q "^bpfscope_xdpverdict_chain_returned_total{.*slot=\"0\",prog_id=\"$XD_C1\"" "$XV_TMP/out.prom"
+	grep -q "^bpfscope_xdpverdict_run_priority{.*slot=\"1\",prog_id=\"$XD_C2\".*} 20$" "$XV_TMP/out.prom"
+	assert_eq "$(grep -v '^#' "$XV_TMP/out.prom" | sed 's/ [^ ]*$//' | sort | uniq -d)" "" "duplicate series"
+	# xdp-loader unload --all: nothing of libxdp's left either
+	local ifx
+	ifx=$(ip -n "$XV_NSA" -j link show dev "$XV_DEVA" | jq '.[0].ifindex')
+	xd_loader unload --all "$XV_DEVA"
+	XD_LOADED=
+	assert_eq "$(ip -n "$XV_NSA" -j link show dev "$XV_DEVA" | jq -c '.[0].xdp')" "null" "XDP after unload"
+	for _ in $(seq 1 50); do
+		left=$(bpftool link show -j | jq -c --argjson a "$XD_C1" --argjson b "$XD_C2" '[.[] | select(.prog_id == $a or .prog_id == $b)]')
+		[ "$left" = "[]" ] && break
+		sleep 0.2
+	done
+	assert_eq "$left" "[]" "components' links after unload"
+	assert_eq "$(ls -d /sys/fs/bpf/xdp/dispatch-"$ifx"-* 2>/dev/null)" "" "libxdp pins after unload"
+}
+
+@test "xdpverdict [kernel]: libxdp dispatcher without fexit (--mechanism driver): components listed, counts null, the reason given" {
+	xv_setup x2 xdpdrv
+	if ! xd_load "$XD_COMP1" "$XD_COMP2"; then
+		cat "$XV_TMP/loader.err" >&2
+		has_fexit && false
+		skip_because "libxdp cannot build its dispatcher on this kernel (freplace refused; see the next test)"
+	fi
+	xd_ids
+	local out=$XV_TMP/out.json last c d
+	xv_tool_start "$out" "$B/xdpverdict" -N "$XV_NSA" -o json -i 0.3 --mechanism driver
+	xd_send
+	kill -INT "$XV_TOOL_PID"
+	wait "$XV_TOOL_PID"
+	XV_TOOL_PID=
+	last=$(tail -1 "$out")
+	echo "$last" | jq -c . >&2
+	for c in "$XD_C1" "$XD_C2"; do
+		xv_jq '.source == "none" and .aborted == null and .drop == null and .pass == null and .tx == null
+			and .redirect == null and .packets == null and .chain_continued == null and .chain_returned == null
+			and (.note | test("fexit only"))' "$(xd_comp "$last" "$c")"
+	done
+	# the configuration is still known
+	xv_jq '.slot == 0 and .run_priority == 10' "$(xd_comp "$last" "$XD_C1")"
+	xv_jq '.note | test("dispatcher components not counted")' "$last"
+	# the dispatcher keeps the counts of the mechanism in use (veth's driver counters)
+	d=$(jq -c --argjson p "$XD_DISP" '.interfaces[] | select(.prog_id == $p)' <<<"$last")
+	xv_jq '.source == "driver" and .drop == 4 and .pass == 8 and .packets == 12' "$d"
+}
+
+@test "xdpverdict [kernel]: xdp-loader where freplace is refused: two programs fail, one is attached alone, no components" {
+	has_fexit && skip_because "BPF trampolines (freplace) work on this kernel: libxdp builds its dispatcher (tested above)"
+	xv_setup x3 xdpdrv
+	# observed on 6.18 without trampolines: libxdp's compatibility check
+	# (an freplace program) fails with EPERM, and with two programs it
+	# cannot fall back to loading one without a dispatcher
+	run xd_load "$XD_COMP1" "$XD_COMP2"
+	[ "$status" -ne 0 ]
+	grep -q "Can't fall back to legacy load with 2 programs" "$XV_TMP/loader.err" || { cat "$XV_TMP/loader.err" >&2; false; }
+	assert_eq "$(ip -n "$XV_NSA" -j link show dev "$XV_DEVA" | jq -c '.[0].xdp')" "null" "XDP after the failed load"
+	# one program: loaded alone (libxdp's legacy mode), no dispatcher
+	xd_load "$XD_COMP1" || { cat "$XV_TMP/loader.err" >&2; false; }
+	local prog out=$XV_TMP/out.json last m
+	prog=$(ip -n "$XV_NSA" -j link show dev "$XV_DEVA" | jq '.[0].xdp.prog.id')
+	assert_eq "$(bpftool prog show id "$prog" -j | jq -r '.type + " " + .name')" "xdp xdpverdict_comp1" "the attached program"
+	m=$(xd_map "$prog" c1_verdicts)
+	xv_tool_start "$out" "$B/xdpverdict" -N "$XV_NSA" -o json -i 0.3
+	xv_send 7101 4 && xv_send 7100 3
+	for _ in $(seq 1 100); do [ "$("$XV_COUNTS" "$m")" = '[0,4,3,0,0,0]' ] && break; sleep 0.2; done
+	sleep 0.5
+	kill -INT "$XV_TOOL_PID"
+	wait "$XV_TOOL_PID"
+	XV_TOOL_PID=
+	last=$(tail -1 "$out")
+	echo "$last" | jq -c . >&2
+	# one row, the program itself, counted like any XDP program; no components
+	xv_jq --argjson p "$prog" '.interfaces | length == 1 and .[0].prog_id == $p
+		and .[0].drop == 4 and .[0].pass == 3' "$last"
+	xv_jq '(.components // []) | length == 0' "$last"
 }

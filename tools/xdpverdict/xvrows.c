@@ -13,6 +13,7 @@
 #include "util.h"
 #include "xdpmap.h"
 #include "xv.h"
+#include "xvdisp.h"
 #include "xvns.h"
 #include "mapread.h"
 #include "xvrows.h"
@@ -54,6 +55,29 @@ struct row {
 };
 static struct row *rows;
 static int nrows;
+
+/* A component program behind a libxdp dispatcher (xvdisp.c): counted by
+ * fexit on the component itself, per interface. */
+struct crow {
+	uint32_t netns;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	uint32_t disp_id;
+	struct xvd_component c;
+	bool conf_known;
+	uint32_t prio, mask;  /* from the dispatcher's configuration */
+	enum source src;      /* SRC_FEXIT or SRC_NONE */
+	char why[256];        /* SRC_NONE: why */
+	bool seen;
+	struct counter_track fx[XV_NACT];
+	/* previous totals for rates: the five verdicts, continued, returned */
+	uint64_t prev[XV_NVERDICTS + 2];
+	bool prev_known[XV_NVERDICTS + 2];
+	double prev_t;
+};
+static struct crow *crows;
+static int ncrows;
+static char disp_why[256]; /* dispatchers whose components could not be listed */
 
 /* ---- choosing a mechanism ------------------------------------------- */
 
@@ -192,6 +216,93 @@ static void row_new(int nsi, const struct netdev *d, int x, bool strict)
 	     r->src == SRC_DRIVER ? r->dm->derivation : "");
 }
 
+/* ---- components behind a libxdp dispatcher --------------------------- */
+
+static struct crow *crow_find(uint32_t netns, int ifindex, uint32_t disp_id, uint32_t prog_id)
+{
+	for (int i = 0; i < ncrows; i++)
+		if (crows[i].netns == netns && crows[i].ifindex == ifindex && crows[i].disp_id == disp_id &&
+		    crows[i].c.prog_id == prog_id)
+			return &crows[i];
+	return NULL;
+}
+
+/* A new component: fexit on it where trampolines are in use, else
+ * nothing counts it (the driver's counters and the xdp tracepoints only
+ * know the dispatcher). */
+static void crow_new(const struct row *r, const struct xvd_dispatcher *d, const struct xvd_component *k)
+{
+	const char *why = NULL;
+
+	crows = xrealloc(crows, (ncrows + 1) * sizeof(*crows));
+	struct crow *c = &crows[ncrows++];
+	memset(c, 0, sizeof(*c));
+	c->netns = r->netns;
+	c->ifindex = r->ifindex;
+	snprintf(c->ifname, sizeof(c->ifname), "%s", r->ifname);
+	c->disp_id = r->prog_id;
+	c->c = *k;
+	xvdisp_full_name(&c->c);
+	c->seen = true;
+	c->conf_known = d->conf_known && k->slot >= 0;
+	if (c->conf_known) {
+		c->prio = d->run_prio[k->slot];
+		c->mask = d->chain_actions[k->slot];
+	}
+	c->src = SRC_NONE;
+	if (!hook_active(&hooks[H_FEXIT])) {
+		if (hooks[H_FEXIT].off)
+			snprintf(c->why, sizeof(c->why), "fexit not used (--mechanism or --events): components are "
+				 "counted with fexit only");
+		else
+			snprintf(c->why, sizeof(c->why), "fexit unavailable on this kernel (%s): components are "
+				 "counted with fexit only", hooks[H_FEXIT].why[0] ? hooks[H_FEXIT].why : "not attached");
+	} else if (r->mode == XDPM_OFFLOAD) {
+		snprintf(c->why, sizeof(c->why), "the dispatcher is offloaded to the NIC");
+	} else if (progwatch_add(watch, k->prog_id, &why)) {
+		snprintf(c->why, sizeof(c->why), "no fexit on the component: %s", why);
+	} else {
+		c->src = SRC_FEXIT;
+	}
+	note("%s: dispatcher %u slot %d: component %u (%s), priority %s%u, chain-call mask 0x%x: counting with %s%s%s",
+	     c->ifname, c->disp_id, k->slot, k->prog_id, c->c.name, c->conf_known ? "" : "unknown ", c->prio, c->mask,
+	     source_name(c->src), c->src == SRC_NONE ? ": " : "", c->src == SRC_NONE ? c->why : "");
+}
+
+/* The components of every dispatcher row (rows already discovered). */
+static void components_discover(void)
+{
+	for (int i = 0; i < ncrows; i++)
+		crows[i].seen = false;
+	disp_why[0] = '\0';
+	xvdisp_scan();
+	for (int i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		struct xvd_dispatcher d;
+		if (r->queue >= 0 || !xvdisp_lookup(r->prog_id, r->prog_name, &d))
+			continue;
+		if (d.why && !disp_why[0])
+			snprintf(disp_why, sizeof(disp_why), "components of the dispatcher on %s not listed: %s",
+				 r->ifname, d.why);
+		for (int k = 0; k < d.ncomp; k++) {
+			struct crow *c = crow_find(r->netns, r->ifindex, r->prog_id, d.comp[k].prog_id);
+			if (c)
+				c->seen = true;
+			else
+				crow_new(&rows[i], &d, &d.comp[k]);
+		}
+	}
+	xvdisp_sweep();
+	int j = 0;
+	for (int i = 0; i < ncrows; i++)
+		if (crows[i].seen)
+			crows[j++] = crows[i];
+	ncrows = j;
+	for (int i = 0; i < ncrows; i++)
+		if (crows[i].src == SRC_FEXIT)
+			progwatch_use(watch, crows[i].c.prog_id);
+}
+
 void rows_discover(const char *iface, bool strict)
 {
 	bool iface_exists = false, iface_has_xdp = false;
@@ -241,6 +352,7 @@ void rows_discover(const char *iface, bool strict)
 	for (int i = 0; i < nrows; i++)
 		if (rows[i].src == SRC_FEXIT)
 			progwatch_use(watch, rows[i].prog_id);
+	components_discover();
 	progwatch_sweep(watch);
 }
 
@@ -251,6 +363,10 @@ void rows_free(void)
 	free(rows);
 	rows = NULL;
 	nrows = 0;
+	free(crows);
+	crows = NULL;
+	ncrows = 0;
+	xvdisp_free();
 }
 
 /* ---- reading -------------------------------------------------------- */
@@ -302,13 +418,13 @@ static void tp_totals(const struct row *r, struct xv_tval *out)
 
 /* The fexit totals of a row's program, of one queue (q >= 0) or all;
  * false when there is no entry. */
-static bool fexit_totals(const struct row *r, int q, uint64_t tot[XV_NACT])
+static bool fexit_sum(uint32_t netns, int ifindex, uint32_t prog_id, int q, uint64_t tot[XV_NACT])
 {
 	bool any = false;
 	memset(tot, 0, XV_NACT * sizeof(*tot));
 	for (int k = 0; k < nfsums; k++) {
 		const struct fsum *s = &fsums[k];
-		if (s->k.netns != r->netns || (int)s->k.ifindex != r->ifindex || s->k.prog_id != r->prog_id ||
+		if (s->k.netns != netns || (int)s->k.ifindex != ifindex || s->k.prog_id != prog_id ||
 		    (q >= 0 && (int)s->k.queue != q))
 			continue;
 		any = true;
@@ -316,6 +432,11 @@ static bool fexit_totals(const struct row *r, int q, uint64_t tot[XV_NACT])
 			tot[a] += s->v.act[a];
 	}
 	return any;
+}
+
+static bool fexit_totals(const struct row *r, int q, uint64_t tot[XV_NACT])
+{
+	return fexit_sum(r->netns, r->ifindex, r->prog_id, q, tot);
 }
 
 /* fexit totals to verdicts, counted from the row's first reading. */
@@ -517,6 +638,101 @@ static void queue_rows(struct snapshot *sn, int i, const struct xdp_tp_facts *tp
 	}
 }
 
+/* One component's counts: a record (and its verdict records for
+ * Prometheus), or (csn NULL) the baseline.  Returns whether its counts are
+ * unknown. */
+static bool component_out(struct snapshot *csn, struct snapshot *cvsn, struct crow *c, double now)
+{
+	static const char *const vl[XV_NVERDICTS] = { "aborted", "drop", "pass", "tx", "redirect" };
+	uint64_t tot[XV_NACT], val[XV_NVERDICTS + 2];
+	bool known[XV_NVERDICTS + 2] = { false };
+	const char *chain_why = NULL;
+
+	if (c->src == SRC_FEXIT) {
+		fexit_sum(c->netns, c->ifindex, c->c.prog_id, -1, tot);
+		for (int a = 0; a < XV_NACT; a++)
+			tot[a] = counter_advance(&c->fx[a], tot[a]);
+		for (int a = 0; a < XV_NVERDICTS; a++) {
+			val[a] = tot[a] + (a == XDP_ABORTED ? tot[XV_ACT_INVALID] : 0);
+			known[a] = true;
+		}
+		/* the dispatcher goes on after verdict A when bit A of the
+		 * component's chain-call actions is set: exact, given the
+		 * configuration, except for invalid actions (folded into
+		 * ABORTED here) when the mask has bits beyond XDP_REDIRECT
+		 * (libxdp always sets bit 31, its stubs' return value) */
+		if (!c->conf_known) {
+			chain_why = "the dispatcher's configuration is unknown";
+		} else if (tot[XV_ACT_INVALID] && (c->mask & ~0x1fU)) {
+			chain_why = "the component returned invalid actions, which its chain-call mask may continue";
+		} else {
+			val[XV_NVERDICTS] = val[XV_NVERDICTS + 1] = 0;
+			for (int a = 0; a < XV_NVERDICTS; a++)
+				val[XV_NVERDICTS + !(c->mask & (1U << a))] += tot[a];
+			val[XV_NVERDICTS + 1] += tot[XV_ACT_INVALID];
+			known[XV_NVERDICTS] = known[XV_NVERDICTS + 1] = true;
+		}
+	}
+	if (csn) {
+		char nb[32], ab[160];
+		struct record *rec = snap_add(csn);
+		rec_str(rec, C_NETNS, xvns_display(c->netns, nb, sizeof(nb)));
+		rec_str(rec, C_IFACE, c->ifname);
+		rec_u64(rec, C_IFINDEX, c->ifindex);
+		rec_u64(rec, C_DISPATCHER, c->disp_id);
+		if (c->c.slot >= 0)
+			rec_u64(rec, C_SLOT, c->c.slot);
+		rec_u64(rec, C_PROG_ID, c->c.prog_id);
+		rec_str(rec, C_PROG, c->c.name);
+		if (c->conf_known) {
+			rec_u64(rec, C_PRIO, c->prio);
+			xvdisp_actions(c->mask, ab, sizeof(ab));
+			for (char *save = NULL, *t = strtok_r(ab, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				rec_list_str(rec, C_CHAIN, t);
+		}
+		rec_str(rec, C_SOURCE, source_name(c->src));
+		for (int a = 0; a < XV_NVERDICTS + 2; a++) {
+			int f = a < XV_NVERDICTS ? C_ABORTED + a : C_CONTINUED + a - XV_NVERDICTS;
+			int fr = a < XV_NVERDICTS ? C_ABORTED_RATE + a : C_CONTINUED_RATE + a - XV_NVERDICTS;
+			if (!known[a])
+				continue;
+			rec_u64(rec, f, val[a]);
+			if (c->prev_known[a] && now > c->prev_t)
+				rec_dbl(rec, fr, ((double)val[a] - (double)c->prev[a]) / (now - c->prev_t));
+		}
+		if (known[XV_ABORTED]) {
+			uint64_t n = 0;
+			for (int a = 0; a < XV_NVERDICTS; a++)
+				n += val[a];
+			rec_u64(rec, C_PACKETS, n);
+		}
+		if (c->src == SRC_NONE)
+			rec_str(rec, C_NOTE, c->why);
+		else if (chain_why)
+			rec_str(rec, C_NOTE, chain_why);
+		for (int a = 0; a < XV_NVERDICTS && cvsn; a++) {
+			if (!known[a])
+				continue;
+			struct record *vr = snap_add(cvsn);
+			copy_label(vr, CV_NETNS, rec, C_NETNS);
+			copy_label(vr, CV_IFACE, rec, C_IFACE);
+			copy_label(vr, CV_DISPATCHER, rec, C_DISPATCHER);
+			copy_label(vr, CV_SLOT, rec, C_SLOT);
+			copy_label(vr, CV_PROG_ID, rec, C_PROG_ID);
+			copy_label(vr, CV_PROG, rec, C_PROG);
+			copy_label(vr, CV_SOURCE, rec, C_SOURCE);
+			rec_str(vr, CV_VERDICT, vl[a]);
+			rec_u64(vr, CV_PACKETS, val[a]);
+		}
+	}
+	for (int a = 0; a < XV_NVERDICTS + 2; a++) {
+		c->prev[a] = val[a];
+		c->prev_known[a] = known[a];
+	}
+	c->prev_t = now;
+	return c->src == SRC_NONE;
+}
+
 int rows_snapshot(bool print, const char *iface)
 {
 	struct snapshot *sn = print ? snap_begin(&row_schema) : NULL;
@@ -594,9 +810,15 @@ int rows_snapshot(bool print, const char *iface)
 			queue_rows(sn, i, &tp, perq, nq, now);
 		free(perq);
 	}
+	struct snapshot *csn = print ? snap_begin(&component_schema) : NULL;
+	struct snapshot *cvsn = print ? snap_begin(&component_verdict_schema) : NULL;
+	const char *comp_why = NULL;
+	for (int i = 0; i < ncrows; i++)
+		if (component_out(csn, cvsn, &crows[i], now) && !comp_why)
+			comp_why = crows[i].why;
 	if (!sn)
 		return 0;
-	char note[256] = "";
+	char note[512] = "";
 	if (!nrows)
 		snprintf(note, sizeof(note), "no XDP program attached%s", iface ? " to the selected interface" : "");
 	if (partial)
@@ -605,6 +827,11 @@ int rows_snapshot(bool print, const char *iface)
 	if (none)
 		snprintf(note + strlen(note), sizeof(note) - strlen(note), "%ssource none: no exact mechanism for "
 			 "this program on this kernel", note[0] ? "; " : "");
+	if (comp_why)
+		snprintf(note + strlen(note), sizeof(note) - strlen(note), "%sdispatcher components not counted: %s",
+			 note[0] ? "; " : "", comp_why);
+	if (disp_why[0])
+		snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s%s", note[0] ? "; " : "", disp_why);
 	if (note[0])
 		snap_meta(sn, "note", "%s", note);
 	uint64_t m = rows_missed_updates();
@@ -617,6 +844,8 @@ int rows_snapshot(bool print, const char *iface)
 	snap_meta_u64(sn, "missed_updates", m);
 	out_set_missed(recursion_misses(NULL));
 	snap_append(sn, vsn);
+	snap_append(sn, csn);
+	snap_append(sn, cvsn);
 	vsn = NULL;
 	return snap_end(sn);
 }
