@@ -437,10 +437,18 @@ static void check_veth(struct iface_check *ic, const struct lnk *k, const struct
 	 * runs NAPI: it is up, and has an XDP program (native) or GRO on. */
 	bool up = p.l.flags & IFF_UP;
 	bool pxdp = p.l.prog[0] != 0;
-	if (up && (pxdp || p.gro == 1))
-		add(ic, "veth_peer", ST_OK, "the peer %s%s %s: XDP_TX from %s and XDP_REDIRECT into %s are delivered",
-		    p.l.name, nsdesc, pxdp ? "has a native XDP program" : "has GRO on", k->name, k->name);
-	else if (p.gro < 0 && up && !pxdp)
+	if (up && pxdp)
+		add(ic, "veth_peer", ST_OK, "the peer %s%s has a native XDP program: XDP_TX from %s and XDP_REDIRECT "
+		    "into %s are delivered", p.l.name, nsdesc, k->name, k->name);
+	else if (up && p.gro == 1) {
+		/* veth_xdp_flush kicks the peer's NAPI only when the peer has
+		 * an XDP program: with GRO alone the frames are queued (no
+		 * xdp_tx_errors) but wait for other traffic to be polled */
+		f = add(ic, "veth_peer", ST_WARN, "the peer %s%s has GRO on but no XDP program: XDP_TX from %s and "
+			"XDP_REDIRECT into %s are queued to it, but the kernel does not wake the peer for them "
+			"(delivery late or not at all)", p.l.name, nsdesc, k->name, k->name);
+		fix(f, "%sip link set dev %s xdpdrv obj PROG (an XDP_PASS program on the peer)", p.nsexec, p.l.name);
+	} else if (p.gro < 0 && up && !pxdp)
 		add(ic, "veth_peer", ST_UNKNOWN, "the peer %s%s has no native XDP program and its GRO setting cannot "
 		    "be read (%s)", p.l.name, nsdesc, errno_name(p.gro));
 	else {
