@@ -410,7 +410,7 @@ int main(int argc, char **argv)
 {
 	opts_parse(&argp, argc, argv, NULL);
 	if (xo.check) {
-		if (copts.events || xo.per_queue || copts.mechanism || copts.interval_set || copts.count)
+		if (copts.events || xo.per_queue || copts.mechanism || copts.interval_set || copts.count > 1)
 			die(EXIT_USAGE, "--check is one look at the interfaces: no --events, --per-queue, --mechanism, "
 			    "interval or count (see --help)");
 		if (check_iface && copts.iface && strcmp(check_iface, copts.iface))
