@@ -127,3 +127,156 @@ stat_of() { # NS DEV NAME: one ethtool counter
 	run "$B/xdpverdict" --check "$XV_DEVA" -I other
 	[ "$status" -eq 2 ]
 }
+
+# ---- virtio-net (guests) ---------------------------------------------------
+# tests/run.sh gives each guest of a [kernel] run these NICs (tests/vm/run.sh
+# --nic; the MACs here and there must agree):
+#   52:54:00:b5:0c:01  tap with a vnet header, ctrl_guest_offloads=off: guest
+#                      offloads negotiated, the driver cannot turn them off
+#   52:54:00:b5:0c:02  tap, guest_tso4/tso6/ecn/ufo/csum=off: nothing to refuse
+#   52:54:00:b5:0c:03  tap, QEMU's defaults (ctrl_guest_offloads on)
+#   52:54:00:b5:0c:04  hub 0, receives: the XDP fixture counts here
+#   52:54:00:b5:0c:05  hub 0, sends (moved into a namespace of its own)
+
+vnic() { # MAC: the guest's interface with that MAC, or skip
+	local mac=$1 d
+	modprobe virtio_net 2>/dev/null || true
+	for d in /sys/class/net/*; do
+		[ "$(cat "$d/address" 2>/dev/null)" = "$mac" ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+need_vnic() { # MAC: sets $dev
+	dev=$(vnic "$1") && return 0
+	if [ -n "${BPFSCOPE_VM_NIC_ERROR:-}" ]; then
+		skip "no virtio-net NIC $1: $BPFSCOPE_VM_NIC_ERROR"
+	fi
+	skip "no virtio-net NIC $1 (a guest of tests/run.sh gets it; see tests/vm/run.sh --nic)"
+}
+vcheck_json() { # DEV
+	run "$B/xdpverdict" --check "$1" -o json
+	out=$output
+}
+vfinding() { # CHECK
+	jq -r --arg c "$1" '.findings[] | select(.check == $c) | .status' <<<"$out"
+}
+
+@test "[kernel] check: virtio-net with guest offloads and no ctrl_guest_offloads: refusal predicted (exit 8) and real" {
+	need_vnic 52:54:00:b5:0c:01
+	vcheck_json "$dev"
+	echo "$out" >&2
+	[ "$status" -eq 8 ]
+	jq -e '.check[0].ready == 0 and .check[0].driver == "virtio_net"' <<<"$out"
+	[ "$(vfinding virtio_offloads)" = fail ]
+	jq -e '.findings[] | select(.check == "virtio_offloads") | .fix | test("guest_tso4=off")' <<<"$out"
+	run ip link set dev "$dev" xdpdrv obj "$XV_PASS" sec xdp
+	echo "$output" >&2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"GRO_HW"* ]]
+}
+
+@test "[kernel] check: virtio-net with the guest offloads off: ready predicted (exit 0) and attached; MTU limit matches real attaches; queue pairs warned as dmesg says" {
+	need_vnic 52:54:00:b5:0c:02
+	ip link set dev "$dev" xdp off 2>/dev/null || true
+	vcheck_json "$dev"
+	echo "$out" >&2
+	[ "$status" -eq 0 ]
+	jq -e '.check[0].ready == 1' <<<"$out"
+	[ "$(vfinding virtio_offloads)" = ok ]
+	[ "$(vfinding virtio_queues)" = warn ]
+	local lim
+	lim=$(jq -r '.findings[] | select(.check == "mtu") | .message' <<<"$out" | grep -o '<= [0-9]*' | cut -c4-)
+	[ -n "$lim" ]
+	dmesg -c >/dev/null
+	ip link set dev "$dev" xdpdrv obj "$XV_PASS" sec xdp
+	vcheck_json "$dev"
+	[ "$(jq -r '.check[0].mode' <<<"$out")" = native ]
+	# the kernel's own word on the queues (printed at the first attach of the boot that reaches it):
+	# queue pairs in use + possible CPUs, against the maximum
+	local max cur ncpu
+	max=$(ethtool -l "$dev" | awk '/^Combined:/ { print $2; exit }')
+	cur=$(ethtool -l "$dev" | awk '/^Combined:/ { n++; if (n == 2) print $2 }')
+	ncpu=$(awk -F- '{ print ($2 == "" ? 1 : $2 + 1) }' /sys/devices/system/cpu/possible)
+	dmesg | grep "XDP request" >&2 || true
+	dmesg | grep -q "XDP request $((cur + ncpu)) queues but max is $max"
+	ip link set dev "$dev" xdp off
+	# one byte above the limit: predicted refused, and refused
+	ip link set dev "$dev" mtu $((lim + 1))
+	vcheck_json "$dev"
+	[ "$status" -eq 8 ]
+	[ "$(vfinding mtu)" = fail ]
+	run ip link set dev "$dev" xdpdrv obj "$XV_PASS" sec xdp
+	echo "$output" >&2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"MTU"* ]]
+	# at the limit: predicted fine, and attached
+	ip link set dev "$dev" mtu "$lim"
+	vcheck_json "$dev"
+	[ "$(vfinding mtu)" = ok ]
+	ip link set dev "$dev" xdpdrv obj "$XV_PASS" sec xdp
+	ip link set dev "$dev" xdp off
+	ip link set dev "$dev" mtu 1500
+}
+
+@test "[kernel] check: virtio-net with QEMU's defaults (ctrl_guest_offloads): predicted ready, and attached" {
+	need_vnic 52:54:00:b5:0c:03
+	vcheck_json "$dev"
+	echo "$out" >&2
+	[ "$(vfinding virtio_offloads)" = ok ]
+	[ "$status" -eq 0 ]
+	ip link set dev "$dev" xdpdrv obj "$XV_PASS" sec xdp
+	ip link set dev "$dev" xdp off
+}
+
+@test "[kernel] check: virtio-net ready (hub backend): xdpverdict counts the attached program's verdicts exactly" {
+	need_vnic 52:54:00:b5:0c:04
+	local rx=$dev tx
+	need_vnic 52:54:00:b5:0c:05
+	tx=$dev
+	vcheck_json "$rx"
+	echo "$out" >&2
+	[ "$status" -eq 0 ]
+	[ "$(vfinding virtio_offloads)" = ok ]
+	XV_NSB=xcvs$$
+	ip netns add "$XV_NSB"
+	ip link set dev "$tx" netns "$XV_NSB"
+	ip netns exec "$XV_NSB" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	sysctl -qw net.ipv6.conf."$rx".disable_ipv6=1
+	local txmac rxmac
+	txmac=$(ip -n "$XV_NSB" -j link show dev "$tx" | jq -r '.[0].address')
+	rxmac=$(cat /sys/class/net/"$rx"/address)
+	ip addr add 10.88.0.1/24 dev "$rx"
+	ip link set dev "$rx" arp off up
+	ip -n "$XV_NSB" addr add 10.88.0.2/24 dev "$tx"
+	ip -n "$XV_NSB" link set dev "$tx" arp off up
+	ip -n "$XV_NSB" neigh replace 10.88.0.1 lladdr "$rxmac" dev "$tx" nud permanent
+	ip link set dev "$rx" xdpdrv obj "$XV_FIXTURE" sec xdp
+	XV_NSA= XV_DEVA=$rx
+	XV_PROG=$(ip -j -d link show dev "$rx" | jq -r '.[0].xdp.prog.id')
+	local id
+	for id in $(bpftool prog show id "$XV_PROG" -j | jq -r '.map_ids[]'); do
+		[ "$(bpftool map show id "$id" -j | jq -r .name)" = fx_verdicts ] && XV_VERDICTS=$id
+	done
+	out=$(mktemp /tmp/bs-xdpcheck.XXXXXX)
+	"$B/xdpverdict" -I "$rx" -o json -i 0.5 >"$out" 2>"$out.err" &
+	local pid=$! i
+	for ((i = 0; i < 600; i++)); do [ -s "$out" ] && break; sleep 0.1; done
+	ip netns exec "$XV_NSB" "$XV_SEND" 10.88.0.1 7001 30
+	ip netns exec "$XV_NSB" "$XV_SEND" 10.88.0.1 7002 20
+	for ((i = 0; i < 100; i++)); do
+		[ "$(xv_count 1)" -ge 30 ] && [ "$(xv_count 2)" -ge 20 ] && break
+		sleep 0.1
+	done
+	sleep 1.5
+	kill -INT "$pid"
+	wait "$pid"
+	local row
+	row=$(tail -1 "$out" | jq -c --argjson p "$XV_PROG" '.interfaces[] | select(.prog_id == $p and .queue == null)')
+	echo "row: $row; fixture: $(xv_count 1) drop, $(xv_count 2) pass" >&2
+	[ "$(xv_count 1)" -eq 30 ]
+	jq -e --argjson d "$(xv_count 1)" --argjson p "$(xv_count 2)" '.drop == $d and .pass == $p' <<<"$row"
+	ip link set dev "$rx" xdp off
+	ip addr del 10.88.0.1/24 dev "$rx"
+	ip netns del "$XV_NSB"
+	rm -f "$out" "$out.err"
+}
