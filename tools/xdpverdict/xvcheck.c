@@ -601,6 +601,17 @@ static void check_virtio(struct iface_check *ic, const struct lnk *k, const stru
 	} else {
 		/* before multi-buffer virtio_net: one page less the padded header, for every program */
 		long hdr = module_struct_size("virtio_net", "padded_vnet_hdr");
+		/* BTF keeps no struct only sizeof() uses: padded_vnet_hdr is the
+		 * driver's header padded to 16 bytes ("makes next sg 16 byte
+		 * aligned"), virtio_net_hdr_v1_hash since 5.12, before it
+		 * virtio_net_hdr_mrg_rxbuf */
+		if (hdr < 0) {
+			hdr = module_struct_size("virtio_net", "virtio_net_hdr_v1_hash");
+			if (hdr < 0)
+				hdr = module_struct_size("virtio_net", "virtio_net_hdr_mrg_rxbuf");
+			if (hdr >= 0)
+				hdr = ALIGN_UP(hdr, 16);
+		}
 		if (hdr < 0) {
 			add(ic, "mtu", ST_UNKNOWN, "sizeof(struct padded_vnet_hdr) unknown (no virtio_net BTF)");
 		} else if ((long)k->mtu > page - hdr) {
