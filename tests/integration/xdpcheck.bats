@@ -22,11 +22,22 @@ finding() { # CHECK: "status" of that finding for XV_DEVA
 field() { # JQ: of the check record
 	jq -r --arg i "$XV_DEVA" ".check[] | select(.interface == \$i) | $1" <<<"$out"
 }
+ip_in() { # NS: IP datagrams received there (InReceives)
+	ip netns exec "$1" awk '/^Ip:/ && $2 ~ /^[0-9]/ { print $4 }' /proc/net/snmp
+}
+# A light veth pair, both ends in one namespace: XV_NSA, XV_DEVA (A) and XV_DEVB (its peer).
+pair_setup() {
+	XV_NSA=xcp$$ XV_NSB=xcp$$ XV_DEVA=xcpa XV_DEVB=xcpb
+	ip netns add "$XV_NSA"
+	ip -n "$XV_NSA" link add "$XV_DEVA" type veth peer name "$XV_DEVB"
+	ip -n "$XV_NSA" link set "$XV_DEVA" up
+	ip -n "$XV_NSA" link set "$XV_DEVB" up
+}
 stat_of() { # NS DEV NAME: one ethtool counter
 	ip netns exec "$1" ethtool -S "$2" | awk -v n="$3:" '$1 == n { print $2 }'
 }
 
-@test "[kernel] check: veth peer without XDP or GRO: XDP_TX dropped as predicted (exit 8); XDP on the peer delivers it (exit 0)" {
+@test "[kernel] check: veth peer rule: no XDP nor GRO on the peer drops XDP_TX (exit 8); GRO alone queues it undelivered (warn); XDP on the peer delivers it (exit 0)" {
 	xv_setup ck
 	ip -n "$XV_NSB" link set dev "$XV_DEVB" xdp off
 	ip netns exec "$XV_NSB" ethtool -K "$XV_DEVB" gro off
@@ -45,7 +56,24 @@ stat_of() { # NS DEV NAME: one ethtool counter
 	[ "$(( $(xv_count 3) - tx0 ))" -eq 20 ]
 	[ "$(( $(stat_of "$XV_NSA" "$XV_DEVA" rx_queue_0_xdp_tx_errors) - err0 ))" -eq 20 ]
 
-	# an XDP program on the peer: predicted ready, and B's program sees every reflected frame
+	# GRO alone: warned; the kernel queues the frames (no tx errors) but nothing reaches B's IP layer
+	ip netns exec "$XV_NSB" ethtool -K "$XV_DEVB" gro on
+	check_json "$XV_DEVA"
+	[ "$status" -eq 0 ]
+	[ "$(field .ready)" = 1 ]
+	[ "$(finding veth_peer)" = warn ]
+	[ "$(field .warnings)" -ge 1 ]
+	local in0
+	err0=$(stat_of "$XV_NSA" "$XV_DEVA" rx_queue_0_xdp_tx_errors)
+	in0=$(ip_in "$XV_NSB")
+	xv_send 7003 20
+	sleep 0.5
+	[ "$(( $(stat_of "$XV_NSA" "$XV_DEVA" rx_queue_0_xdp_tx_errors) - err0 ))" -eq 0 ]
+	[ "$(( $(ip_in "$XV_NSB") - in0 ))" -eq 0 ]
+
+	# an XDP program on the peer: predicted ready, and B's program sees every reflected frame (GRO off
+	# first: that frees B's ring with the frames still waiting in it)
+	ip netns exec "$XV_NSB" ethtool -K "$XV_DEVB" gro off
 	ip -n "$XV_NSB" link set dev "$XV_DEVB" xdpdrv obj "$XV_PASS" sec xdp
 	check_json "$XV_DEVA"
 	[ "$status" -eq 0 ]
@@ -60,28 +88,8 @@ stat_of() { # NS DEV NAME: one ethtool counter
 	[ "$(( $(stat_of "$XV_NSB" "$XV_DEVB" rx_queue_0_xdp_packets) - rx0 ))" -eq 20 ]
 }
 
-@test "[kernel] check: veth peer with GRO but no XDP: warned; the kernel queues the frames (no tx errors) but does not wake the peer" {
-	xv_setup ck
-	ip -n "$XV_NSB" link set dev "$XV_DEVB" xdp off
-	ip netns exec "$XV_NSB" ethtool -K "$XV_DEVB" gro on
-	check_json "$XV_DEVA"
-	[ "$status" -eq 0 ]
-	[ "$(field .ready)" = 1 ]
-	[ "$(finding veth_peer)" = warn ]
-	[ "$(field .warnings)" -ge 1 ]
-	local err0 in0
-	err0=$(stat_of "$XV_NSA" "$XV_DEVA" rx_queue_0_xdp_tx_errors)
-	in0=$(ip netns exec "$XV_NSB" awk '/^Ip:/ && $2 ~ /^[0-9]/ { print $4 }' /proc/net/snmp)
-	xv_send 7003 20
-	sleep 0.5
-	[ "$(( $(stat_of "$XV_NSA" "$XV_DEVA" rx_queue_0_xdp_tx_errors) - err0 ))" -eq 0 ]
-	# nothing reached B's IP layer: the frames wait in B's ring
-	[ "$(( $(ip netns exec "$XV_NSB" awk '/^Ip:/ && $2 ~ /^[0-9]/ { print $4 }' /proc/net/snmp) - in0 ))" -eq 0 ]
-}
-
 @test "[kernel] check: veth MTU limit: the prediction matches real attach attempts on both sides of it" {
-	xv_setup ck
-	ip -n "$XV_NSA" link set dev "$XV_DEVA" xdp off
+	pair_setup
 	check_json "$XV_DEVA"
 	[ "$(finding mtu)" = ok ]
 	local lim
@@ -105,7 +113,8 @@ stat_of() { # NS DEV NAME: one ethtool counter
 }
 
 @test "[kernel] check: generic mode on a driver with native XDP is flagged" {
-	xv_setup ck xdpgeneric
+	pair_setup
+	ip -n "$XV_NSA" link set dev "$XV_DEVA" xdpgeneric obj "$XV_PASS" sec xdp
 	ip -n "$XV_NSA" -j -d link show dev "$XV_DEVA" | jq -e '.[0].xdp.mode == 2' # ip says generic (skb)
 	check_json "$XV_DEVA"
 	[ "$(field .mode)" = generic ]
@@ -115,9 +124,10 @@ stat_of() { # NS DEV NAME: one ethtool counter
 }
 
 @test "check: table has one line per finding, with its fix; bad use is refused" {
-	xv_setup ck
+	pair_setup
 	run "$B/xdpverdict" --check -N "$XV_NSA" -I "$XV_DEVA"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 8 ] # the peer has neither XDP nor GRO
+	[[ "$output" == *" veth_peer "*" fail "*"gro on"* ]]
 	[[ "$output" == *"CHECK"*"STATUS"*"MESSAGE"*"FIX"* ]]
 	[ "$(grep -c "^$XV_NSA  *$XV_DEVA  *\(support\|mode\|veth_peer\|veth_queues\|mtu\) " <<<"$output")" -eq 5 ]
 	run "$B/xdpverdict" --check=nosuchif0 -N "$XV_NSA"
