@@ -458,8 +458,8 @@ static void check_veth(struct iface_check *ic, const struct lnk *k, const struct
 		if (!up)
 			fix(f, "%sip link set dev %s up", p.nsexec, p.l.name);
 		else
-			fix(f, "%sethtool -K %s gro on (or attach an XDP program to %s in native mode: xdpdrv)", p.nsexec,
-			    p.l.name, p.l.name);
+			fix(f, "%sip link set dev %s xdpdrv obj PROG (an XDP_PASS program will do; ethtool -K %s gro on "
+			    "stops the drops, but then the frames wait in the peer's ring)", p.nsexec, p.l.name, p.l.name);
 	}
 
 	/* veth_xdp_set: rx queues of this end >= tx queues of the peer */
