@@ -82,7 +82,7 @@ int ethtool_socket(void)
 	return fd < 0 ? -errno : fd;
 }
 
-static int ethtool_ioctl(int sock, const char *ifname, void *cmd)
+int ethtool_ioctl(int sock, const char *ifname, void *cmd)
 {
 	struct ifreq ifr = {};
 

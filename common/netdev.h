@@ -36,6 +36,9 @@ int netdev_list(struct netdev **out);
 /* A socket for ethtool ioctls in the current namespace (ioctls on it keep
  * working after netns_return).  Returns fd or -errno. */
 int ethtool_socket(void);
+/* Any ethtool command (a struct ethtool_* starting with its cmd) on
+ * ifname: 0 or -errno. */
+int ethtool_ioctl(int sock, const char *ifname, void *cmd);
 /* Driver name (ETHTOOL_GDRVINFO).  0 or -errno. */
 int ethtool_driver(int sock, const char *ifname, char *drv, size_t len);
 

@@ -141,8 +141,17 @@ run_vm() { # SERIES [FILTER]
 	fi
 	kver=${kdir##*/}
 	: >"$out/tap"
+	# [kernel] runs: the virtio-net NICs of tests/integration/xdpcheck.bats (found there by MAC)
+	local -a nics=()
+	[ -z "$filter" ] || nics=(
+		--nic tap,mac=52:54:00:b5:0c:01,ctrl_guest_offloads=off
+		--nic tap,mac=52:54:00:b5:0c:02,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,guest_csum=off
+		--nic tap,mac=52:54:00:b5:0c:03
+		--nic hub,mac=52:54:00:b5:0c:04
+		--nic hub,mac=52:54:00:b5:0c:05
+	)
 	# [kernel] tests: about 12 minutes a guest; the whole suite: about 55
-	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --kernel "$series" \
+	BPFSCOPE_VM_OUT=$out tests/vm/run.sh --kernel "$series" "${nics[@]}" \
 		--timeout "${BPFSCOPE_VM_TIMEOUT:-$([ -n "$filter" ] && echo 1800 || echo 7200)}" -- \
 		sh -c 'uname -r > "$BPFSCOPE_VM_OUT/kernel"; bats --tap --timing "$@" > "$BPFSCOPE_VM_OUT/tap" 2>&1' \
 		sh "${fargs[@]}" "${files[@]}" >>"$out/console" 2>&1 &

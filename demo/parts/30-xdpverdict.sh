@@ -37,3 +37,13 @@ wait "$traffic" 2>/dev/null
 traffic=
 echo
 echo "The fixture's own counts (bpftool map dump, [aborted, drop, pass, tx, redirect, empty-slot]): $(xv_counts)"
+echo
+echo "\$ xdpverdict -N $XV_NSA --check $XV_DEVA      # can it run XDP as intended? (attaches nothing)"
+xdpverdict -N "$XV_NSA" --check "$XV_DEVA"
+echo "(exit status $?)"
+echo
+echo "\$ ip -n $XV_NSB link set dev $XV_DEVB xdp off; xdpverdict -N $XV_NSA --check $XV_DEVA -o json | jq -c '.findings[] | select(.status != \"ok\")'"
+ip -n "$XV_NSB" link set dev "$XV_DEVB" xdp off
+ip netns exec "$XV_NSB" ethtool -K "$XV_DEVB" gro off >/dev/null 2>&1
+xdpverdict -N "$XV_NSA" --check "$XV_DEVA" -o json | jq -c '.findings[] | select(.status != "ok")'
+

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
 	cat <<'EOF'
-Usage: tests/vm/run.sh [--kernel SERIES] [--timeout SEC] [--mem MB] [--log FILE] [--] CMD [ARGS...]
+Usage: tests/vm/run.sh [--kernel SERIES] [--timeout SEC] [--mem MB] [--log FILE] [--nic SPEC]... [--] CMD [ARGS...]
 
 Boots a Debian stock kernel under QEMU (software emulation) and runs CMD as root in the caller's current
 directory, the host's root filesystem shared read-only under a throw-away overlay. CMD's stdout and stderr
@@ -23,6 +23,13 @@ are relayed to stdout; run.sh exits with CMD's status.
   --timeout SEC  stop the guest after SEC seconds (default 900)
   --mem MB       guest memory (default 2048)
   --log FILE     save the whole serial console and the guest's kernel log to FILE
+  --nic SPEC     give the guest a virtio-net NIC (repeatable; also $BPFSCOPE_VM_NICS, SPECs separated by
+                 spaces). SPEC is BACKEND[,DEVICE_OPTIONS]: BACKEND tap (a non-persistent tap with a vnet
+                 header, created by QEMU on the host, bridged to nothing, gone when QEMU exits) or hub (hub
+                 0: the hub NICs of a guest reach each other, nothing else); DEVICE_OPTIONS go to
+                 -device virtio-net-pci (mac=..., guest_tso4=off, ctrl_guest_offloads=off...). When taps
+                 cannot be created here, the guest boots without the tap NICs and finds the reason in
+                 $BPFSCOPE_VM_NIC_ERROR.
 
 Environment: BPFSCOPE_* variables are passed to CMD, plus BPFSCOPE_KERNEL (the guest's uname -r).
 If BPFSCOPE_VM_OUT names a host directory, it is shared read-write at the same path: what CMD writes
@@ -41,14 +48,16 @@ timeout_s=900
 mem=2048
 log=
 series=${BPFSCOPE_VM_KERNEL:-6.1}
+nics=()
+read -r -a nics <<<"${BPFSCOPE_VM_NICS:-}"
 while [ $# -gt 0 ]; do
 	case $1 in
-	--kernel | --timeout | --mem | --log)
+	--kernel | --timeout | --mem | --log | --nic)
 		[ $# -ge 2 ] || bad_usage "$1 needs a value"
 		opt=$1 val=$2
 		shift 2
 		;;
-	--kernel=* | --timeout=* | --mem=* | --log=*)
+	--kernel=* | --timeout=* | --mem=* | --log=* | --nic=*)
 		opt=${1%%=*} val=${1#*=}
 		shift
 		;;
@@ -72,6 +81,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--log) log=$val ;;
 	--kernel) series=$val ;;
+	--nic) nics+=("$val") ;;
 	esac
 done
 [ $# -gt 0 ] || bad_usage "no command given"
@@ -137,6 +147,38 @@ if [ -t 1 ]; then
 	[1-9]*' '[1-9]*) VM_ROWS=${size% *} VM_COLS=${size#* } ;;
 	esac
 fi
+# The NICs: taps only where this host lets QEMU create one (checked with a tap of our own, removed at
+# once); names unique per run (two guests may run at the same time).
+nic_args=()
+unset BPFSCOPE_VM_NIC_ERROR
+for i in "${!nics[@]}"; do
+	spec=${nics[$i]} backend=${nics[$i]%%,*} devopts=
+	[ "$spec" = "$backend" ] || devopts=,${spec#*,}
+	case $backend in
+	tap)
+		if [ -z "${tap_checked:-}" ]; then
+			tap_checked=1 tap_err=
+			probe=bsvp$$
+			if [ ! -c /dev/net/tun ]; then
+				tap_err="no /dev/net/tun on the host"
+			elif ! tap_err=$(ip tuntap add dev "$probe" mode tap vnet_hdr 2>&1); then
+				tap_err="cannot create a tap on the host: ${tap_err:-ip tuntap failed}"
+			else
+				ip link del "$probe" 2>/dev/null || true
+				tap_err=
+			fi
+		fi
+		if [ -n "$tap_err" ]; then
+			export BPFSCOPE_VM_NIC_ERROR=$tap_err
+			continue
+		fi
+		nic_args+=(-netdev "tap,id=nic$i,ifname=bsv$$n$i,script=no,downscript=no,vnet_hdr=on")
+		;;
+	hub) nic_args+=(-netdev "hubport,id=nic$i,hubid=0") ;;
+	*) bad_usage "--nic wants tap or hub, then device options: not '$spec'" ;;
+	esac
+	nic_args+=(-device "virtio-net-pci,netdev=nic$i$devopts")
+done
 VM_ENV=()
 while IFS= read -r name; do
 	case $name in
@@ -164,6 +206,7 @@ qemu=(
 	-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$(qpath "$work"),mount_tag=work,security_model=none,multidevs=remap"
 )
+qemu+=("${nic_args[@]}")
 if [ -n "$VM_OUT" ]; then
 	qemu+=(-virtfs "local,path=$(qpath "$VM_OUT"),mount_tag=out,security_model=none,multidevs=remap")
 fi

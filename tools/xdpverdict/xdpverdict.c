@@ -26,6 +26,7 @@
 #include "probe.h"
 #include "util.h"
 #include "xv.h"
+#include "xvcheck.h"
 #include "xvevents.h"
 #include "xvns.h"
 #include "xvrows.h"
@@ -36,12 +37,14 @@
 
 struct xv_opts xo;
 
-enum { OPT_ALL_NETNS = 0x2000 };
+enum { OPT_ALL_NETNS = 0x2000, OPT_CHECK };
 
 static const struct argp_option options[] = {
 	{ "all-netns", OPT_ALL_NETNS, NULL, 0, "Every network namespace: this one, those under /run/netns and "
 	  "those of running processes", 1 },
 	{ "per-queue", 'q', NULL, 0, "One row per rx queue (fexit and driver counting)", 2 },
+	{ "check", OPT_CHECK, "IFACE", OPTION_ARG_OPTIONAL, "Can IFACE (default: every interface) run XDP as "
+	  "intended, and if not, why: one finding per line with its fix; attaches nothing (exit 8: not ready)", 2 },
 	{ 0 },
 };
 
@@ -54,13 +57,25 @@ static const char doc[] =
 	"  xdpverdict -I eth0 -q 5       # eth0 per rx queue, every 5 s\n"
 	"  xdpverdict --all-netns -o json\n"
 	"  xdpverdict -e                 # exceptions and redirect errors as they happen\n"
+	"  xdpverdict --check eth0       # can eth0 run XDP natively, and deliver XDP_TX?\n"
 	"  xdpverdict -o prom -c 1 -i 10 --file /var/lib/prometheus/node-exporter/xdpverdict.prom";
+
+static const char *check_iface;
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	(void)state;
-	(void)arg;
 	switch (key) {
+	case OPT_CHECK:
+		xo.check = true;
+		check_iface = arg;
+		break;
+	case ARGP_KEY_ARG:
+		/* --check IFACE: the interface, not an interval */
+		if (!xo.check || check_iface)
+			return ARGP_ERR_UNKNOWN;
+		check_iface = arg;
+		break;
 	case OPT_ALL_NETNS:
 		xo.all_netns = true;
 		break;
@@ -301,7 +316,7 @@ static const struct field efields[E_NFIELDS] = {
 };
 const struct schema event_schema = { "xdpverdict", "events", efields, E_NFIELDS, &event_meta_schema };
 
-OUT_REGISTER(&row_schema, &verdict_schema, &event_schema);
+OUT_REGISTER(&row_schema, &verdict_schema, &event_schema, &check_schema, &finding_schema);
 
 
 /* ---- facts and misses ----------------------------------------------- */
@@ -394,6 +409,16 @@ static int run_snapshots(void)
 int main(int argc, char **argv)
 {
 	opts_parse(&argp, argc, argv, NULL);
+	if (xo.check) {
+		if (copts.events || xo.per_queue || copts.mechanism || copts.interval_set || copts.count > 1)
+			die(EXIT_USAGE, "--check is one look at the interfaces: no --events, --per-queue, --mechanism, "
+			    "interval or count (see --help)");
+		if (check_iface && copts.iface && strcmp(check_iface, copts.iface))
+			die(EXIT_USAGE, "--check %s and -I %s name two interfaces (see --help)", check_iface, copts.iface);
+		if (copts.netns && xo.all_netns)
+			die(EXIT_USAGE, "--netns and --all-netns exclude each other (see --help)");
+		return xvcheck_run(check_iface ?: copts.iface, copts.netns, xo.all_netns);
+	}
 	char *hookm = copts.mechanism ? mechanism_option(copts.mechanism) : NULL;
 	if (copts.netns && xo.all_netns)
 		die(EXIT_USAGE, "--netns and --all-netns exclude each other (see --help)");

@@ -23,6 +23,7 @@ struct xv_opts {
 	bool all_netns;
 	bool per_queue;
 	enum source forced; /* --mechanism fexit, driver, or tp_btf/raw_tp alone */
+	bool check;         /* --check: readiness of the interfaces (xvcheck.c) */
 };
 extern struct xv_opts xo;
 
