@@ -13,6 +13,11 @@
  *   {"id":ID,"inserted":K*ROUNDS,"update_errors":E,"deleted":D*ROUNDS,"present":P,"seconds":S}
  * where present is counted by walking the map afterwards, and waits for
  * SIGTERM with the map open.  Without K, it only holds the map.
+ *
+ * With LRUFILL_PROG=PATH (build/fixtures/mapstat_lru.bpf.o), the map is that
+ * object's, and the keys are inserted by its XDP program (BPF_PROG_TEST_RUN,
+ * one key per run), not by the bpf(2) syscall: the kernel hides syscall
+ * updates from kprobes (bpf_disable_instrumentation), not from fexit.
  */
 #include <errno.h>
 #include <signal.h>
@@ -75,8 +80,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lrufill: bad TYPE or MAX\n");
 		return 2;
 	}
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = !strcmp(argv[3], "nocommon") ? BPF_F_NO_COMMON_LRU : 0);
-	int fd = bpf_map_create(type, argv[4], sizeof(uint32_t), sizeof(uint64_t), max, &opts);
+	uint32_t flags = !strcmp(argv[3], "nocommon") ? BPF_F_NO_COMMON_LRU : 0;
+	const char *prog_path = getenv("LRUFILL_PROG");
+	struct bpf_object *obj = NULL;
+	int fd, prog_fd = -1;
+	if (prog_path) {
+		obj = bpf_object__open_file(prog_path, NULL);
+		struct bpf_map *m = obj ? bpf_object__find_map_by_name(obj, "bs_lru") : NULL;
+		if (!m || bpf_map__set_type(m, type) || bpf_map__set_max_entries(m, max) ||
+		    bpf_map__set_map_flags(m, flags) || bpf_object__load(obj)) {
+			fprintf(stderr, "lrufill: cannot load %s\n", prog_path);
+			return 1;
+		}
+		fd = bpf_map__fd(m);
+		prog_fd = bpf_program__fd(bpf_object__find_program_by_name(obj, "lru_insert"));
+	} else {
+		LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
+		fd = bpf_map_create(type, argv[4], sizeof(uint32_t), sizeof(uint64_t), max, &opts);
+	}
 	if (fd < 0) {
 		perror("bpf_map_create");
 		return 1;
@@ -99,11 +120,20 @@ int main(int argc, char **argv)
 			usleep(10000);
 		double t0 = now();
 		for (long r = 0; r < rounds; r++) {
-			for (long i = 0; i < k; i++) {
+			for (long i = 0; i < k && prog_fd < 0; i++) {
 				uint32_t key = (uint32_t)(r * k + i);
 				val[0] = key;
 				if (bpf_map_update_elem(fd, &key, val, BPF_ANY))
 					errs++;
+			}
+			if (prog_fd >= 0) {
+				char pkt[64] = { 0 };
+				LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt, .data_size_in = sizeof(pkt),
+					    .repeat = (int)k);
+				if (bpf_prog_test_run_opts(prog_fd, &topts)) {
+					perror("BPF_PROG_TEST_RUN");
+					return 1;
+				}
 			}
 			long got = present_keys(fd, del, d);
 			for (long i = 0; i < d && i < got; i++)
@@ -123,6 +153,9 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sigwait(&set, &sig);
-	close(fd);
+	if (obj)
+		bpf_object__close(obj);
+	else
+		close(fd);
 	return 0;
 }
