@@ -494,11 +494,12 @@ lru_go() {
 }
 
 # lru_measure ARGS...: mapstat -m LF_ID -i 3 -c 2 ARGS > $LF/out; the inserts
-# happen between its first snapshot (taken once hooked) and its second.
+# happen between its first snapshot (taken once hooked) and its second (the
+# first written to stdout, or to --file $LF/prom).
 lru_measure() {
 	"$B/mapstat" -m "$LF_ID" -i 3 -c 2 "$@" >"$LF/out" 2>"$LF/err" &
 	local mp=$!
-	for _ in $(seq 1 600); do [ -s "$LF/out" ] && break; sleep 0.05; done
+	for _ in $(seq 1 600); do [ -s "$LF/out" ] || [ -s "$LF/prom" ] && break; sleep 0.05; done
 	lru_go
 	wait $mp
 }
@@ -586,13 +587,13 @@ lru_stop() {
 	assert_jq '.maps[0].level == "crit"' "$(tail -1 "$LF/out")"
 	lru_stop
 	lru_start lru_hash common 2000 0
-	run lru_measure -o prom --warn-evictions 1000000 --updates
+	run lru_measure -o prom --file "$LF/prom" --warn-evictions 1000000 --updates
 	[ "$status" -eq 0 ]
-	lint_clean "$LF/out"
+	lint_clean "$LF/prom"
 	local labels="map_id=\"$LF_ID\",map_name=\"bs_lru\",map_type=\"lru_hash\",view=\"maps\""
 	ev=$(jq '.inserted - .present' "$LF/truth")
-	assert_eq "$(prom_value "$LF/out" evictions_total "$labels" | tail -1)" "$ev" "evictions_total"
-	assert_eq "$(prom_value "$LF/out" updates_total "$labels" | tail -1)" 2000 "updates_total"
+	assert_eq "$(prom_value "$LF/prom" evictions_total "$labels" | tail -1)" "$ev" "evictions_total"
+	assert_eq "$(prom_value "$LF/prom" updates_total "$labels" | tail -1)" 2000 "updates_total"
 	lru_stop
 	# -c 1 (cron): one snapshot, after one interval, with a rate
 	lru_start lru_hash common 10 0
