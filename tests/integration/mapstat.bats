@@ -661,7 +661,7 @@ lru_stop() {
 }
 
 prog_leftovers() {
-	bpftool prog show -j | jq '[.[] | select(.name | IN("maps_kfunc","maps_core","owners_scan","count_elems","count_socks") or (.name | startswith("lru_")))] | length'
+	bpftool prog show -j | jq '[.[] | (.name // "") as $n | select(($n | IN("maps_kfunc","maps_core","owners_scan","count_elems","count_socks")) or ($n | startswith("lru_")))] | length'
 }
 
 @test "mapstat [kernel]: leaves no programs or links behind after exit, SIGINT and SIGKILL" {
