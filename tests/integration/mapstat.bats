@@ -614,6 +614,12 @@ lru_stop() {
 	assert_jq '.lru_mechanism == "none" and .maps[0].evictions == null and .maps[0].evictions_per_second == null
 		and .maps[0].updates == null' "$(tail -1 <<<"$output")"
 	[[ "$output" == *"LRU evictions: not counted (fexit: no BPF trampolines; kprobe: no kprobes)"* ]]
+	# without --updates, a note under -v (cron mail stays quiet), the fact says none
+	run "$B/mapstat" -m "$LF_ID" -i 1 -c 1 -o json
+	[ "$status" -eq 0 ]
+	assert_jq '.lru_mechanism == "none" and .maps[0].evictions == null'
+	run "$B/mapstat" -m "$LF_ID" -i 1 -c 1 -o json -v
+	[[ "$output" == *"note: LRU evictions: not counted (fexit: no BPF trampolines; kprobe: no kprobes)"* ]]
 	run "$B/mapstat" -m "$LF_ID" -i 1 -c 1 --no-owners
 	[ "$status" -eq 0 ]
 	local row; row=$(grep -E "^ *$LF_ID " <<<"$output")

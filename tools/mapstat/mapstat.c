@@ -738,9 +738,18 @@ static void lru_attach(void)
 		return;
 	const char *ec = hook_chosen(&counting[H_EVICT]);
 	snprintf(lru_mechanism, sizeof(lru_mechanism), "%s", ec ? ec : "none");
-	for (int k = H_EVICT; k < NCOUNTING; k++)
-		if (!counting[k].off && !hook_active(&counting[k]))
+	/* asked for (--updates, --mechanism fexit|kprobe): a warning; else, as for
+	 * every optional hook, a note under -v (lru_mechanism says none) */
+	bool asked = o.updates ||
+		     (copts.mechanism && (strstr(copts.mechanism, "fexit") || strstr(copts.mechanism, "kprobe")));
+	for (int k = H_EVICT; k < NCOUNTING; k++) {
+		if (counting[k].off || hook_active(&counting[k]))
+			continue;
+		if (asked)
 			warnx_("%s: not counted (%s): %s", counting[k].name, counting[k].why, counting[k].lacking);
+		else
+			note("%s: not counted (%s): %s", counting[k].name, counting[k].why, counting[k].lacking);
+	}
 }
 
 static void lru_detach(void)
