@@ -408,7 +408,7 @@ check_counts() {
 	run "$B/mapstat" -t nosuchtype
 	[ "$status" -eq 2 ]; assert_one_line_error "unknown map type"
 	run "$B/mapstat" --mechanism nosuch
-	[ "$status" -eq 2 ]; assert_one_line_error "invalid --mechanism 'nosuch': expected one of kfunc, iter, walk"
+	[ "$status" -eq 2 ]; assert_one_line_error "invalid --mechanism 'nosuch': expected one of kfunc, iter, walk, fexit, kprobe"
 	if ! has_feature kfunc:bpf_map_sum_elem_count; then
 		run "$B/mapstat" --mechanism kfunc
 		[ "$status" -eq 4 ]; assert_one_line_error "--mechanism kfunc: the kernel cannot hook map entries that way"
@@ -551,13 +551,18 @@ lru_stop() {
 	lru_stop
 }
 
-@test "mapstat [kernel]: kprobes do not see bpf(2) updates (the kernel disables them there): counted as missed, said so" {
+@test "mapstat [kernel]: kprobes do not see bpf(2) updates (the kernel disables them there): counted as missed where the kernel reports it" {
 	has_feature kprobe || skip_because "no kprobes"
 	lru_start lru_hash common 200 0
 	lru_measure -o json --updates --mechanism kprobe
-	# every update and eviction the syscall made: an entry and a return skipped each
-	assert_jq '.missed_events >= 2 * 200' "$(tail -1 "$LF/out")"
+	local last; last=$(tail -1 "$LF/out")
+	echo "# kprobe mode, 200 bpf(2) inserts ($KERNEL): $(jq -c '{missed_events, m: .maps[0] | {evictions, updates}}' <<<"$last")" >&3
 	lru_stop
+	# the kernel counts kprobe runs it skipped since about 6.7: not on 6.1
+	[ "$(jq .missed_events <<<"$last")" -gt 0 ] ||
+		skip_because "the kernel does not report the kprobe runs it skipped: bpf(2) updates go uncounted (mapstat(8) CAVEATS)"
+	# every update and eviction the syscall made: an entry and a return skipped each
+	assert_jq '.missed_events >= 2 * 200 and .maps[0].updates == 0' "$last"
 }
 
 @test "mapstat [kernel]: --warn-evictions / --crit-evictions against the measured rate: 6, 7, 0; -c 1 waits one interval; prom passes promtool" {

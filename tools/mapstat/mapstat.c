@@ -214,9 +214,9 @@ static const struct field mfields[M_NFIELDS] = {
 	[M_ACCOUNTING] = { "memory_accounting", "", FK_LABEL, 0,
 			   "What the kernel charges BPF map memory to: memcg or memlock (RLIMIT_MEMLOCK)", 0, 0, 0 },
 	[M_LRU] = { "lru_mechanism", "", FK_LABEL, 0,
-		    "How LRU evictions (and --updates) are counted: fexit, kprobe (kprobe and kretprobe) or none "
-		    "(the kernel offers neither: they are null); absent when not counted (no interval, no LRU map "
-		    "selected at start)", 0, 0, 0 },
+		    "How LRU evictions (and --updates) are counted: fexit, kprobe (kprobe and kretprobe: what BPF "
+		    "programs do, not bpf(2) updates) or none (the kernel offers neither: they are null); absent when "
+		    "not counted (no interval, no LRU map selected at start)", 0, 0, 0 },
 };
 static const struct schema maps_meta_schema = { "mapstat", "maps", mfields, M_NFIELDS, NULL };
 
