@@ -665,7 +665,7 @@ lru_stop() {
 @test "mapstat [kernel]: clean under ASan/UBSan, every mode" {
 	[ -x "$BA/mapstat" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	for args in "-o json -p $(mk_pid)" "--mechanism iter -o table --wide" "--mechanism walk -o prom" \
-		"--prefixes $(map_id ms_lpm)" "-i 0.2 -c 2 -m $(map_id ms_grow)"; do
+		"--prefixes $(map_id ms_lpm)" "-i 0.2 -c 2 -m $(map_id ms_grow)" "-i 0.2 -c 2 -t lru_hash --updates"; do
 		run "$BA/mapstat" $args
 		[ "$status" -eq 0 ] || { echo "args: $args: $output" >&2; return 1; }
 	done
