@@ -672,7 +672,7 @@ lru_stop() {
 }
 
 prog_leftovers() {
-	bpftool prog show -j | jq '[.[] | (.name // "") as $n | select(($n | IN("maps_kfunc","maps_core","owners_scan","count_elems","count_socks")) or ($n | startswith("lru_")))] | length'
+	bpftool prog show -j | jq '[.[] | (.name // "") as $n | select($n | IN("maps_kfunc","maps_core","owners_scan","count_elems","count_socks","lru_evict_fx","lru_evict_kp","lru_evict_kr","lru_update_fx","lru_update_kp","lru_update_kr","lru_pupdate_fx","lru_pupdate_kp","lru_pupdate_kr"))] | length'
 }
 
 @test "mapstat [kernel]: leaves no programs or links behind after exit, SIGINT and SIGKILL" {
