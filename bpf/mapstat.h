@@ -24,4 +24,14 @@ struct map_count {
 	__u32 pad;
 };
 
+/* LRU maps (lru_hash, lru_percpu_hash), counted per map id from the moment
+ * mapstat attaches: entries the kernel reclaimed to make room (evictions) and
+ * successful updates (--updates).  The value of the per-CPU lru_counts map. */
+struct lru_count {
+	__u64 evictions;
+	__u64 updates;
+};
+
+#define LRU_COUNT_MAPS 4096 /* LRU maps counted at once */
+
 #endif

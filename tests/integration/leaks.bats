@@ -278,10 +278,12 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 	xv_setup "$(uniq_name g)" xdpdrv
 	LK_NETNS=("$XV_NSA" "$XV_NSB")
 	loop_device
+	# an LRU map, so that mapstat -i hooks LRU evictions and updates (fexit or kprobe)
+	bg "$B/tests/lrufill" lru_hash 64 common lk_lru "$LK_TMP/lru.go" "$LK_TMP/lru.out"
 	scenario_ready
 	local rc=0 i
 	local -a cmds=(
-		"$B/mapstat -i 0.1 -o json"
+		"$B/mapstat -i 0.1 --updates -o json"
 		"$B/xdpverdict -N $XV_NSA -o json 0.1"
 		"$B/tcpchrono -i 0.1 -o json"
 		"$B/wbtstat -d $LK_DISK -i 0.1 -o json"

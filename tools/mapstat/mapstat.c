@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "bpfobj.h"
 #include "hooks.h"
 #include "maplist.h"
+#include "mapread.h"
 #include "loop.h"
 #include "opts.h"
 #include "output.h"
@@ -43,9 +45,14 @@ static struct {
 	bool prefixes;
 	bool no_owners;
 	bool owners;
+	double warn_evict, crit_evict; /* evictions per second; 0: not given */
+	bool updates;
 } o = { .type = -1 };
 
-enum { OPT_PINNED = 0x2000, OPT_WARN, OPT_CRIT, OPT_PREFIXES, OPT_NO_OWNERS, OPT_OWNERS };
+enum {
+	OPT_PINNED = 0x2000, OPT_WARN, OPT_CRIT, OPT_PREFIXES, OPT_NO_OWNERS, OPT_OWNERS, OPT_WARN_EVICT, OPT_CRIT_EVICT,
+	OPT_UPDATES
+};
 
 static const struct argp_option options[] = {
 	{ "id", 'm', "ID", 0, "Only map ID (repeatable)", 1 },
@@ -57,19 +64,36 @@ static const struct argp_option options[] = {
 	{ "prefixes", OPT_PREFIXES, "ID", 0, "Histogram of prefix lengths in LPM trie map ID", 2 },
 	{ "no-owners", OPT_NO_OWNERS, NULL, 0, "Skip the owner-process scan", 2 },
 	{ "owners", OPT_OWNERS, NULL, 0, "One row per owner process: maps held, their memory, its RLIMIT_MEMLOCK", 2 },
+	{ "warn-evictions", OPT_WARN_EVICT, "RATE", 0,
+	  "Flag LRU maps evicting RATE entries per second or more (needs an interval); exit status 6", 2 },
+	{ "crit-evictions", OPT_CRIT_EVICT, "RATE", 0,
+	  "Flag LRU maps evicting RATE entries per second or more (needs an interval); exit status 7", 2 },
+	{ "updates", OPT_UPDATES, NULL, 0,
+	  "Also count updates of LRU maps (a hook on every LRU map update: see OVERHEAD in mapstat(8))", 2 },
 	{ 0 },
 };
 
 static const char doc[] =
 	"mapstat: occupancy of every BPF map (entries / max_entries, memory, owners, pins).\v"
 	"-p PID: only maps held open by process PID.  --mechanism: kfunc (default where the kernel has "
-	"it), iter (no kfunc) or walk (user-space key walks).\n"
+	"it), iter (no kfunc) or walk (user-space key walks) for entries; fexit or kprobe for LRU evictions "
+	"(counted over an interval, with an interval only).\n"
 	"Examples:\n"
 	"  mapstat                      # every map, once\n"
 	"  mapstat -t lru_hash 5        # LRU hashes every 5 s, with fill rate\n"
 	"  mapstat --warn 80 --crit 95  # exit 6/7 if any map is that full\n"
+	"  mapstat -t lru_hash -i 10 -c 1 --warn-evictions 100  # exit 6 if an LRU evicts 100/s\n"
 	"  mapstat -o prom --file /var/lib/prometheus/node-exporter/mapstat.prom\n"
 	"  mapstat --prefixes 42        # prefix lengths in LPM trie 42";
+
+/* A rate in events per second, above 0. */
+static double opt_rate(const char *optname, const char *arg)
+{
+	double v;
+	if (parse_double(arg, 1e-9, 1e15, &v))
+		usage_error("invalid %s '%s': expected a rate per second above 0", optname, arg);
+	return v;
+}
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -106,6 +130,15 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_OWNERS:
 		o.owners = true;
 		break;
+	case OPT_WARN_EVICT:
+		o.warn_evict = opt_rate("--warn-evictions", arg);
+		break;
+	case OPT_CRIT_EVICT:
+		o.crit_evict = opt_rate("--crit-evictions", arg);
+		break;
+	case OPT_UPDATES:
+		o.updates = true;
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -127,13 +160,33 @@ static bool have_kfunc(const struct hook_alt *a, const char **why)
  * record from the bpf_map iterator, with the kfunc or with CO-RE counters
  * only; or walk, user-space walks only, which runs no iterator (the engine
  * wants a program for every alternative: walk names maps_core, not loaded). */
-static struct hook counting[] = {
-	{ .name = "map entries", .policy = HOOK_REQUIRED, .alt = {
+enum { H_COUNT, H_EVICT, H_UPDATE, H_PUPDATE, NCOUNTING };
+static struct hook counting[NCOUNTING] = {
+	[H_COUNT] = { .name = "map entries", .policy = HOOK_REQUIRED, .alt = {
 		{ MECH_ITER, "maps_kfunc", "bpf_map", "kfunc", have_kfunc, false, true },
 		{ MECH_ITER, "maps_core", "bpf_map", "iter", NULL, false, true },
 		{ MECH_OTHER, "maps_core", NULL, "walk", NULL, true, true },
 	} },
+	/* LRU maps, in interval mode when one is selected at start: the LRU's
+	 * reclaim callback (evictions), and on request the update functions
+	 * (--updates).  kprobe names the kretprobe; its entry kprobe, which
+	 * saves the map id, is attached beside it (lru_attach_entries). */
+	[H_EVICT] = { .name = "LRU evictions", .policy = HOOK_OPTIONAL, .lacking = "evictions are unknown (null)",
+		      .alt = { { MECH_FEXIT, "lru_evict_fx", "htab_lru_map_delete_node" },
+			       { MECH_KRETPROBE, "lru_evict_kr", "htab_lru_map_delete_node", "kprobe" } } },
+	[H_UPDATE] = { .name = "LRU updates", .policy = HOOK_OPTIONAL, .lacking = "updates are unknown (null)",
+		       .alt = { { MECH_FEXIT, "lru_update_fx", "htab_lru_map_update_elem" },
+				{ MECH_KRETPROBE, "lru_update_kr", "htab_lru_map_update_elem", "kprobe" } } },
+	[H_PUPDATE] = { .name = "LRU per-CPU updates", .policy = HOOK_OPTIONAL,
+			.lacking = "updates of lru_percpu_hash maps are unknown (null)",
+			.alt = { { MECH_FEXIT, "lru_pupdate_fx", "__htab_lru_percpu_map_update_elem" },
+				 { MECH_KRETPROBE, "lru_pupdate_kr", "__htab_lru_percpu_map_update_elem", "kprobe" } } },
 };
+/* The entry kprobe of each LRU hook's kretprobe. */
+static const char *const lru_entry_prog[NCOUNTING] = {
+	[H_EVICT] = "lru_evict_kp", [H_UPDATE] = "lru_update_kp", [H_PUPDATE] = "lru_pupdate_kp",
+};
+static struct bpf_link *lru_entry_link[NCOUNTING];
 
 /* Then what the choice above leaves to them, all iterators run on demand. */
 enum { H_ELEMS, H_SOCKS, H_OWNERS, NHELPERS };
@@ -152,7 +205,7 @@ static struct hook helpers[NHELPERS] = {
 
 /* Facts about a snapshot of the maps: static for the whole run (_info
  * labels in Prometheus). */
-enum { M_MECHANISM, M_ACCOUNTING, M_NFIELDS };
+enum { M_MECHANISM, M_ACCOUNTING, M_LRU, M_NFIELDS };
 static const struct field mfields[M_NFIELDS] = {
 	[M_MECHANISM] = { "mechanism", "", FK_LABEL, 0,
 			  "How entries are counted (--mechanism): kfunc (bpf_map_sum_elem_count kfunc and CO-RE "
@@ -160,12 +213,16 @@ static const struct field mfields[M_NFIELDS] = {
 			  0, 0, 0 },
 	[M_ACCOUNTING] = { "memory_accounting", "", FK_LABEL, 0,
 			   "What the kernel charges BPF map memory to: memcg or memlock (RLIMIT_MEMLOCK)", 0, 0, 0 },
+	[M_LRU] = { "lru_mechanism", "", FK_LABEL, 0,
+		    "How LRU evictions (and --updates) are counted: fexit, kprobe (kprobe and kretprobe: what BPF "
+		    "programs do, not bpf(2) updates) or none (the kernel offers neither: they are null); absent when "
+		    "not counted (no interval, no LRU map selected at start)", 0, 0, 0 },
 };
 static const struct schema maps_meta_schema = { "mapstat", "maps", mfields, M_NFIELDS, NULL };
 
 enum {
 	F_ID, F_NAME, F_MTYPE, F_KEY, F_VALUE, F_FLAGS, F_MAX, F_ENTRIES, F_USE,
-	F_METHOD, F_MEM, F_RATE, F_FULL, F_OWNERS, F_OWNER_PIDS, F_OWNER_COMMS,
+	F_METHOD, F_MEM, F_RATE, F_FULL, F_EVICT, F_EVICT_RATE, F_UPD, F_UPD_RATE, F_OWNERS, F_OWNER_PIDS, F_OWNER_COMMS,
 	F_PINNED, F_PROGS, F_LEVEL, NFIELDS
 };
 
@@ -191,6 +248,16 @@ static struct field fields[NFIELDS] = {
 		     "Change in entries per second over the last interval", 0, 1, 0 },
 	[F_FULL] = { "full_in_seconds", "FULL-IN(s)", FK_GAUGE, FF_JSON | FF_PROM,
 		     "Seconds until max_entries at the current fill rate", 0, 0, 0 },
+	[F_EVICT] = { "evictions", "EVICTED", FK_COUNTER, FF_JSON | FF_PROM,
+		      "LRU maps: elements the kernel removed to make room for new ones, since mapstat started "
+		      "(null: not counted)", 0, 0, 0 },
+	[F_EVICT_RATE] = { "evictions_per_second", "EVICT/s", FK_GAUGE, FF_JSON | FF_PROM,
+			   "LRU maps: evictions per second over the last interval", 0, 1, 0 },
+	[F_UPD] = { "updates", "UPDATES", FK_COUNTER, FF_JSON | FF_PROM,
+		    "LRU maps, with --updates: successful updates (new keys and existing ones) since mapstat "
+		    "started", 0, 0, 0 },
+	[F_UPD_RATE] = { "updates_per_second", "UPD/s", FK_GAUGE, FF_JSON | FF_PROM,
+			 "LRU maps, with --updates: updates per second over the last interval", 0, 1, 0 },
 	[F_OWNERS] = { "owners", "OWNERS", FK_TEXT, FF_TABLE,
 		       "Processes holding the map open, as PID/COMM", 0, 0, 0 },
 	[F_OWNER_PIDS] = { "owner_pids", "PIDS", FK_TEXT, FF_JSON | FF_LIST,
@@ -202,7 +269,8 @@ static struct field fields[NFIELDS] = {
 	[F_PROGS] = { "prog_ids", "PROGS", FK_TEXT, FF_JSON | FF_WIDE | FF_LIST,
 		      "IDs of the loaded programs that use the map", 0, 0, 0 },
 	[F_LEVEL] = { "level", "LEVEL", FK_TEXT, FF_JSON,
-		      "ok, warn or crit against --warn and --crit (null without them)", 0, 0, 0 },
+		      "ok, warn or crit against --warn and --crit (fill), --warn-evictions and --crit-evictions "
+		      "(eviction rate); null without them", 0, 0, 0 },
 };
 
 static const struct schema map_schema = { "mapstat", "maps", fields, NFIELDS, &maps_meta_schema };
@@ -254,7 +322,9 @@ static int worst = EXIT_OK;
 
 struct prev {
 	uint32_t id;
+	bool have_entries;
 	uint64_t entries;
+	uint64_t evictions, updates; /* LRU maps: counts since start (0 if not counted) */
 };
 static struct prev *prev;
 static int nprev;
@@ -291,19 +361,30 @@ static void rec_owners_pins_progs(struct record *r, const struct refs *rf, uint3
 			rec_list_u64(r, F_PROGS, rf->uses[k].prog);
 }
 
-/* entries, use, rate, time until full and level of one map */
-static void rec_fill(struct record *r, uint32_t id, uint32_t max, enum count_method m, uint64_t n, double dt,
-		     struct prev *next, int *nnext)
+/* The previous snapshot's record of map id, or NULL. */
+static const struct prev *prev_of(uint32_t id)
+{
+	for (int k = 0; k < nprev; k++)
+		if (prev[k].id == id)
+			return &prev[k];
+	return NULL;
+}
+
+/* entries, use, rate, time until full and level (with the eviction level
+ * elevel: EXIT_OK, EXIT_WARN or EXIT_CRIT) of one map; next: its record for
+ * the next snapshot */
+static void rec_fill(struct record *r, uint32_t max, enum count_method m, uint64_t n, double dt, int elevel,
+		     struct prev *next)
 {
 	rec_str(r, F_METHOD, count_method_name(m));
 	if (m != CM_NONE) {
 		rec_u64(r, F_ENTRIES, n);
 		if (max)
 			rec_dbl(r, F_USE, (double)n / max);
-		next[*nnext] = (struct prev){ id, n };
-		(*nnext)++;
+		next->have_entries = true;
+		next->entries = n;
 		for (int k = 0; dt > 0 && k < nprev; k++) {
-			if (prev[k].id != id)
+			if (prev[k].id != next->id || !prev[k].have_entries)
 				continue;
 			double rate = ((double)n - (double)prev[k].entries) / dt;
 			rec_dbl(r, F_RATE, rate);
@@ -313,16 +394,94 @@ static void rec_fill(struct record *r, uint32_t id, uint32_t max, enum count_met
 	}
 	const char *level = "ok";
 	double use = m != CM_NONE && m != CM_FIXED && max ? 100.0 * n / max : -1;
-	if (o.crit && use >= o.crit) {
+	if ((o.crit && use >= o.crit) || elevel == EXIT_CRIT) {
 		level = "crit";
 		worst = EXIT_CRIT;
-	} else if (o.warn && use >= o.warn) {
+	} else if ((o.warn && use >= o.warn) || elevel == EXIT_WARN) {
 		level = "warn";
 		if (worst != EXIT_CRIT)
 			worst = EXIT_WARN;
 	}
-	if (o.warn || o.crit)
+	if (o.warn || o.crit || o.warn_evict || o.crit_evict)
 		rec_str(r, F_LEVEL, level);
+}
+
+/* ---- LRU maps: evictions and updates ---------------------------------- */
+
+static bool lru_on;          /* LRU hooks wanted: interval mode, an LRU map selected at start */
+static char lru_mechanism[16];
+
+struct lru_rec {
+	uint32_t id, pad;
+	struct lru_count c;
+};
+static struct lru_rec *lru_recs;
+static int nlru_recs;
+
+static bool is_lru(uint32_t type)
+{
+	return type == BPF_MAP_TYPE_LRU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static void lru_read(void)
+{
+	nlru_recs = 0;
+	if (!hook_active(&counting[H_EVICT]) && !hook_active(&counting[H_UPDATE]) &&
+	    !hook_active(&counting[H_PUPDATE]))
+		return;
+	int n = map_read_percpu_sums(bpf_map__fd(skel->maps.lru_counts), sizeof(struct lru_rec),
+				     offsetof(struct lru_rec, c), (void **)&lru_recs);
+	if (n < 0)
+		die_errno(n, NULL, "cannot read the LRU counters");
+	nlru_recs = n;
+	uint64_t missed = 0;
+	uint32_t zero = 0;
+	if (map_lookup_percpu_sum(bpf_map__fd(skel->maps.missed), &zero, 1, &missed))
+		missed = 0;
+	/* kretprobes without their entry count as skipped runs */
+	out_set_missed(bpfobj_recursion_misses(skel->obj) + missed);
+}
+
+/* A counter of an LRU map (from a hook that is attached) and its rate over
+ * dt; the counts start with mapstat, so a map without a previous record
+ * (the first interval, or created during it) started from 0. */
+static double rec_lru_counter(struct record *r, int fcount, int frate, uint64_t cur, uint64_t prev, double dt)
+{
+	rec_u64(r, fcount, cur);
+	double rate = counter_rate(cur, prev, dt);
+	rec_dbl(r, frate, rate);
+	return rate;
+}
+
+/* Evictions and updates of an LRU map; returns the eviction level.  At the
+ * snapshot taken at start (dt 0) nothing has been counted yet: null. */
+static int rec_lru(struct record *r, uint32_t type, double dt, struct prev *next)
+{
+	if (!lru_on || !is_lru(type))
+		return EXIT_OK;
+	const struct lru_count *c = NULL;
+	static const struct lru_count none;
+	for (int k = 0; k < nlru_recs && !c; k++)
+		if (lru_recs[k].id == next->id)
+			c = &lru_recs[k].c;
+	if (!c)
+		c = &none; /* hooked, nothing counted yet */
+	next->evictions = c->evictions;
+	next->updates = c->updates;
+	if (dt <= 0)
+		return EXIT_OK;
+	const struct prev *p = prev_of(next->id);
+	int level = EXIT_OK;
+	if (hook_active(&counting[H_EVICT])) {
+		double rate = rec_lru_counter(r, F_EVICT, F_EVICT_RATE, c->evictions, p ? p->evictions : 0, dt);
+		if (o.crit_evict && rate >= o.crit_evict)
+			level = EXIT_CRIT;
+		else if (o.warn_evict && rate >= o.warn_evict)
+			level = EXIT_WARN;
+	}
+	if (hook_active(&counting[type == BPF_MAP_TYPE_LRU_HASH ? H_UPDATE : H_PUPDATE]))
+		rec_lru_counter(r, F_UPD, F_UPD_RATE, c->updates, p ? p->updates : 0, dt);
+	return level;
 }
 
 static int snapshot(void *ctx, double dt)
@@ -339,9 +498,12 @@ static int snapshot(void *ctx, double dt)
 		die_errno(nmc, NULL, "cannot read the bpf_map iterator");
 	refs_read(&rf, hook_active(&helpers[H_OWNERS]) ? skel->progs.owners_scan : NULL, true);
 
+	lru_read();
 	struct snapshot *sn = snap_begin(&map_schema);
 	snap_meta(sn, "mechanism", "%s", mechanism);
 	snap_meta(sn, "memory_accounting", "%s", memcg ? "memcg" : "memlock");
+	if (lru_on)
+		snap_meta(sn, "lru_mechanism", "%s", lru_mechanism);
 	struct prev *next = xcalloc(ml.n ? ml.n : 1, sizeof(*next));
 	for (int i = 0; i < ml.n; i++) {
 		const struct maplist_ent *e = &ml.v[i];
@@ -383,7 +545,10 @@ static int snapshot(void *ctx, double dt)
 		rec_u64(r, F_MAX, info.max_entries);
 		if (have_mem)
 			rec_u64(r, F_MEM, mem);
-		rec_fill(r, info.id, info.max_entries, m, n, dt, next, &nnext);
+		struct prev *nx = &next[nnext++];
+		nx->id = info.id;
+		int elevel = rec_lru(r, info.type, dt, nx);
+		rec_fill(r, info.max_entries, m, n, dt, elevel, nx);
 		rec_owners_pins_progs(r, &rf, info.id);
 	}
 	if (!memcg)
@@ -519,8 +684,18 @@ static void load(void)
 	skel = mapstat_bpf__open();
 	if (!skel)
 		die_errno(errno, NULL, "cannot open BPF object");
-	counting[0].off = o.owners;
-	hooks_select(skel->obj, counting, 1, copts.mechanism);
+	counting[H_COUNT].off = o.owners;
+	counting[H_EVICT].off = !lru_on;
+	counting[H_UPDATE].off = counting[H_PUPDATE].off = !lru_on || !o.updates;
+	/* thresholds on the eviction rate cannot be honoured without it: exit 4 */
+	if (o.warn_evict || o.crit_evict)
+		counting[H_EVICT].policy = HOOK_REQUIRED;
+	hooks_select(skel->obj, counting, NCOUNTING, copts.mechanism);
+	for (int k = H_EVICT; k < NCOUNTING; k++) {
+		const char *lc = hook_chosen(&counting[k]);
+		bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, lru_entry_prog[k]),
+					  lc && !strcmp(lc, "kprobe"));
+	}
 	const char *c = hook_chosen(&counting[0]);
 	how.walk = c && !strcmp(c, "walk");
 	if (how.walk) /* it runs no program (it names one: the engine wants that) */
@@ -541,6 +716,72 @@ static void load(void)
 		hooks_mechanism(counting, 1, mechanism, sizeof(mechanism));
 }
 
+/* The LRU hooks: each kretprobe's entry kprobe first, then the hooks. */
+static void lru_attach(void)
+{
+	for (int k = H_EVICT; k < NCOUNTING; k++) {
+		const char *lc = hook_chosen(&counting[k]);
+		if (!lc || strcmp(lc, "kprobe"))
+			continue;
+		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, lru_entry_prog[k]);
+		lru_entry_link[k] = bpf_program__attach(p);
+		if (lru_entry_link[k])
+			continue;
+		int err = errno;
+		if (counting[k].policy == HOOK_REQUIRED)
+			die_errno(err, NULL, "cannot attach kprobe to %s", counting[k].name);
+		snprintf(counting[k].why, sizeof(counting[k].why), "attaching kprobe failed: %s", errno_name(err));
+		counting[k].chosen = -1;
+	}
+	hooks_attach(counting, NCOUNTING);
+	if (!lru_on)
+		return;
+	const char *ec = hook_chosen(&counting[H_EVICT]);
+	snprintf(lru_mechanism, sizeof(lru_mechanism), "%s", ec ? ec : "none");
+	/* asked for (--updates, --mechanism fexit|kprobe): a warning; else, as for
+	 * every optional hook, a note under -v (lru_mechanism says none) */
+	bool asked = o.updates ||
+		     (copts.mechanism && (strstr(copts.mechanism, "fexit") || strstr(copts.mechanism, "kprobe")));
+	for (int k = H_EVICT; k < NCOUNTING; k++) {
+		if (counting[k].off || hook_active(&counting[k]))
+			continue;
+		if (asked)
+			warnx_("%s: not counted (%s): %s", counting[k].name, counting[k].why, counting[k].lacking);
+		else
+			note("%s: not counted (%s): %s", counting[k].name, counting[k].why, counting[k].lacking);
+	}
+}
+
+static void lru_detach(void)
+{
+	hooks_detach(counting, NCOUNTING);
+	for (int k = 0; k < NCOUNTING; k++) {
+		bpf_link__destroy(lru_entry_link[k]);
+		lru_entry_link[k] = NULL;
+	}
+}
+
+/* Is an LRU map selected at start?  (By id, name and type: -p and --pinned
+ * are applied per snapshot; at worst the hooks count maps not shown.) */
+static bool lru_selected(void)
+{
+	struct maplist ml;
+	bool any = false;
+	int err = maplist_read(&ml);
+	if (err)
+		die_errno(err, NULL, "cannot list BPF maps with a map iterator");
+	for (int i = 0; i < ml.n && !any; i++) {
+		const struct maplist_ent *e = &ml.v[i];
+		bool hit = !o.nids;
+		for (int k = 0; k < o.nids; k++)
+			hit |= o.ids[k] == e->id;
+		any = hit && is_lru(e->type) && (!o.name || !fnmatch(o.name, e->name, 0)) &&
+		      (o.type < 0 || (uint32_t)o.type == e->type);
+	}
+	maplist_free(&ml);
+	return any;
+}
+
 int main(int argc, char **argv)
 {
 	int err;
@@ -550,6 +791,18 @@ int main(int argc, char **argv)
 		die(EXIT_USAGE, "--owners and --no-owners exclude each other (see --help)");
 	if (o.warn && o.crit && o.crit < o.warn)
 		die(EXIT_USAGE, "--crit %g is below --warn %g (see --help)", o.crit, o.warn);
+	if (o.warn_evict && o.crit_evict && o.crit_evict < o.warn_evict)
+		die(EXIT_USAGE, "--crit-evictions %g is below --warn-evictions %g (see --help)", o.crit_evict,
+		    o.warn_evict);
+	bool interval_mode = copts.interval_set || copts.count > 1;
+	const char *lru_opt = o.warn_evict ? "--warn-evictions" : o.crit_evict ? "--crit-evictions"
+			      : o.updates   ? "--updates" : NULL;
+	if (lru_opt && !interval_mode)
+		die(EXIT_USAGE, "%s needs an interval: LRU maps are counted over one (e.g. -i 60 -c 1) (see --help)",
+		    lru_opt);
+	if (lru_opt && (o.owners || o.prefixes))
+		die(EXIT_USAGE, "%s and %s exclude each other (see --help)", lru_opt,
+		    o.owners ? "--owners" : "--prefixes");
 	require_bpf_privileges();
 	probe_require_btf();
 	uint32_t max_before = check_start();
@@ -557,29 +810,45 @@ int main(int argc, char **argv)
 		return prefixes() ? EXIT_FAIL : EXIT_OK;
 	memcg = probe_memcg_accounting();
 	note("memory accounting: %s", memcg ? "memcg" : "memlock");
+	lru_on = interval_mode && !o.owners && lru_selected();
 	load();
+	lru_attach();
 	probe_release();
 	own_maps_collect(skel->obj, hook_active(&helpers[H_OWNERS]) ? skel->progs.owners_scan : NULL, max_before);
 
 	loop_init();
-	bool interval_mode = copts.interval_set || copts.count > 1;
 	if (interval_mode) {
 		fields[F_RATE].flags |= FF_TABLE;
 		fields[F_FULL].flags |= FF_TABLE;
 	}
-	if (o.warn || o.crit)
+	if (lru_on) {
+		fields[F_EVICT].flags |= FF_TABLE;
+		fields[F_EVICT_RATE].flags |= FF_TABLE;
+	}
+	if (lru_on && o.updates) {
+		fields[F_UPD].flags |= FF_TABLE;
+		fields[F_UPD_RATE].flags |= FF_TABLE;
+	}
+	if (o.warn || o.crit || o.warn_evict || o.crit_evict)
 		fields[F_LEVEL].flags |= FF_TABLE;
 	snapshot_fn snap = o.owners ? owners_view : snapshot;
-	/* the first snapshot at once, then one per interval */
-	err = snap(NULL, 0);
-	if (!err && interval_mode && copts.count != 1)
-		err = snapshot_run(copts.interval, copts.count ? copts.count - 1 : 0, NULL, NULL, snap, NULL);
+	/* the first snapshot at once, then one per interval; but a single
+	 * snapshot that counts LRU evictions closes one interval (-i 60 -c 1
+	 * from cron: counts and rates over that minute) */
+	if (lru_on && copts.count == 1) {
+		err = snapshot_run(copts.interval, 1, NULL, NULL, snap, NULL);
+	} else {
+		err = snap(NULL, 0);
+		if (!err && interval_mode && copts.count != 1)
+			err = snapshot_run(copts.interval, copts.count ? copts.count - 1 : 0, NULL, NULL, snap, NULL);
+	}
 	if (err)
 		die(EXIT_FAIL, "cannot write output: %s", errno_name(-err));
-	hooks_detach(counting, 1);
+	lru_detach();
 	hooks_detach(helpers, NHELPERS);
 	mapstat_bpf__destroy(skel);
 	free(prev);
+	free(lru_recs);
 	free(o.ids);
 	own_maps_free();
 	return worst;
