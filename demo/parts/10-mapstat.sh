@@ -24,5 +24,9 @@ mapstat -m "$grow" -i 1 -c 3
 run mapstat -p "$mk" --warn 50 --crit 90 -o json -t lru_hash
 echo "(exit status $? : 6 = a map is over --warn)"
 echo
+echo "\$ mapstat -p $mk -t lru_hash -i 1 -c 1 --wide   # LRU evictions over one interval (fexit or kprobe;"
+echo "#   where the kernel has neither, as on a host without trampolines, they are '-' and never 0)"
+mapstat -p "$mk" -t lru_hash -i 1 -c 1 --wide
+echo
 echo "\$ mapstat -p $mk -t hash -o prom | grep -E '^bpfscope_mapstat_(info|entries|use_ratio)\\{'"
 mapstat -p "$mk" -t hash -o prom | grep -E '^bpfscope_mapstat_(info|entries|use_ratio)\{'
