@@ -8,22 +8,12 @@
 #include <linux/netlink.h>
 
 #include "genl.h"
+#include "rtnl.h"
 #include "util.h"
 
 int genl_open(void)
 {
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-	if (fd < 0)
-		return -errno;
-	int one = 1;
-	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
+	return nl_open(NETLINK_GENERIC);
 }
 
 struct req {

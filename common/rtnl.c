@@ -11,9 +11,9 @@
 
 #include "rtnl.h"
 
-int rtnl_open(void)
+int nl_open(int protocol)
 {
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
 	if (fd < 0)
 		return -errno;
 	int one = 1, big = 1 << 20;
@@ -27,6 +27,11 @@ int rtnl_open(void)
 		return e;
 	}
 	return fd;
+}
+
+int rtnl_open(void)
+{
+	return nl_open(NETLINK_ROUTE);
 }
 
 static size_t header_len(int type)

@@ -11,6 +11,8 @@
 typedef int (*rtnl_fn)(const struct nlmsghdr *nh, void *ctx);
 
 /* A NETLINK_ROUTE socket in the current network namespace: fd or -errno. */
+/* A bound netlink socket of PROTOCOL (NETLINK_ROUTE, NETLINK_GENERIC...), extended acks on: fd or -errno. */
+int nl_open(int protocol);
 int rtnl_open(void);
 /* Dump RTM_GETROUTE / RTM_GETLINK / RTM_GETNEIGH / RTM_GETNEXTHOP /
  * RTM_GETADDR / RTM_GETQDISC (every interface's) for family (AF_UNSPEC for
