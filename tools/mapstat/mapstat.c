@@ -811,12 +811,15 @@ int main(int argc, char **argv)
 	memcg = probe_memcg_accounting();
 	note("memory accounting: %s", memcg ? "memcg" : "memlock");
 	lru_on = interval_mode && !o.owners && lru_selected();
+	/* SIGINT/SIGTERM handled from here on: a script's background job
+	 * inherits SIGINT ignored, and a signal during the start-up (attaching
+	 * the LRU hooks takes a while) must still end the run */
+	loop_init();
 	load();
 	lru_attach();
 	probe_release();
 	own_maps_collect(skel->obj, hook_active(&helpers[H_OWNERS]) ? skel->progs.owners_scan : NULL, max_before);
 
-	loop_init();
 	if (interval_mode) {
 		fields[F_RATE].flags |= FF_TABLE;
 		fields[F_FULL].flags |= FF_TABLE;
