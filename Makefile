@@ -118,7 +118,7 @@ unit: testbins
 integration: testbins
 	@tests/run.sh --host-only
 
-# The guests' kernel series (tests/vm), side by side (BPFSCOPE_VM_PARALLEL=0: one after the other):
+# The guests' kernel series (tests/vm), one after the other (BPFSCOPE_VM_PARALLEL=1: side by side):
 # `make test` runs the [kernel] tests in each, `make vmtest` the whole suite. KERNEL=6.12 (or BPFSCOPE_VM_KERNELS=6.12) runs one.
 KERNEL ?= 6.1 6.12
 export BPFSCOPE_VM_KERNELS ?= $(KERNEL)
