@@ -35,7 +35,7 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(tests/integration/*.bats)
 
 pass=0 fail=0 skipped=0
-declare -a summary=()
+declare -a summary=() failures=()
 
 # Parse TAP on stdin, print each result labelled, count it.
 tally() {
@@ -44,7 +44,7 @@ tally() {
 		case "$line" in
 		"ok "*"# skip"*) s=$((s + 1)); echo "[$label] $line" ;;
 		"ok "*) p=$((p + 1)); echo "[$label] $line" ;;
-		"not ok "*) f=$((f + 1)); echo "[$label] $line" ;;
+		"not ok "*) f=$((f + 1)); echo "[$label] $line"; failures+=("[$label] ${line% in [0-9]*ms}") ;;
 		"#"*) echo "[$label]   $line" ;;
 		esac
 	done
@@ -64,6 +64,7 @@ run_checked() {
 	tally "$label" <"$tmp"
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$tmp"; then
 		echo "[$label] not ok - $name exited with status $rc without a test result:"
+		failures+=("[$label] $name exited with status $rc without a test result")
 		tail -20 "$tmp" | sed "s/^/[$label]   /"
 		fail=$((fail + 1))
 	fi
@@ -209,10 +210,11 @@ run_vms() { # [FILTER]
 	dir=$(mktemp -d /tmp/bpfscope-vms.XXXXXX)
 	for i in "${!kernels[@]}"; do
 		(
-			pass=0 fail=0 skipped=0 summary=()
+			pass=0 fail=0 skipped=0 summary=() failures=()
 			run_vm "${kernels[$i]}" "$@"
 			echo "$pass $fail $skipped" >"$dir/$i.counts"
 			printf '%s\n' "${summary[@]}" >"$dir/$i.summary"
+			printf '%s\n' "${failures[@]}" >"$dir/$i.failures"
 		) >"$dir/$i.out" 2>&1 &
 		pids+=($!)
 	done
@@ -223,6 +225,7 @@ run_vms() { # [FILTER]
 		if read -r p f s <"$dir/$i.counts" 2>/dev/null; then
 			pass=$((pass + p)) fail=$((fail + f)) skipped=$((skipped + s))
 			while IFS= read -r line; do summary+=("$line"); done <"$dir/$i.summary"
+			while IFS= read -r line; do [ -z "$line" ] || failures+=("$line"); done <"$dir/$i.failures"
 		else
 			echo "!!! guest ${kernels[$i]}: its runner ended without results"
 			fail=$((fail + 1))
@@ -246,6 +249,8 @@ all)
 esac
 
 echo
+# The failed tests again at the end, where a CI log's tail shows them.
+[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 for s in "${summary[@]}"; do echo "  $s"; done
 echo "$pass passed, $fail failed, $skipped skipped"
 [ "$fail" -eq 0 ]
