@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "bpfobj.h"
+#include "loop.h"
 #include "opts.h"
 #include "util.h"
 
@@ -236,6 +237,10 @@ static void check_replaceable(const char *opt, const char *path)
 
 void opts_parse(const struct argp *argp, int argc, char **argv, void *input)
 {
+	/* SIGINT/SIGTERM/SIGHUP ask for a clean stop from here on, loading and
+	 * attaching included: a script's background job inherits SIGINT
+	 * ignored, and a signal that came before the handlers was lost */
+	loop_init();
 	const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	prog_name = argc > 0 ? (slash ? slash + 1 : argv[0]) : "bpfscope";
 	argp_err_exit_status = EXIT_USAGE;

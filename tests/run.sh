@@ -125,7 +125,8 @@ run_vm() { # SERIES [FILTER]
 	local -a fargs=()
 	out=$(mktemp -d /tmp/bpfscope-vm.XXXXXX)
 	if [ -n "$filter" ]; then
-		fargs=(--filter "$filter")
+		# "[kernel]" tests run in every guest, "[kernel SERIES]" ones in that series' guest only
+		fargs=(--filter "${filter//SERIES/${series//./\\.}}")
 		echo "=== kernel $series (guest): kernel-dependent tests ([kernel]); 'make vmtest' runs all ==="
 	else
 		echo "=== kernel $series (guest): the whole integration suite ==="
@@ -239,12 +240,12 @@ case $mode in
 unit) run_unit build/unit unit; run_unit build/asan/unit unit-asan ;;
 host) run_host ;;
 vm) run_vms ;;
-vmk) run_vms '\[kernel\]' ;;
+vmk) run_vms '\[kernel( SERIES)?\]' ;;
 all)
 	run_unit build/unit unit
 	run_unit build/asan/unit unit-asan
 	run_host
-	run_vms '\[kernel\]'
+	run_vms '\[kernel( SERIES)?\]'
 	;;
 esac
 

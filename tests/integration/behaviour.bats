@@ -59,6 +59,31 @@ interrupt_after() {
 	wait "$p" || ST=$?
 }
 
+# A script's background job starts with SIGINT ignored (bash does that): a
+# SIGINT or SIGTERM that came while the tool was still loading was lost, and
+# `-i` ran on for ever.  The handlers are installed before the first option
+# is read, so a stop asked for at any moment of the start-up ends the run.
+@test "behaviour: SIGINT or SIGTERM during start-up ends every interval tool with status 0, also when started with SIGINT ignored" {
+	local t d sig st
+	for t in $TOOLS; do
+		for sig in INT TERM; do
+			# from 30 ms on: before main() a signal meets the dispositions
+			# the tool was started with (SIGTERM's kills it, an ignored SIGINT
+			# is lost), which no program can change
+			for d in 0.03 0.06 0.15; do
+				st=$(bash -c '"$1" -i 60 -o json >"$2.out" 2>"$2.err" & p=$!
+					sleep "$3"; kill -"$4" $p
+					for i in $(seq 200); do kill -0 $p 2>/dev/null || break; sleep 0.05; done
+					if kill -0 $p 2>/dev/null; then kill -KILL $p; wait $p; echo running; else wait $p; echo $?; fi' \
+					sh "$B/$t" "$BATS_TEST_TMPDIR/$t" "$d" "$sig")
+				[ "$st" = 0 ] || { echo "$t: SIG$sig ${d} s after the start: status $st (running: still running 10 s later)" >&2; cat "$BATS_TEST_TMPDIR/$t.err" >&2; return 1; }
+				# whatever it printed is whole JSON lines
+				[ ! -s "$BATS_TEST_TMPDIR/$t.out" ] || jq -e -c . "$BATS_TEST_TMPDIR/$t.out" >/dev/null
+			done
+		done
+	done
+}
+
 @test "behaviour: Ctrl-C in the middle of the first interval prints that interval, in every interval tool" {
 	local t n
 	for t in $TOOLS; do

@@ -517,7 +517,6 @@ int main(int argc, char **argv)
 	if (nh_view)
 		watch_interfaces();
 	hooks_attach(hooks, H_N);
-	loop_init();
 
 	int err;
 	if (copts.events) {

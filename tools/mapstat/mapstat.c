@@ -811,10 +811,6 @@ int main(int argc, char **argv)
 	memcg = probe_memcg_accounting();
 	note("memory accounting: %s", memcg ? "memcg" : "memlock");
 	lru_on = interval_mode && !o.owners && lru_selected();
-	/* SIGINT/SIGTERM handled from here on: a script's background job
-	 * inherits SIGINT ignored, and a signal during the start-up (attaching
-	 * the LRU hooks takes a while) must still end the run */
-	loop_init();
 	load();
 	lru_attach();
 	probe_release();

@@ -466,7 +466,6 @@ int main(int argc, char **argv)
 			pfields[P_ENTRIES].flags = 0;
 	}
 
-	loop_init();
 	model_collect(&cur, profiling);
 	model_check_selection(&cur, o.ids, o.nids);
 	model_select(&cur, o.ids, o.nids);

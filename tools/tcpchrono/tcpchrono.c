@@ -467,7 +467,6 @@ int main(int argc, char **argv)
 	 * mode sweeps every interval anyway) */
 	const char *accept = hook_chosen(&hooks[HK_ACCEPT]);
 	rep.sweeping = !o.live && rep.files && (!accept || (strcmp(accept, "fexit") && strcmp(accept, "kretprobe")));
-	loop_init();
 	if (o.live) {
 		tc_live_start(&rep);
 		err = snapshot_run(copts.interval, copts.count, NULL, NULL, tc_live_interval, &rep);

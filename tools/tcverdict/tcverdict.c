@@ -452,7 +452,6 @@ int main(int argc, char **argv)
 	load(hookm);
 	hooks_attach(hooks, H_N);
 	watch = progwatch_new(net_context ? &tv_ops : &tvpcpu_ops, skel->obj);
-	loop_init();
 
 	int err = copts.events ? run_events() : run_snapshots();
 	if (err)

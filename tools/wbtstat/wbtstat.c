@@ -364,7 +364,6 @@ int main(int argc, char **argv)
 	r.procs = hook_active(&hooks[HOOK_BDP]);
 	r.page_bytes = (uint64_t)sysconf(_SC_PAGESIZE);
 	r.mechanism = mechanism;
-	loop_init();
 	if (copts.events) {
 		run_events(&r);
 	} else {

@@ -438,7 +438,6 @@ int main(int argc, char **argv)
 	load(hookm);
 	hooks_attach(hooks, H_N);
 	watch = progwatch_new(&watch_ops, skel->obj);
-	loop_init();
 
 	int err = copts.events ? run_events() : run_snapshots();
 	if (err)
