@@ -258,7 +258,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 
 # ---- issue 12's reproducers, sharp (also in the guest) -------------------------
 
-@test "leaks [kernel]: tailcalls -i back to back, and tailcalls -i / mapstat -i while tailcalls_load --cycle exits, leave no prog array" {
+@test "leaks [kernel 6.1]: tailcalls -i back to back, and tailcalls -i / mapstat -i while tailcalls_load --cycle exits, leave no prog array" {
 	scenario_ready
 	local rc=0 i
 	LK_CHURN=3
@@ -274,7 +274,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 
 # ---- guest: a compact pass over every tool ------------------------------------
 
-@test "leaks [kernel]: every tool: short runs, SIGKILL in start-up, SIGINT and SIGTERM while running" {
+@test "leaks [kernel 6.12]: every tool: short runs, SIGKILL in start-up, SIGINT and SIGTERM while running" {
 	xv_setup "$(uniq_name g)" xdpdrv
 	LK_NETNS=("$XV_NSA" "$XV_NSB")
 	loop_device

@@ -90,7 +90,7 @@ assert_no_prog_array_opened() {
 	fi
 }
 
-@test "tailcalls [kernel]: profiling and graph modes never open a prog array by id (strace)" {
+@test "tailcalls [kernel 6.1]: profiling and graph modes never open a prog array by id (strace)" {
 	command -v strace >/dev/null || skip_because "strace not installed"
 	start_loader tc1
 	bpftool map show -j >"$PA_DIR/maps.json"
@@ -109,7 +109,7 @@ assert_no_prog_array_opened() {
 	stop_loader tc1
 }
 
-@test "mapstat [kernel]: snapshots, --owners and -m never open a prog array by id (strace)" {
+@test "mapstat [kernel 6.1]: snapshots, --owners and -m never open a prog array by id (strace)" {
 	command -v strace >/dev/null || skip_because "strace not installed"
 	start_loader ms1
 	bpftool map show -j >"$PA_DIR/maps.json"

@@ -609,7 +609,7 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	assert_jq "(.nodes | length == 6) and has(\"samples_all\")"
 }
 
-@test "tailcalls [kernel]: ASan/UBSan build: graph, tree, dot and one profiled interval" {
+@test "tailcalls [kernel 6.1]: ASan/UBSan build: graph, tree, dot and one profiled interval" {
 	[ -x "$BA/tailcalls" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	for fmt in json table dot prom; do
 		run "$BA/tailcalls" -o "$fmt"

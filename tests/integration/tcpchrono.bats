@@ -343,7 +343,7 @@ tp_names() {
 	exec 7>&-
 }
 
-@test "tcpchrono [kernel]: an accepted connection reset by its peer: its holder (found by a sweep) or unknown, never the peer" {
+@test "tcpchrono [kernel 6.12]: an accepted connection reset by its peer: its holder (found by a sweep) or unknown, never the peer" {
 	# the receiver never reads, the sender aborts: the receiver's socket goes
 	# to CLOSE in softirq, on loopback in the sender's context
 	# the default hooks, and (where that differs) the state changes and sweeps
@@ -405,7 +405,7 @@ tp_names() {
 		jq -e '.origin == "accept"'
 }
 
-@test "tcpchrono [kernel]: fallbacks (raw tracepoints, perf buffer) give the same agreement" {
+@test "tcpchrono [kernel 6.1]: fallbacks (raw tracepoints, perf buffer) give the same agreement" {
 	has_feature raw_tp:inet_sock_set_state || skip_because "no raw tracepoint inet_sock_set_state"
 	start_tool ev --mechanism raw_tp --perf-buffer -o json
 	run_scenario slow --scenario slow --retry 5
@@ -438,7 +438,7 @@ tp_names() {
 		jq -e '.origin == "scan" and .duration_seconds == null'
 }
 
-@test "tcpchrono [kernel]: filters --port, -p, --min-busy, --limited select exactly the connections TCP_INFO says" {
+@test "tcpchrono [kernel 6.12]: filters --port, -p, --min-busy, --limited select exactly the connections TCP_INFO says" {
 	mkfifo "$TC_DIR/hold.fifo"
 	nsx "$PAIR" --scenario slow --hold --port 5102 <"$TC_DIR/hold.fifo" >"$TC_DIR/hold.rec" 2>&1 &
 	bg_pid $!
@@ -470,7 +470,7 @@ tp_names() {
 	[ "$(shown busy | jq length)" -ge 1 ] && [ "$(shown lim | jq length)" -ge 1 ]
 }
 
-@test "tcpchrono [kernel]: lost events are counted: shown + lost_events = closes made, with a 1-page ring buffer" {
+@test "tcpchrono [kernel 6.12]: lost events are counted: shown + lost_events = closes made, with a 1-page ring buffer" {
 	start_tool lost -o json --port 5301 --ringbuf-pages 1
 	local p; p=$(cat "$TC_DIR/lost.pid")
 	kill -STOP "$p"
@@ -792,18 +792,9 @@ traffic_loop() {
 	bg_pid $!
 }
 
-# One valgrind run (close events, the default mode: it takes a while under
-# valgrind); the ASan run below covers every mode.
-@test "tcpchrono: clean under valgrind" {
-	command -v valgrind >/dev/null || skip_because "valgrind not installed"
-	traffic_loop 5601
-	valgrind_clean "$B/tcpchrono" -o json -c 2 --port 5601
-	touch "$TC_DIR/stop"
-	[ "$status" -eq 0 ]
-	[ "$(grep -c '"lport"' <<<"$output")" -eq 2 ]
-}
-
-@test "tcpchrono [kernel]: clean under ASan/UBSan, every mode" {
+# valgrind runs in valgrind.bats (close events and live mode); the ASan run
+# below covers every mode.
+@test "tcpchrono [kernel 6.1]: clean under ASan/UBSan, every mode" {
 	[ -x "$BA/tcpchrono" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	traffic_loop 5701
 	run "$BA/tcpchrono" -c 2 --port 5701 --wide

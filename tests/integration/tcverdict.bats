@@ -661,7 +661,7 @@ prom_clean() { # FILE
 	prom_clean "$f"
 }
 
-@test "tcverdict [kernel]: clean under ASan/UBSan, counts and events" {
+@test "tcverdict [kernel 6.1]: clean under ASan/UBSan, counts and events" {
 	[ -x "$BA/tcverdict" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	tv_setup s1
 	tv_attach cls_bpf

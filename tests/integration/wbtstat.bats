@@ -683,7 +683,7 @@ check_counts() { # instance prefix
 	assert_jq "[.devices[] | [.device, .wbt, .enabled]] == [[\"$nowbt\", \"none\", null]]"
 }
 
-@test "wbtstat [kernel]: -o prom --file replaces the file with metrics that match sysfs" {
+@test "wbtstat [kernel 6.12]: -o prom --file replaces the file with metrics that match sysfs" {
 	scenario
 	local idle d f
 	idle=$(cat "$WS/idle")
@@ -706,7 +706,7 @@ check_counts() { # instance prefix
 	[ -z "$lint" ] || { echo "$lint"; false; }
 }
 
-@test "wbtstat [kernel]: Prometheus text of the workload is lint-clean and has the writer's pause histogram" {
+@test "wbtstat [kernel 6.12]: Prometheus text of the workload is lint-clean and has the writer's pause histogram" {
 	scenario
 	local f=$WS/E.prom d lint
 	d=$(basename "$(cat "$WS/main")")
@@ -734,7 +734,7 @@ check_counts() { # instance prefix
 	[ -z "$lint" ] || { echo "$lint"; false; }
 }
 
-@test "wbtstat [kernel]: -o prom to standard output is one lint-clean exposition" {
+@test "wbtstat [kernel 6.12]: -o prom to standard output is one lint-clean exposition" {
 	scenario
 	run "$B/wbtstat" -i 0.2 -o prom
 	[ "$status" -eq 0 ]
@@ -752,7 +752,7 @@ check_counts() { # instance prefix
 	[ -z "$lint" ] || { echo "$lint"; false; }
 }
 
-@test "wbtstat [kernel]: every JSON line (snapshots, -p, --events) is valid UTF-8 and parses" {
+@test "wbtstat [kernel 6.12]: every JSON line (snapshots, -p, --events) is valid UTF-8 and parses" {
 	scenario
 	local t f
 	for t in A B C F G; do
@@ -819,18 +819,9 @@ check_counts() { # instance prefix
 	fi
 }
 
-# One run: valgrind spends ~30 s in libbpf's parse of the kernel BTF (valgrind_clean skips it in the
-# emulated guest, where the ASan instance that watched the workload stands in); --events runs under ASan.
-@test "wbtstat: valgrind finds no errors or definite leaks" {
-	scenario
-	local d
-	d=$(basename "$(cat "$WS/idle")")
-	valgrind_clean "$B/wbtstat" -d "$d" -c 2 -i 0.3 -o json
-	[ "$status" -eq 0 ]
-	assert_jq '.devices | length == 1' "$(printf '%s\n' "$output" | grep '^{' | tail -1)"
-}
-
-@test "wbtstat [kernel]: the ASan/UBSan build ran the workload cleanly and handles --events" {
+# valgrind runs in valgrind.bats (host only: ~30 s in libbpf's parse of the kernel BTF); in the 6.1
+# guest the ASan instance that watched the workload stands in, and --events runs under ASan.
+@test "wbtstat [kernel 6.1]: the ASan/UBSan build ran the workload cleanly and handles --events" {
 	scenario
 	[ -x "$BA/wbtstat" ] || skip_because "ASan build missing ($BA)"
 	assert_eq "$D_rc" 0 "exit status of the ASan instance (99 = sanitizer report)"

@@ -37,7 +37,7 @@ stat_of() { # NS DEV NAME: one ethtool counter
 	ip netns exec "$1" ethtool -S "$2" | awk -v n="$3:" '$1 == n { print $2 }'
 }
 
-@test "[kernel] check: veth peer rule: no XDP nor GRO on the peer drops XDP_TX (exit 8); GRO alone queues it undelivered (warn); XDP on the peer delivers it (exit 0)" {
+@test "xdpverdict [kernel 6.1]: --check: veth peer rule: no XDP nor GRO on the peer drops XDP_TX (exit 8); GRO alone queues it undelivered (warn); XDP on the peer delivers it (exit 0)" {
 	xv_setup ck
 	ip -n "$XV_NSB" link set dev "$XV_DEVB" xdp off
 	ip netns exec "$XV_NSB" ethtool -K "$XV_DEVB" gro off
@@ -88,7 +88,7 @@ stat_of() { # NS DEV NAME: one ethtool counter
 	[ "$(( $(stat_of "$XV_NSB" "$XV_DEVB" rx_queue_0_xdp_packets) - rx0 ))" -eq 20 ]
 }
 
-@test "[kernel] check: veth MTU limit: the prediction matches real attach attempts on both sides of it" {
+@test "xdpverdict [kernel 6.1]: --check: veth MTU limit: the prediction matches real attach attempts on both sides of it" {
 	pair_setup
 	check_json "$XV_DEVA"
 	[ "$(finding mtu)" = ok ]
@@ -112,7 +112,7 @@ stat_of() { # NS DEV NAME: one ethtool counter
 	ip -n "$XV_NSA" -j -d link show dev "$XV_DEVA" | jq -e '.[0].xdp.mode == 1'
 }
 
-@test "[kernel] check: generic mode on a driver with native XDP is flagged" {
+@test "xdpverdict [kernel]: --check: generic mode on a driver with native XDP is flagged" {
 	pair_setup
 	ip -n "$XV_NSA" link set dev "$XV_DEVA" xdpgeneric obj "$XV_PASS" sec xdp
 	ip -n "$XV_NSA" -j -d link show dev "$XV_DEVA" | jq -e '.[0].xdp.mode == 2' # ip says generic (skb)
@@ -171,7 +171,7 @@ vfinding() { # CHECK
 	jq -r --arg c "$1" '.findings[] | select(.check == $c) | .status' <<<"$out"
 }
 
-@test "[kernel] check: virtio-net with guest offloads and no ctrl_guest_offloads: refusal predicted (exit 8) and real" {
+@test "xdpverdict [kernel]: --check: virtio-net with guest offloads and no ctrl_guest_offloads: refusal predicted (exit 8) and real" {
 	need_vnic 52:54:00:b5:0c:01
 	vcheck_json "$dev"
 	echo "$out" >&2
@@ -185,7 +185,7 @@ vfinding() { # CHECK
 	[[ "$output" == *"GRO_HW"* ]]
 }
 
-@test "[kernel] check: virtio-net with the guest offloads off: ready predicted (exit 0) and attached; MTU limit matches real attaches; queue pairs warned as dmesg says" {
+@test "xdpverdict [kernel]: --check: virtio-net with the guest offloads off: ready predicted (exit 0) and attached; MTU limit matches real attaches; queue pairs warned as dmesg says" {
 	need_vnic 52:54:00:b5:0c:02
 	ip link set dev "$dev" xdp off 2>/dev/null || true
 	vcheck_json "$dev"
@@ -228,7 +228,7 @@ vfinding() { # CHECK
 	ip link set dev "$dev" mtu 1500
 }
 
-@test "[kernel] check: virtio-net with QEMU's defaults (ctrl_guest_offloads): predicted ready, and attached" {
+@test "xdpverdict [kernel]: --check: virtio-net with QEMU's defaults (ctrl_guest_offloads): predicted ready, and attached" {
 	need_vnic 52:54:00:b5:0c:03
 	vcheck_json "$dev"
 	echo "$out" >&2
@@ -238,7 +238,7 @@ vfinding() { # CHECK
 	ip link set dev "$dev" xdp off
 }
 
-@test "[kernel] check: virtio-net ready (hub backend): xdpverdict counts the attached program's verdicts exactly" {
+@test "xdpverdict [kernel]: --check: virtio-net ready (hub backend): xdpverdict counts the attached program's verdicts exactly" {
 	need_vnic 52:54:00:b5:0c:04
 	local rx=$dev tx
 	need_vnic 52:54:00:b5:0c:05

@@ -119,7 +119,7 @@ prom_value() {
 	awk '{print $NF}' <<<"$sel"
 }
 
-@test "xdpverdict [kernel]: native mode, driver counters: every verdict equals the fixture's own count" {
+@test "xdpverdict [kernel 6.1]: native mode, driver counters: every verdict equals the fixture's own count" {
 	xv_setup d1 xdpdrv
 	count_with --mechanism driver
 	# for the feature x kernel matrix (tests/README.md): what this kernel ran
@@ -144,7 +144,7 @@ prom_value() {
 	xv_jq --argjson r "$(stat rx_queue_0_xdp_redirect)" '.redirect - .redirect_errors == $r' "$row"
 }
 
-@test "xdpverdict [kernel]: native mode, tracepoints: exceptions equal ABORTED packets, redirects exact, the rest unknown (null)" {
+@test "xdpverdict [kernel 6.1]: native mode, tracepoints: exceptions equal ABORTED packets, redirects exact, the rest unknown (null)" {
 	xv_setup t1 xdpdrv
 	count_with --mechanism raw_tp
 	local f
@@ -156,7 +156,7 @@ prom_value() {
 	assert_eq "$(tail -1 "$XV_TMP/out.json" | jq -r '.tracepoints + " " + .fexit')" "raw_tp not used" "mechanism facts"
 }
 
-@test "xdpverdict [kernel]: native mode, fexit on the XDP program: every verdict exact" {
+@test "xdpverdict [kernel 6.12]: native mode, fexit on the XDP program: every verdict exact" {
 	need_fexit
 	xv_setup f1 xdpdrv
 	count_with --mechanism fexit
@@ -164,7 +164,7 @@ prom_value() {
 	assert_exact
 }
 
-@test "xdpverdict [kernel]: auto picks the best mechanism (fexit where allowed, else driver counters)" {
+@test "xdpverdict [kernel 6.12]: auto picks the best mechanism (fexit where allowed, else driver counters)" {
 	xv_setup a1 xdpdrv
 	count_with
 	echo "# auto, native: source $(jq -r .source <<<"$row"), tracepoints $(tail -1 "$XV_TMP/out.json" | jq -r .tracepoints)" >&3
@@ -176,7 +176,7 @@ prom_value() {
 	assert_exact
 }
 
-@test "xdpverdict [kernel]: generic mode, fexit: every verdict exact" {
+@test "xdpverdict [kernel 6.12]: generic mode, fexit: every verdict exact" {
 	need_fexit
 	xv_setup g1 xdpgeneric
 	count_with
@@ -185,7 +185,7 @@ prom_value() {
 	assert_exact
 }
 
-@test "xdpverdict [kernel]: generic mode without trampolines: ABORTED and REDIRECT exact, nothing estimated" {
+@test "xdpverdict [kernel 6.1]: generic mode without trampolines: ABORTED and REDIRECT exact, nothing estimated" {
 	xv_setup g2 xdpgeneric
 	if has_fexit; then
 		count_with --mechanism raw_tp
@@ -265,12 +265,12 @@ events_truth() {
 	events_truth ringbuf
 }
 
-@test "xdpverdict [kernel]: --events --perf-buffer: the same events through a perf buffer" {
+@test "xdpverdict [kernel 6.12]: --events --perf-buffer: the same events through a perf buffer" {
 	xv_setup v2 xdpdrv
 	events_truth perfbuf --perf-buffer
 }
 
-@test "xdpverdict [kernel]: -e -c 1 prints exactly one event after a burst of queued ones" {
+@test "xdpverdict [kernel 6.12]: -e -c 1 prints exactly one event after a burst of queued ones" {
 	xv_setup v3 xdpdrv
 	local out=$XV_TMP/one.txt i
 	"$B/xdpverdict" -N "$XV_NSA" -e -c 1 >"$out" 2>"$out.err" &
@@ -296,7 +296,7 @@ events_truth() {
 	assert_eq "$(tail -n +3 "$out" | grep -vc '^exception ')" 0 "other lines"
 }
 
-@test "xdpverdict [kernel]: --events table: fixed-width columns, every event under its header" {
+@test "xdpverdict [kernel 6.12]: --events table: fixed-width columns, every event under its header" {
 	xv_setup w1 xdpdrv
 	local out=$XV_TMP/ev.txt
 	"$B/xdpverdict" -N "$XV_NSA" --events >"$out" 2>"$out.err" &
@@ -560,7 +560,7 @@ errno_to_name() {
 	xv_jq --argjson p "$XV_PROG" '[.interfaces[] | select(.prog_id == $p)] | length == 1' "$(tail -1 <<<"$output")"
 }
 
-@test "xdpverdict [kernel]: clean under ASan/UBSan, counts and events" {
+@test "xdpverdict [kernel 6.1]: clean under ASan/UBSan, counts and events" {
 	[ -x "$BA/xdpverdict" ] || skip_because "ASan build missing (make BUILD=build/asan SAN=address testbins)"
 	xv_setup s1 xdpdrv
 	local out=$XV_TMP/asan.json
