@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -73,7 +74,8 @@ static unsigned hz_measure(void)
 
 	if (timer_list_jiffies(&j0, &t0))
 		return 0;
-	nanosleep(&nap, NULL);
+	while (nanosleep(&nap, &nap) && errno == EINTR)
+		; /* a stop asked for during start-up: sleep the rest */
 	if (timer_list_jiffies(&j1, &t1) || t1 <= t0)
 		return 0;
 	return hz_snap((double)(j1 - j0) / (t1 - t0));

@@ -511,7 +511,7 @@ r_send() { # SRC DST FLOWS PACKETS [ARGS...]
 		--sport-base "$FIB_SPORT" --flows "$3" --packets "$4" --unconnected "${@:5}"
 }
 
-@test "fibstat [kernel]: --tables: lookups in a policy-routing table per result equal the datagrams sent (IPv4, IPv6)" {
+@test "fibstat [kernel 6.1]: --tables: lookups in a policy-routing table per result equal the datagrams sent (IPv4, IPv6)" {
 	table100
 	trace_table 100
 	local prom=$FIB_TMP/tables.prom prom_pid
@@ -662,15 +662,15 @@ events_truth() { # TRANSPORT [ARGS...]
 		and length == 2' "$ev"
 }
 
-@test "fibstat [kernel]: -e streams each failed lookup with its table, destination and result" {
+@test "fibstat [kernel 6.1]: -e streams each failed lookup with its table, destination and result" {
 	events_truth ringbuf
 }
 
-@test "fibstat [kernel 6.12]: -e --perf-buffer: the same events through a perf buffer" {
+@test "fibstat: -e --perf-buffer: the same events through a perf buffer" {
 	events_truth perfbuf --perf-buffer
 }
 
-@test "fibstat [kernel 6.12]: -e -c 1 prints exactly one event after a burst of queued ones" {
+@test "fibstat: -e -c 1 prints exactly one event after a burst of queued ones" {
 	table100
 	local out=$FIB_TMP/one.txt i
 	"$B/fibstat" -N "$FIB_R" -e -c 1 >"$out" 2>"$out.err" &

@@ -274,7 +274,7 @@ tcp_churn() { # TCP connections opening and closing on loopback port LK_PORT
 
 # ---- guest: a compact pass over every tool ------------------------------------
 
-@test "leaks [kernel 6.12]: every tool: short runs, SIGKILL in start-up, SIGINT and SIGTERM while running" {
+@test "leaks: every tool: short runs, SIGKILL in start-up, SIGINT and SIGTERM while running" {
 	xv_setup "$(uniq_name g)" xdpdrv
 	LK_NETNS=("$XV_NSA" "$XV_NSB")
 	loop_device

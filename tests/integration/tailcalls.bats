@@ -397,7 +397,7 @@ pdelta() {
 }
 pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) | .$2" "$TC_DIR/profile/out.json"; }
 
-@test "tailcalls [kernel]: profile: the heavy stage gets the largest share; stages that ran get samples, xdp_rare none" {
+@test "tailcalls [kernel 6.1]: profile: the heavy stage gets the largest share; stages that ran get samples, xdp_rare none" {
 	profile_run
 	[ "$(cat "$TC_DIR/profile/status")" -eq 0 ]
 	local repeat; repeat=$(cat "$TC_DIR/profile/repeat")
@@ -420,7 +420,7 @@ pnode() { jq ".nodes[] | select(.kind == \"prog\" and .prog_id == $(prog "$1")) 
 	jq -e ".sampling | startswith(\"perf_event cpu-clock at $(cat "$TC_DIR/profile/hz") Hz\")" "$TC_DIR/profile/out.json"
 }
 
-@test "tailcalls [kernel]: run stats: BPF_ENABLE_STATS counts the dispatched root (as the kernel does), never tail-called stages" {
+@test "tailcalls [kernel 6.1]: run stats: BPF_ENABLE_STATS counts the dispatched root (as the kernel does), never tail-called stages" {
 	profile_run
 	local repeat; repeat=$(cat "$TC_DIR/profile/repeat")
 	jq -e '.run_stats == "bpf_enable_stats"' "$TC_DIR/profile/out.json"

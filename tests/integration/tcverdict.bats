@@ -293,7 +293,7 @@ verdicts_case() { # KIND TAG
 
 # ---- events ----------------------------------------------------------------------
 
-@test "tcverdict [kernel]: --events: one drop event per packet dropped, with program, interface, direction and reason; -c N exact" {
+@test "tcverdict [kernel 6.12]: --events: one drop event per packet dropped, with program, interface, direction and reason; -c N exact" {
 	tv_setup e1
 	tv_attach cls_bpf
 	local p_in=$TV_PROG l_in=$TV_LOADED

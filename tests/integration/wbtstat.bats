@@ -683,7 +683,7 @@ check_counts() { # instance prefix
 	assert_jq "[.devices[] | [.device, .wbt, .enabled]] == [[\"$nowbt\", \"none\", null]]"
 }
 
-@test "wbtstat [kernel 6.12]: -o prom --file replaces the file with metrics that match sysfs" {
+@test "wbtstat: -o prom --file replaces the file with metrics that match sysfs" {
 	scenario
 	local idle d f
 	idle=$(cat "$WS/idle")
@@ -706,7 +706,7 @@ check_counts() { # instance prefix
 	[ -z "$lint" ] || { echo "$lint"; false; }
 }
 
-@test "wbtstat [kernel 6.12]: Prometheus text of the workload is lint-clean and has the writer's pause histogram" {
+@test "wbtstat: Prometheus text of the workload is lint-clean and has the writer's pause histogram" {
 	scenario
 	local f=$WS/E.prom d lint
 	d=$(basename "$(cat "$WS/main")")
@@ -734,7 +734,7 @@ check_counts() { # instance prefix
 	[ -z "$lint" ] || { echo "$lint"; false; }
 }
 
-@test "wbtstat [kernel 6.12]: -o prom to standard output is one lint-clean exposition" {
+@test "wbtstat: -o prom to standard output is one lint-clean exposition" {
 	scenario
 	run "$B/wbtstat" -i 0.2 -o prom
 	[ "$status" -eq 0 ]
@@ -752,7 +752,7 @@ check_counts() { # instance prefix
 	[ -z "$lint" ] || { echo "$lint"; false; }
 }
 
-@test "wbtstat [kernel 6.12]: every JSON line (snapshots, -p, --events) is valid UTF-8 and parses" {
+@test "wbtstat: every JSON line (snapshots, -p, --events) is valid UTF-8 and parses" {
 	scenario
 	local t f
 	for t in A B C F G; do

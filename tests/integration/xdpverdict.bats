@@ -722,7 +722,7 @@ xd_comp() { jq -c --argjson p "$2" '.components[]? | select(.prog_id == $p)' <<<
 	assert_eq "$(ls -d /sys/fs/bpf/xdp/dispatch-"$ifx"-* 2>/dev/null)" "" "libxdp pins after unload"
 }
 
-@test "xdpverdict [kernel]: libxdp dispatcher without fexit (--mechanism driver): components listed, counts null, the reason given" {
+@test "xdpverdict [kernel 6.12]: libxdp dispatcher without fexit (--mechanism driver): components listed, counts null, the reason given" {
 	xv_setup x2 xdpdrv
 	if ! xd_load "$XD_COMP1" "$XD_COMP2"; then
 		cat "$XV_TMP/loader.err" >&2
